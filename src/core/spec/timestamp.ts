@@ -1,0 +1,41 @@
+import { err, ok, type Result } from '../result.js';
+
+// ISO 8601 date-time as SDKs send it: date, optional time with optional fraction and zone.
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+
+/**
+ * Parses an ISO-8601 timestamp to epoch milliseconds. A time without a zone is read as UTC
+ * (Date.parse would use the server's local zone, making results depend on where we run).
+ */
+export function parseTimestamp(input: string): Result<number, string> {
+  const m = ISO_8601.exec(input.trim());
+  if (!m) return err(`"${truncate(input)}" is not an ISO-8601 date-time`);
+  const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
+  const month = Number(mo);
+  const day = Number(d);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) {
+    return err(`"${truncate(input)}" is not a valid date-time`);
+  }
+  const ms = frac ? Number(`0.${frac}`) * 1000 : 0;
+  const base = Date.UTC(Number(y), month - 1, day, Number(h), Number(mi), Number(s));
+  // Date.UTC silently rolls Feb 31 into March; reject instead.
+  if (new Date(base).getUTCDate() !== day) return err(`"${truncate(input)}" is not a valid date-time`);
+  const offset = zoneOffsetMinutes(zone.toUpperCase());
+  return ok(base + Math.floor(ms) - offset * 60_000);
+}
+
+function zoneOffsetMinutes(zone: string): number {
+  if (zone === 'Z') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  return sign * (hours * 60 + minutes);
+}
+
+function truncate(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+export const toIso = (ms: number): string => new Date(ms).toISOString();
