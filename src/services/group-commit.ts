@@ -1,0 +1,97 @@
+import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
+import type { Clock, CommitBatch, EventStore } from './ports.js';
+
+interface Waiter {
+  events: StoredEvent[];
+  quarantine: QuarantinedMessage[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export interface GroupCommitOptions {
+  /** Upper bound on rows per commit; keeps each synchronous append short so the event loop never stalls long. */
+  maxRowsPerCommit: number;
+}
+
+export interface CommitListener {
+  (events: StoredEvent[], info: { rows: number; seconds: number }): void;
+}
+
+/**
+ * Group commit: requests arriving while one commit is in flight share the next one, so under
+ * load one durable DuckDB commit acknowledges many requests, and when idle a lone request
+ * commits at once (no timer adds latency).
+ */
+export class GroupCommit {
+  private queue: Waiter[] = [];
+  private queuedRows = 0;
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly clock: Clock,
+    private readonly options: GroupCommitOptions,
+    private readonly onCommitted: CommitListener,
+  ) {}
+
+  /** Rows accepted but not yet durable: the back-pressure signal. */
+  get pendingRows(): number {
+    return this.queuedRows;
+  }
+
+  /** Resolves once every row is committed; rejects if that commit failed (nothing of it was stored). */
+  submit(events: StoredEvent[], quarantine: QuarantinedMessage[]): Promise<void> {
+    if (events.length === 0 && quarantine.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ events, quarantine, resolve, reject });
+      this.queuedRows += events.length + quarantine.length;
+      this.flushing ??= this.flushLoop();
+    });
+  }
+
+  /** Waits until everything submitted so far is committed (for shutdown). */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const group = this.takeGroup();
+        const batch: CommitBatch = { events: [], quarantine: [] };
+        for (const w of group) {
+          for (const e of w.events) batch.events.push(e);
+          for (const q of w.quarantine) batch.quarantine.push(q);
+        }
+        const rows = batch.events.length + batch.quarantine.length;
+        const started = this.clock.now();
+        try {
+          await this.store.commit(batch);
+        } catch (e) {
+          this.queuedRows -= rows;
+          for (const w of group) w.reject(e);
+          continue;
+        }
+        this.queuedRows -= rows;
+        for (const w of group) w.resolve();
+        this.onCommitted(batch.events, { rows, seconds: (this.clock.now() - started) / 1000 });
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  /** Whole requests, in arrival order, up to the row cap (always at least one). */
+  private takeGroup(): Waiter[] {
+    let rows = 0;
+    let n = 0;
+    while (n < this.queue.length) {
+      const w = this.queue[n]!;
+      const size = w.events.length + w.quarantine.length;
+      if (n > 0 && rows + size > this.options.maxRowsPerCommit) break;
+      rows += size;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+}

@@ -1,0 +1,159 @@
+import { hashSecret, hintOf } from '../core/keys.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { ApiKeyRecord, Clock, KeyKind, Workspace, WorkspaceStore } from './ports.js';
+
+export interface Random {
+  /** A URL-safe random string carrying at least `bytes` bytes of entropy. */
+  token(bytes: number): string;
+}
+
+/** A key as shown once, at creation: the only time an admin key's secret is visible. */
+export interface IssuedKey {
+  id: string;
+  workspaceId: string;
+  kind: KeyKind;
+  secret: string;
+}
+
+/** A key as listed: write keys in full (they are public), admin keys by hint. */
+export interface KeyInfo {
+  id: string;
+  workspaceId: string;
+  kind: KeyKind;
+  key: string;
+  label: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface BootstrapKeys {
+  writeKey?: string;
+  adminKey?: string;
+}
+
+const PREFIX: Record<KeyKind, string> = { write: 'wk_', admin: 'ak_' };
+
+/** Looks keys up in memory on the hot path; rebuilt from the store after every change. */
+export class KeyRing {
+  private write = new Map<string, string>();
+  private admin = new Map<string, string>();
+
+  load(keys: ApiKeyRecord[]): void {
+    const write = new Map<string, string>();
+    const admin = new Map<string, string>();
+    for (const k of keys) {
+      if (k.revokedAt !== null) continue;
+      (k.kind === 'write' ? write : admin).set(k.secretHash, k.workspaceId);
+    }
+    this.write = write;
+    this.admin = admin;
+  }
+
+  workspaceForWriteKey(secret: string): string | undefined {
+    return this.write.get(hashSecret(secret));
+  }
+
+  workspaceForAdminKey(secret: string): string | undefined {
+    return this.admin.get(hashSecret(secret));
+  }
+}
+
+export class WorkspaceService {
+  readonly keyRing = new KeyRing();
+
+  constructor(
+    private readonly store: WorkspaceStore,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {}
+
+  /** Loads keys; on an empty database creates workspace `default` with one key of each kind. */
+  async start(
+    bootstrap: BootstrapKeys,
+  ): Promise<{ created: false } | { created: true; workspace: Workspace; keys: IssuedKey[] }> {
+    const existing = await this.store.listWorkspaces();
+    if (existing.length > 0) {
+      await this.reloadKeys();
+      return { created: false };
+    }
+    const made = await this.createWorkspace('default', bootstrap);
+    if (!made.ok) throw new Error(made.error);
+    return { created: true, ...made.value };
+  }
+
+  async listWorkspaces(): Promise<Workspace[]> {
+    return this.store.listWorkspaces();
+  }
+
+  async createWorkspace(
+    name: string,
+    given: BootstrapKeys = {},
+  ): Promise<Result<{ workspace: Workspace; keys: IssuedKey[] }, string>> {
+    if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name)) {
+      return err(`workspace name "${name}" must be 1–63 letters, digits, "-" or "_", starting with a letter or digit`);
+    }
+    const all = await this.store.listWorkspaces();
+    if (all.some((w) => w.name === name)) return err(`workspace "${name}" already exists`);
+    const workspace: Workspace = { id: `ws_${this.random.token(9)}`, name, createdAt: this.clock.now() };
+    const write = this.newKey(workspace.id, 'write', given.writeKey);
+    const admin = this.newKey(workspace.id, 'admin', given.adminKey);
+    await this.store.createWorkspace(workspace, [write.record, admin.record]);
+    await this.reloadKeys();
+    return ok({ workspace, keys: [write.issued, admin.issued] });
+  }
+
+  async createKey(workspaceId: string, kind: KeyKind, label?: string): Promise<IssuedKey> {
+    const k = this.newKey(workspaceId, kind, undefined, label);
+    await this.store.insertKey(k.record);
+    await this.reloadKeys();
+    return k.issued;
+  }
+
+  async listKeys(workspaceId?: string): Promise<KeyInfo[]> {
+    const keys = await this.store.listKeys(workspaceId);
+    return keys.map((k) => ({
+      id: k.id,
+      workspaceId: k.workspaceId,
+      kind: k.kind,
+      key: k.secret ?? k.hint,
+      label: k.label,
+      createdAt: new Date(k.createdAt).toISOString(),
+      revokedAt: k.revokedAt === null ? null : new Date(k.revokedAt).toISOString(),
+    }));
+  }
+
+  /** `workspaceId` scopes the revocation (API callers); the CLI may revoke any key by id. */
+  async revokeKey(workspaceId: string | undefined, keyId: string): Promise<boolean> {
+    const done = await this.store.revokeKey(workspaceId, keyId, this.clock.now());
+    if (done) await this.reloadKeys();
+    return done;
+  }
+
+  private async reloadKeys(): Promise<void> {
+    this.keyRing.load(await this.store.listKeys());
+  }
+
+  private newKey(
+    workspaceId: string,
+    kind: KeyKind,
+    given?: string,
+    label?: string,
+  ): { record: ApiKeyRecord; issued: IssuedKey } {
+    const secret = given ?? `${PREFIX[kind]}${this.random.token(kind === 'admin' ? 32 : 18)}`;
+    const id = `key_${this.random.token(6)}`;
+    return {
+      record: {
+        id,
+        workspaceId,
+        kind,
+        secret: kind === 'write' ? secret : null,
+        secretHash: hashSecret(secret),
+        hint: hintOf(secret),
+        label: label ?? null,
+        createdAt: this.clock.now(),
+        revokedAt: null,
+      },
+      issued: { id, workspaceId, kind, secret },
+    };
+  }
+}

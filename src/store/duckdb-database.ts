@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { err, ok, type Result } from '../core/result.js';
+import { migrate } from './migrate.js';
+
+export const DATABASE_FILE = 'throughline.duckdb';
+
+/** One embedded database: a writer connection (owned by the commit path) and a reader connection. */
+export interface Database {
+  path: string;
+  writer: DuckDBConnection;
+  reader: DuckDBConnection;
+  /** A connection for anything with its own transactions (workspaces, keys). */
+  admin: DuckDBConnection;
+  close(): void;
+}
+
+export type OpenError =
+  | { code: 'locked'; message: string }
+  | { code: 'unavailable'; message: string };
+
+/**
+ * Opens (creating if needed) `<dataDir>/throughline.duckdb` and migrates it. DuckDB allows one
+ * writing process per file; a second opener gets `locked` with the holder DuckDB reports.
+ */
+export async function openDatabase(dataDir: string | ':memory:'): Promise<Result<Database, OpenError>> {
+  let path = ':memory:';
+  if (dataDir !== ':memory:') {
+    mkdirSync(dataDir, { recursive: true });
+    path = join(dataDir, DATABASE_FILE);
+  }
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path);
+  } catch (e) {
+    const message = (e as Error).message;
+    if (/lock/i.test(message)) {
+      return err({
+        code: 'locked',
+        message: `${path} is in use by another process (is \`throughline serve\` running?). ${message}`,
+      });
+    }
+    return err({ code: 'unavailable', message: `cannot open ${path}: ${message}` });
+  }
+  const writer = await instance.connect();
+  const reader = await instance.connect();
+  const admin = await instance.connect();
+  await migrate(writer);
+  return ok({
+    path,
+    writer,
+    reader,
+    admin,
+    close() {
+      writer.closeSync();
+      reader.closeSync();
+      admin.closeSync();
+      instance.closeSync();
+    },
+  });
+}
