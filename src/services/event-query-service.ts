@@ -1,5 +1,5 @@
-import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import { err, ok, type Result } from '../core/result.js';
+import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import type { EventCursor, EventStore } from './ports.js';
 
 export interface EventFilter {

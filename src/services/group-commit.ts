@@ -13,9 +13,7 @@ export interface GroupCommitOptions {
   maxRowsPerCommit: number;
 }
 
-export interface CommitListener {
-  (events: StoredEvent[], info: { rows: number; seconds: number }): void;
-}
+export type CommitListener = (events: StoredEvent[], info: { rows: number; seconds: number }) => void;
 
 /**
  * Group commit: requests arriving while one commit is in flight share the next one, so under

@@ -96,6 +96,14 @@ export class IngestService {
     return () => this.listeners.delete(listener);
   }
 
+  get pendingRows(): number {
+    return this.commits.pendingRows;
+  }
+
+  get rememberedIds(): number {
+    return this.dedup.size;
+  }
+
   get overloaded(): boolean {
     return this.commits.pendingRows > this.options.maxPendingRows;
   }

@@ -90,7 +90,9 @@ export class WorkspaceService {
     given: BootstrapKeys = {},
   ): Promise<Result<{ workspace: Workspace; keys: IssuedKey[] }, string>> {
     if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name)) {
-      return err(`workspace name "${name}" must be 1–63 letters, digits, "-" or "_", starting with a letter or digit`);
+      return err(
+        `workspace name "${name}" must be 1–63 letters, digits, "-" or "_", starting with a letter or digit`,
+      );
     }
     const all = await this.store.listWorkspaces();
     if (all.some((w) => w.name === name)) return err(`workspace "${name}" already exists`);

@@ -16,9 +16,7 @@ export interface Database {
   close(): void;
 }
 
-export type OpenError =
-  | { code: 'locked'; message: string }
-  | { code: 'unavailable'; message: string };
+export type OpenError = { code: 'locked'; message: string } | { code: 'unavailable'; message: string };
 
 /**
  * Opens (creating if needed) `<dataDir>/throughline.duckdb` and migrates it. DuckDB allows one

@@ -1,4 +1,9 @@
-import { type DuckDBAppender, type DuckDBConnection, DuckDBTimestampValue, type DuckDBValue } from '@duckdb/node-api';
+import {
+  type DuckDBAppender,
+  type DuckDBConnection,
+  DuckDBTimestampValue,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import type { CommitBatch, EventQuery, EventStore, QuarantineQuery } from '../services/ports.js';
 

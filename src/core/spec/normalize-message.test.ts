@@ -65,7 +65,10 @@ describe('normalizeMessage', () => {
 
   it('gives retries the same fingerprint and changed payloads a different one', () => {
     const a = normalize({ userId: 'u', event: 'E', messageId: 'm', sentAt: '2025-01-10T12:00:00Z' });
-    const b = normalize({ userId: 'u', event: 'E', messageId: 'm', sentAt: '2025-01-10T12:00:05Z' }, { seq: 9 });
+    const b = normalize(
+      { userId: 'u', event: 'E', messageId: 'm', sentAt: '2025-01-10T12:00:05Z' },
+      { seq: 9 },
+    );
     const c = normalize({ userId: 'u', event: 'F', messageId: 'm' });
     expect(a.fingerprint).toBe(b.fingerprint);
     expect(a.fingerprint).not.toBe(c.fingerprint);

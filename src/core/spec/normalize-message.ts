@@ -28,7 +28,10 @@ export interface NormalizeContext {
  * Applies Segment's server-side rules: envelope merge, messageId fill, clock-skew correction
  * (`timestamp = receivedAt − (sentAt − originalTimestamp)`), future clamp, size limit.
  */
-export function normalizeMessage(msg: ValidMessage, ctx: NormalizeContext): Result<StoredEvent, MessageError> {
+export function normalizeMessage(
+  msg: ValidMessage,
+  ctx: NormalizeContext,
+): Result<StoredEvent, MessageError> {
   const env = ctx.envelope;
   const context = env?.context ? { ...env.context, ...msg.context } : msg.context;
   const integrations = env?.integrations ? { ...env.integrations, ...msg.integrations } : msg.integrations;
@@ -99,7 +102,11 @@ export function normalizeMessage(msg: ValidMessage, ctx: NormalizeContext): Resu
 }
 
 /** Segment's clock-skew correction; see docs/api.md "Timestamps". */
-export function correctedTimestamp(original: number | null, sentAt: number | null, receivedAt: number): number {
+export function correctedTimestamp(
+  original: number | null,
+  sentAt: number | null,
+  receivedAt: number,
+): number {
   if (original === null) return receivedAt;
   const corrected = sentAt === null ? original : receivedAt - (sentAt - original);
   return corrected > receivedAt + MAX_FUTURE_MS ? receivedAt : corrected;

@@ -34,7 +34,10 @@ describe('validateMessage', () => {
   });
 
   it('requires a known type on batch items', () => {
-    expect(validateMessage({ ...base })).toMatchObject({ ok: false, error: { code: 'missing_field', field: 'type' } });
+    expect(validateMessage({ ...base })).toMatchObject({
+      ok: false,
+      error: { code: 'missing_field', field: 'type' },
+    });
     expect(validateMessage({ ...base, type: 'click' })).toMatchObject({
       ok: false,
       error: { code: 'invalid_value', field: 'type' },

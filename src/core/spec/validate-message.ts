@@ -67,7 +67,8 @@ export function validateMessage(raw: unknown, pathType?: MessageType): Result<Va
   for (const field of ['event', 'name'] as const) {
     const v = raw[field];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'string') return fail('invalid_type', `${field} must be a string, got ${kindOf(v)}`, field);
+    if (typeof v !== 'string')
+      return fail('invalid_type', `${field} must be a string, got ${kindOf(v)}`, field);
     msg[field] = v;
   }
 
@@ -81,7 +82,8 @@ export function validateMessage(raw: unknown, pathType?: MessageType): Result<Va
       if (ids.groupId === undefined) return fail('missing_field', 'group requires groupId', 'groupId');
       break;
     case 'alias':
-      if (ids.previousId === undefined) return fail('missing_field', 'alias requires previousId', 'previousId');
+      if (ids.previousId === undefined)
+        return fail('missing_field', 'alias requires previousId', 'previousId');
       if (ids.userId === undefined) return fail('missing_field', 'alias requires userId', 'userId');
       break;
     default:
@@ -114,7 +116,8 @@ export function validateMessage(raw: unknown, pathType?: MessageType): Result<Va
   if (extra) msg.extra = extra;
 
   const depth = nestingDepthExceeds(raw, LIMITS.nestingDepth);
-  if (depth) return fail('nesting_too_deep', `message nests deeper than ${LIMITS.nestingDepth} levels`, depth);
+  if (depth)
+    return fail('nesting_too_deep', `message nests deeper than ${LIMITS.nestingDepth} levels`, depth);
 
   return ok(msg);
 }
@@ -124,7 +127,11 @@ function resolveType(value: unknown, pathType: MessageType | undefined): Result<
     return pathType ? ok(pathType) : fail('missing_field', 'type is required in a batch item', 'type');
   }
   if (typeof value !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(value)) {
-    return fail('invalid_value', `type must be one of ${MESSAGE_TYPES.join(', ')}; got ${show(value)}`, 'type');
+    return fail(
+      'invalid_value',
+      `type must be one of ${MESSAGE_TYPES.join(', ')}; got ${show(value)}`,
+      'type',
+    );
   }
   const type = value as MessageType;
   if (pathType && type !== pathType) {
@@ -138,7 +145,8 @@ function readId(raw: Record<string, unknown>, field: string): Result<string | un
   const v = raw[field];
   if (v === undefined || v === null) return ok(undefined);
   if (typeof v === 'number' && Number.isFinite(v)) return ok(String(v));
-  if (typeof v !== 'string') return fail('invalid_type', `${field} must be a string, got ${kindOf(v)}`, field);
+  if (typeof v !== 'string')
+    return fail('invalid_type', `${field} must be a string, got ${kindOf(v)}`, field);
   return ok(v.trim() === '' ? undefined : v);
 }
 

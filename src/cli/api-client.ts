@@ -1,0 +1,34 @@
+/** The few admin API calls the CLI makes when a running server holds the database. */
+
+export interface ApiTarget {
+  url: string;
+  adminKey: string;
+}
+
+export async function apiRequest<T>(
+  target: ApiTarget,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, target.url), {
+      method,
+      headers: {
+        authorization: `Bearer ${target.adminKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (e) {
+    throw new Error(`cannot reach ${target.url}: ${(e as Error).message}`);
+  }
+  const text = await res.text();
+  const json = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!res.ok) {
+    const message = (json as { error?: { message?: string } } | undefined)?.error?.message ?? text;
+    throw new Error(`${method} ${path} → ${res.status}: ${message}`);
+  }
+  return json as T;
+}

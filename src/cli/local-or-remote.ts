@@ -1,0 +1,51 @@
+import { DEFAULTS } from '../config/config.js';
+import type { Result } from '../core/result.js';
+import type { WorkspaceService } from '../services/workspace-service.js';
+import type { ApiTarget } from './api-client.js';
+
+/** How CLI commands that change data reach it: the file itself, or the running server's API. */
+export interface LocalAccess {
+  openLocal(
+    dataDir: string,
+  ): Promise<Result<{ workspaces: WorkspaceService; close(): void }, { locked: boolean; message: string }>>;
+}
+
+export interface AccessFlags {
+  data?: string;
+  url?: string;
+  adminKey?: string;
+}
+
+export type Access =
+  | { kind: 'local'; workspaces: WorkspaceService; close(): void }
+  | { kind: 'remote'; target: ApiTarget };
+
+/**
+ * DuckDB lets one process write a database file. When a server holds it, commands go through
+ * the server's API if an admin key is at hand, and otherwise say clearly what to do.
+ */
+export async function openAccess(
+  deps: LocalAccess,
+  flags: AccessFlags,
+  allowRemote: boolean,
+): Promise<Result<Access, string>> {
+  const dataDir = flags.data ?? process.env.THROUGHLINE_DATA_DIR ?? DEFAULTS.dataDir;
+  const local = await deps.openLocal(dataDir);
+  if (local.ok) return { ok: true, value: { kind: 'local', ...local.value } };
+  if (!local.error.locked) return { ok: false, error: local.error.message };
+  const adminKey = flags.adminKey ?? process.env.THROUGHLINE_ADMIN_KEY;
+  if (!allowRemote) {
+    return {
+      ok: false,
+      error: `${local.error.message}\nStop the server first: this command needs the database file.`,
+    };
+  }
+  if (!adminKey) {
+    return {
+      ok: false,
+      error: `${local.error.message}\nStop the server, or pass --admin-key (or set THROUGHLINE_ADMIN_KEY) to go through its API.`,
+    };
+  }
+  const url = flags.url ?? process.env.THROUGHLINE_URL ?? `http://localhost:${DEFAULTS.port}`;
+  return { ok: true, value: { kind: 'remote', target: { url, adminKey } } };
+}

@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { openLocal, startServer, VERSION } from '../main.js';
+import { registerEvents } from './events-tail.command.js';
+import { registerKeys } from './keys.command.js';
+import { registerServe } from './serve.command.js';
+import { registerWorkspaces } from './workspaces.command.js';
+
+/** CLI composition root: wires the commands to the real server and store. */
+const program = new Command()
+  .name('throughline')
+  .description(
+    'Throughline — open customer-journey platform. Collects Segment-compatible events into embedded DuckDB.',
+  )
+  .version(VERSION)
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Quick start:
+  throughline serve                      # server on :8080, data in ./data
+  throughline events tail --admin-key …  # watch events arrive`,
+  );
+
+registerServe(program, { startServer });
+registerKeys(program, { openLocal });
+registerWorkspaces(program, { openLocal });
+registerEvents(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`throughline: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { err, ok, type Result } from '../core/result.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const schema = z.object({
+  port: z.coerce.number().int().min(0).max(65_535),
+  host: z.string().min(1),
+  dataDir: z.string().min(1),
+  writeKey: z.string().min(8, 'must be at least 8 characters').optional(),
+  adminKey: z.string().min(16, 'must be at least 16 characters').optional(),
+  trustProxy: z.union([z.boolean(), z.array(z.string().min(1))]),
+  logLevel: z.enum(LOG_LEVELS),
+  dedupWindowDays: z.coerce.number().min(7, 'must be at least 7 days').max(90),
+  maxPendingRows: z.coerce.number().int().min(1000),
+});
+
+export type Config = z.infer<typeof schema>;
+
+/** Command-line flags that may override the environment. */
+export interface ConfigFlags {
+  port?: string | number;
+  host?: string;
+  data?: string;
+  logLevel?: string;
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  dataDir: './data',
+  logLevel: 'info',
+  dedupWindowDays: 7,
+  maxPendingRows: 100_000,
+} as const;
+
+/**
+ * Parses the configuration once, at start: flags over `THROUGHLINE_*` environment variables
+ * over defaults. Every problem is reported with the setting it came from.
+ */
+export function loadConfig(
+  flags: ConfigFlags,
+  env: Record<string, string | undefined>,
+): Result<Config, string[]> {
+  const pick = (flag: string | number | undefined, name: string) => flag ?? nonEmpty(env[name]);
+  const input = {
+    port: pick(flags.port, 'THROUGHLINE_PORT') ?? DEFAULTS.port,
+    host: pick(flags.host, 'THROUGHLINE_HOST') ?? DEFAULTS.host,
+    dataDir: pick(flags.data, 'THROUGHLINE_DATA_DIR') ?? DEFAULTS.dataDir,
+    writeKey: nonEmpty(env.THROUGHLINE_WRITE_KEY),
+    adminKey: nonEmpty(env.THROUGHLINE_ADMIN_KEY),
+    trustProxy: parseTrustProxy(nonEmpty(env.THROUGHLINE_TRUST_PROXY)),
+    logLevel: pick(flags.logLevel, 'THROUGHLINE_LOG_LEVEL') ?? DEFAULTS.logLevel,
+    dedupWindowDays: nonEmpty(env.THROUGHLINE_DEDUP_WINDOW_DAYS) ?? DEFAULTS.dedupWindowDays,
+    maxPendingRows: nonEmpty(env.THROUGHLINE_MAX_PENDING_ROWS) ?? DEFAULTS.maxPendingRows,
+  };
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return ok(parsed.data);
+  return err(
+    parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const value = (input as Record<string, unknown>)[key];
+      const shown = key === 'writeKey' || key === 'adminKey' ? '(hidden)' : JSON.stringify(value);
+      return `${SOURCES[key] ?? key} = ${shown}: ${issue.message}`;
+    }),
+  );
+}
+
+const SOURCES: Record<string, string> = {
+  port: '--port / THROUGHLINE_PORT',
+  host: '--host / THROUGHLINE_HOST',
+  dataDir: '--data / THROUGHLINE_DATA_DIR',
+  writeKey: 'THROUGHLINE_WRITE_KEY',
+  adminKey: 'THROUGHLINE_ADMIN_KEY',
+  trustProxy: 'THROUGHLINE_TRUST_PROXY',
+  logLevel: '--log-level / THROUGHLINE_LOG_LEVEL',
+  dedupWindowDays: 'THROUGHLINE_DEDUP_WINDOW_DAYS',
+  maxPendingRows: 'THROUGHLINE_MAX_PENDING_ROWS',
+};
+
+const nonEmpty = (v: string | undefined): string | undefined =>
+  v === undefined || v.trim() === '' ? undefined : v;
+
+/** "true"/"false", or a comma-separated list of proxy addresses/CIDRs. */
+function parseTrustProxy(v: string | undefined): boolean | string[] {
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  return v.split(',').map((s) => s.trim());
+}

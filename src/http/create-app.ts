@@ -1,0 +1,113 @@
+import './fastify-augment.js';
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import type { StoredEvent } from '../core/spec/message.js';
+import type { EventQueryService } from '../services/event-query-service.js';
+import type { IngestService } from '../services/ingest-service.js';
+import type { WorkspaceService } from '../services/workspace-service.js';
+import { installErrorHandling, sendError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import { eventsRoutes } from './routes/events.route.js';
+import { keysRoutes } from './routes/keys.route.js';
+import { liveEventsRoutes } from './routes/live-events.route.js';
+import { settingsRoutes } from './routes/settings.route.js';
+import { trackingRoutes } from './routes/tracking.route.js';
+import { bearerToken } from './write-key-auth.js';
+
+export interface AppDeps {
+  ingest: IngestService;
+  workspaces: WorkspaceService;
+  queries: EventQueryService;
+  metrics: Metrics;
+  version: string;
+  logger: FastifyServerOptions['logger'];
+  /** Trust X-Forwarded-For from these proxies (Fastify `trustProxy`): true or addresses/CIDRs. */
+  trustProxy: boolean | string[];
+  /** False until start-up finished; /health answers 503 until then. */
+  isReady(): boolean;
+}
+
+/** Builds the HTTP application without listening, so tests and main.ts share it. */
+export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger,
+    trustProxy: deps.trustProxy,
+    genReqId: () => randomUUID(),
+    // Per-request logs would cost more than the ingest itself at tens of thousands of requests a second.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    // SDK keep-alive connections must not hold shutdown open.
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
+  });
+  app.decorateRequest('workspaceId', undefined);
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Throughline API',
+        version: deps.version,
+        description:
+          'Segment-compatible Tracking API (/v1, write key) and the admin API (/api, Bearer admin key). See docs/api.md.',
+      },
+      components: {
+        securitySchemes: {
+          writeKeyBasic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'write key as user name, empty password',
+          },
+          writeKeyHeader: { type: 'apiKey', in: 'header', name: 'X-Write-Key' },
+          adminKey: { type: 'http', scheme: 'bearer', description: 'admin key' },
+        },
+      },
+    },
+  });
+  // Browsers send analytics.js calls cross-origin: reflect the caller's origin.
+  await app.register(cors, { origin: true, methods: ['GET', 'POST', 'DELETE', 'OPTIONS'], maxAge: 86_400 });
+
+  app.get('/health', { schema: { tags: ['Operations'], summary: 'Readiness' } }, async (_req, reply) =>
+    deps.isReady()
+      ? { status: 'ok', version: deps.version }
+      : reply.code(503).send({ status: 'starting', version: deps.version }),
+  );
+  app.get(
+    '/metrics',
+    { schema: { tags: ['Operations'], summary: 'Prometheus metrics' } },
+    async (_req, reply) =>
+      reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(trackingRoutes, {
+    ingest: deps.ingest,
+    keyRing: deps.workspaces.keyRing,
+    retryAfterSeconds: 1,
+  });
+  await app.register(settingsRoutes, { keyRing: deps.workspaces.keyRing });
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (request, reply) => {
+      const token = bearerToken(request);
+      if (token === undefined) {
+        return sendError(reply, 'missing_key', 'send the admin key as "Authorization: Bearer <admin key>"');
+      }
+      const ws = deps.workspaces.keyRing.workspaceForAdminKey(token);
+      if (ws === undefined)
+        return sendError(reply, 'invalid_key', 'the admin key is not valid for any workspace');
+      request.workspaceId = ws;
+    });
+    await api.register(eventsRoutes, { queries: deps.queries });
+    await api.register(liveEventsRoutes, {
+      subscribe: (l: (events: StoredEvent[]) => void) => deps.ingest.onCommitted(l),
+      heartbeatMs: 15_000,
+    });
+    await api.register(keysRoutes, { workspaces: deps.workspaces });
+  });
+
+  return app;
+}

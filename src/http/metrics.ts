@@ -1,0 +1,63 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { IngestObserver } from '../services/ingest-service.js';
+
+/** Prometheus metrics for the collector; exposed at GET /metrics. */
+export function createMetrics(pendingRows: () => number, dedupSize: () => number) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'throughline_' });
+  const c = (name: string, help: string, labelNames: string[] = []) =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+  const received = c('throughline_messages_received_total', 'Messages received on the Tracking API');
+  const accepted = c('throughline_messages_accepted_total', 'Messages stored durably');
+  const rejected = c('throughline_messages_rejected_total', 'Messages or requests quarantined, by reason', [
+    'code',
+  ]);
+  const deduplicated = c('throughline_messages_deduplicated_total', 'Exact repeats of a stored messageId');
+  const conflicting = c(
+    'throughline_messages_conflicting_duplicates_total',
+    'Repeats of a stored messageId with a different payload (quarantined)',
+  );
+  const commitSeconds = new Histogram({
+    name: 'throughline_commit_duration_seconds',
+    help: 'Time for one group commit to become durable',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  const commitRows = new Histogram({
+    name: 'throughline_commit_rows',
+    help: 'Rows per group commit',
+    buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'throughline_commit_pending_rows',
+    help: 'Rows accepted and waiting for a commit',
+    registers: [registry],
+    collect() {
+      this.set(pendingRows());
+    },
+  });
+  new Gauge({
+    name: 'throughline_dedup_window_ids',
+    help: 'messageIds remembered for deduplication',
+    registers: [registry],
+    collect() {
+      this.set(dedupSize());
+    },
+  });
+
+  const observer: IngestObserver = {
+    received: (n) => received.inc(n),
+    accepted: (n) => accepted.inc(n),
+    rejected: (code, n) => rejected.inc({ code }, n),
+    deduplicated: (n) => deduplicated.inc(n),
+    conflicting: (n) => conflicting.inc(n),
+    committed: (rows, seconds) => {
+      commitSeconds.observe(seconds);
+      commitRows.observe(rows);
+    },
+  };
+  return { registry, observer };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
