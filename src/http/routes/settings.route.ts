@@ -23,7 +23,8 @@ export async function settingsRoutes(app: FastifyInstance, deps: { keyRing: KeyR
       if (deps.keyRing.workspaceForWriteKey(writeKey) === undefined) {
         return sendError(reply, 'invalid_key', 'the write key is not valid for any workspace');
       }
-      const host = request.headers['x-forwarded-host'] ?? request.headers.host ?? `localhost`;
+      // Fastify reads X-Forwarded-Host only when the proxy is trusted.
+      const host = request.host;
       return {
         integrations: {
           'Segment.io': {

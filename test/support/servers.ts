@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config.js';
+import { type RunningServer, startServer } from '../../src/main.js';
+
+export const WRITE_KEY = 'wk_test_write_key_0001';
+export const ADMIN_KEY = 'ak_test_admin_key_0000000000001';
+
+export const BIN = new URL('../../bin/throughline.js', import.meta.url).pathname;
+
+export function tempDir(prefix = 'throughline-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+/** The real server in this process, on a random port and a fresh data directory. */
+export async function startTestServer(dataDir = tempDir()): Promise<TestServer> {
+  const config = loadConfig(
+    { port: 0, host: '127.0.0.1', data: dataDir, logLevel: 'silent' },
+    { THROUGHLINE_WRITE_KEY: WRITE_KEY, THROUGHLINE_ADMIN_KEY: ADMIN_KEY },
+  );
+  if (!config.ok) throw new Error(config.error.join('; '));
+  const started = await startServer(config.value);
+  if (!started.ok) throw new Error(started.error);
+  const server = started.value;
+  return {
+    url: server.url.replace('localhost', '127.0.0.1'),
+    dataDir,
+    server,
+    close: async () => {
+      await server.close();
+    },
+  };
+}
+
+export interface ChildServer {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** The real CLI (`throughline serve`) in a child process, for crash and signal tests. */
+export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildServer> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir], {
+    env: {
+      ...process.env,
+      THROUGHLINE_WRITE_KEY: WRITE_KEY,
+      THROUGHLINE_ADMIN_KEY: ADMIN_KEY,
+      THROUGHLINE_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1].replace('localhost', '127.0.0.1'));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return { url, child, output: () => out, exited };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
