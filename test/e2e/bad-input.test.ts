@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allEvents, basic, getApi, post } from '../support/http.js';
+import { allEvents, basic, getApi, post, readJson } from '../support/http.js';
 import { removeDir, startTestServer, type TestServer, WRITE_KEY } from '../support/servers.js';
 
 let s: TestServer;
@@ -23,7 +23,7 @@ describe('request-level errors', () => {
   it('truncated JSON → 400 invalid_json, kept in quarantine', async () => {
     const res = await raw('/v1/track', '{"userId":"u","event":"Trunc');
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe('invalid_json');
+    expect((await readJson(res)).error.code).toBe('invalid_json');
     expect((await quarantined('invalid_json')).some((q) => String(q.payload).length > 0)).toBe(true);
   });
 
@@ -31,16 +31,16 @@ describe('request-level errors', () => {
     expect((await raw('/v1/track', 'hello there')).status).toBe(400);
     const arr = await raw('/v1/track', '[1,2,3]');
     expect(arr.status).toBe(400);
-    expect((await arr.json()).error.code).toBe('invalid_body');
+    expect((await readJson(arr)).error.code).toBe('invalid_body');
     const empty = await raw('/v1/track', '');
     expect(empty.status).toBe(400);
-    expect((await empty.json()).error.code).toBe('invalid_body');
+    expect((await readJson(empty)).error.code).toBe('invalid_body');
   });
 
   it('gzip garbage → 400 invalid_encoding; real gzip is accepted', async () => {
     const bad = await raw('/v1/track', Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('invalid_encoding');
+    expect((await readJson(bad)).error.code).toBe('invalid_encoding');
     const good = await raw('/v1/track', gzipSync(JSON.stringify({ userId: 'gz', event: 'Zipped' })), {
       'content-encoding': 'gzip',
       'content-type': 'application/json',
@@ -55,13 +55,17 @@ describe('request-level errors', () => {
   });
 
   it('a request over 500 KB → 413 with a JSON error', async () => {
-    const res = await post(s.url, '/v1/batch', { batch: [{ type: 'track', userId: 'u', event: 'x'.repeat(600_000) }] });
+    const res = await post(s.url, '/v1/batch', {
+      batch: [{ type: 'track', userId: 'u', event: 'x'.repeat(600_000) }],
+    });
     expect(res.status).toBe(413);
     expect(res.json.error.code).toBe('request_too_large');
   });
 
   it('a gzip bomb is capped at 500 KB decompressed → 413', async () => {
-    const bomb = gzipSync(JSON.stringify({ userId: 'u', event: 'e', properties: { p: 'a'.repeat(2_000_000) } }));
+    const bomb = gzipSync(
+      JSON.stringify({ userId: 'u', event: 'e', properties: { p: 'a'.repeat(2_000_000) } }),
+    );
     expect(bomb.length).toBeLessThan(500_000);
     const res = await raw('/v1/track', bomb, { 'content-encoding': 'gzip' });
     expect(res.status).toBe(413);
@@ -92,7 +96,10 @@ describe('authentication', () => {
     expect((await post(s.url, '/v1/track', body, { authorization: noColon })).status).toBe(200);
     expect((await post(s.url, '/v1/track', body, { 'x-write-key': WRITE_KEY })).status).toBe(200);
     expect((await post(s.url, '/v1/track', { ...body, writeKey: WRITE_KEY }, {})).status).toBe(200);
-    expect((await post(s.url, '/v1/batch', { batch: [{ ...body, type: 'track' }], writeKey: WRITE_KEY }, {})).status).toBe(200);
+    expect(
+      (await post(s.url, '/v1/batch', { batch: [{ ...body, type: 'track' }], writeKey: WRITE_KEY }, {}))
+        .status,
+    ).toBe(200);
   });
 
   it('missing key → 401 missing_key; wrong key → 401 invalid_key', async () => {
@@ -110,7 +117,7 @@ describe('authentication', () => {
     expect((await getApi(s.url, '/api/events', WRITE_KEY)).status).toBe(401);
     const res = await fetch(`${s.url}/api/events`);
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe('missing_key');
+    expect((await readJson(res)).error.code).toBe('missing_key');
   });
 });
 
@@ -140,16 +147,26 @@ describe('message-level errors', () => {
     expect(res.status).toBe(400);
     expect(res.json.error).toMatchObject({ code: 'nesting_too_deep', details: { field: 'properties' } });
     expect((await fetch(`${s.url}/health`)).status).toBe(200);
-    const batch = await post(s.url, '/v1/batch', `{"batch":[{"type":"track","userId":"u","event":"D","properties":{"d":${deep}}}]}`);
+    const batch = await post(
+      s.url,
+      '/v1/batch',
+      `{"batch":[{"type":"track","userId":"u","event":"D","properties":{"d":${deep}}}]}`,
+    );
     expect(batch.json.errors[0]).toMatchObject({ index: 0, code: 'nesting_too_deep' });
     const kept = await quarantined('nesting_too_deep');
     expect(kept.length).toBe(2);
-    expect(kept.every((q) => String(q.payload).includes('"Deep"') || String(q.payload).includes('"D"'))).toBe(true);
+    expect(kept.every((q) => String(q.payload).includes('"Deep"') || String(q.payload).includes('"D"'))).toBe(
+      true,
+    );
   });
 
   it('keeps unicode, emoji and NUL characters intact', async () => {
     const props = { name: 'Zoë 😀 中文', nul: 'a\u0000b', rtl: 'שלום' };
-    const res = await post(s.url, '/v1/track', { userId: 'uni-\u0000-ü', event: 'Ünïcødé 🎉', properties: props });
+    const res = await post(s.url, '/v1/track', {
+      userId: 'uni-\u0000-ü',
+      event: 'Ünïcødé 🎉',
+      properties: props,
+    });
     expect(res.status).toBe(200);
     const [e] = await allEvents(s.url, `event=${encodeURIComponent('Ünïcødé 🎉')}`);
     expect(e).toMatchObject({ userId: 'uni-\u0000-ü', properties: props });
@@ -157,7 +174,9 @@ describe('message-level errors', () => {
 
   it('a 31 KB string inside the limits is stored whole', async () => {
     const big = 'y'.repeat(31_000);
-    expect((await post(s.url, '/v1/track', { userId: 'huge', event: 'Huge', properties: { big } })).status).toBe(200);
+    expect(
+      (await post(s.url, '/v1/track', { userId: 'huge', event: 'Huge', properties: { big } })).status,
+    ).toBe(200);
     const [e] = await allEvents(s.url, 'userId=huge');
     expect(e.properties.big).toHaveLength(31_000);
   });
@@ -184,8 +203,9 @@ describe('message-level errors', () => {
     const stored = await allEvents(s.url, 'userId=mix');
     expect(stored.map((e) => e.type).sort()).toEqual(['identify', 'track']);
     const q = await getApi(s.url, '/api/quarantine?limit=1000');
-    const mine = q.json.items.filter((i: { requestId: string; batchIndex: number }) =>
-      String(i.requestId).length > 0 && [1, 2, 3, 5].includes(i.batchIndex),
+    const mine = q.json.items.filter(
+      (i: { requestId: string; batchIndex: number }) =>
+        String(i.requestId).length > 0 && [1, 2, 3, 5].includes(i.batchIndex),
     );
     expect(mine.some((i: { payload: string }) => i.payload === '"not an object"')).toBe(true);
   });
@@ -217,19 +237,29 @@ describe('browser support', () => {
   });
 
   it('takes text/plain bodies (sendBeacon) on the short paths', async () => {
-    const res = await raw('/v1/p', JSON.stringify({ anonymousId: 'beacon', name: 'Pricing', writeKey: WRITE_KEY }), {
-      'content-type': 'text/plain;charset=UTF-8',
-      authorization: '',
-    });
+    const res = await raw(
+      '/v1/p',
+      JSON.stringify({ anonymousId: 'beacon', name: 'Pricing', writeKey: WRITE_KEY }),
+      {
+        'content-type': 'text/plain;charset=UTF-8',
+        authorization: '',
+      },
+    );
     expect(res.status).toBe(200);
-    expect((await allEvents(s.url, 'anonymousId=beacon'))[0]).toMatchObject({ type: 'page', name: 'Pricing' });
+    expect((await allEvents(s.url, 'anonymousId=beacon'))[0]).toMatchObject({
+      type: 'page',
+      name: 'Pricing',
+    });
   });
 
   it('serves analytics.js settings that point back at this server', async () => {
     const res = await fetch(`${s.url}/v1/projects/${WRITE_KEY}/settings`);
     expect(res.status).toBe(200);
-    const settings = await res.json();
-    expect(settings.integrations['Segment.io']).toMatchObject({ apiKey: WRITE_KEY, apiHost: `${new URL(s.url).host}/v1` });
+    const settings = await readJson(res);
+    expect(settings.integrations['Segment.io']).toMatchObject({
+      apiKey: WRITE_KEY,
+      apiHost: `${new URL(s.url).host}/v1`,
+    });
     expect((await fetch(`${s.url}/v1/projects/wk_unknown/settings`)).status).toBe(401);
   });
 });

@@ -1,5 +1,5 @@
-import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
+import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allEvents, type Json } from '../support/http.js';
 import { type ChildServer, removeDir, spawnServer, tempDir, WRITE_KEY } from '../support/servers.js';
@@ -27,7 +27,11 @@ async function sendAllTypes(userId: string, send: (calls: Calls) => Promise<void
     await send({
       identify: { userId, traits: { email: `${userId}@example.com`, plan: 'pro' } },
       track: { userId, event: 'Order Completed', properties: { revenue: 42.5, currency: 'EUR' } },
-      page: { userId, name: 'Pricing', properties: { url: 'https://example.com/pricing?utm_source=podcast' } },
+      page: {
+        userId,
+        name: 'Pricing',
+        properties: { url: 'https://example.com/pricing?utm_source=podcast' },
+      },
       screen: { userId, name: 'Home Feed', properties: { tab: 'for-you' } },
       group: { userId, groupId: `acme-${userId}`, traits: { name: 'Acme', employees: 50 } },
       alias: { userId, previousId: `anon-${userId}` },
@@ -49,12 +53,15 @@ async function sendAllTypes(userId: string, send: (calls: Calls) => Promise<void
   return events;
 }
 
+/** Plain JSON values: what both SDKs' parameter types accept. */
+type Props = Record<string, string | number>;
+
 interface Calls {
-  identify: { userId: string; traits: Record<string, unknown> };
-  track: { userId: string; event: string; properties: Record<string, unknown> };
-  page: { userId: string; name: string; properties: Record<string, unknown> };
-  screen: { userId: string; name: string; properties: Record<string, unknown> };
-  group: { userId: string; groupId: string; traits: Record<string, unknown> };
+  identify: { userId: string; traits: Props };
+  track: { userId: string; event: string; properties: Props };
+  page: { userId: string; name: string; properties: Props };
+  screen: { userId: string; name: string; properties: Props };
+  group: { userId: string; groupId: string; traits: Props };
   alias: { userId: string; previousId: string };
 }
 
@@ -62,7 +69,10 @@ function expectIntact(events: Json[], userId: string): void {
   const byType = Object.fromEntries(events.map((e) => [e.type, e]));
   expect(Object.keys(byType).sort()).toEqual(['alias', 'group', 'identify', 'page', 'screen', 'track']);
   expect(byType.identify.traits).toMatchObject({ email: `${userId}@example.com`, plan: 'pro' });
-  expect(byType.track).toMatchObject({ event: 'Order Completed', properties: { revenue: 42.5, currency: 'EUR' } });
+  expect(byType.track).toMatchObject({
+    event: 'Order Completed',
+    properties: { revenue: 42.5, currency: 'EUR' },
+  });
   expect(byType.page).toMatchObject({ name: 'Pricing' });
   expect(byType.page.properties.url).toContain('utm_source=podcast');
   expect(byType.screen).toMatchObject({ name: 'Home Feed', properties: { tab: 'for-you' } });
@@ -79,7 +89,12 @@ describe('@segment/analytics-node against the server', () => {
   it('delivers every call type intact, with corrected timestamps', async () => {
     const failures: unknown[] = [];
     const events = await sendAllTypes('seg-user', async (c) => {
-      const analytics = new SegmentAnalytics({ writeKey: WRITE_KEY, host: server.url, flushAt: 3, maxRetries: 1 });
+      const analytics = new SegmentAnalytics({
+        writeKey: WRITE_KEY,
+        host: server.url,
+        flushAt: 3,
+        maxRetries: 1,
+      });
       analytics.on('error', (e) => failures.push(e));
       analytics.identify(c.identify);
       analytics.track(c.track);

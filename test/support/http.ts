@@ -20,7 +20,11 @@ export async function post(
   return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
 
-export async function getApi(url: string, path: string, key = ADMIN_KEY): Promise<{ status: number; json: Json }> {
+export async function getApi(
+  url: string,
+  path: string,
+  key = ADMIN_KEY,
+): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${key}` } });
   return { status: res.status, json: await res.json() };
 }
@@ -40,3 +44,5 @@ export async function allEvents(url: string, query = ''): Promise<Json[]> {
   } while (cursor);
   return out;
 }
+
+export const readJson = (res: Response): Promise<Json> => res.json();

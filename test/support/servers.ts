@@ -51,16 +51,20 @@ export interface ChildServer {
 
 /** The real CLI (`throughline serve`) in a child process, for crash and signal tests. */
 export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir], {
-    env: {
-      ...process.env,
-      THROUGHLINE_WRITE_KEY: WRITE_KEY,
-      THROUGHLINE_ADMIN_KEY: ADMIN_KEY,
-      THROUGHLINE_LOG_LEVEL: 'warn',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir],
+    {
+      env: {
+        ...process.env,
+        THROUGHLINE_WRITE_KEY: WRITE_KEY,
+        THROUGHLINE_ADMIN_KEY: ADMIN_KEY,
+        THROUGHLINE_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
