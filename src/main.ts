@@ -92,6 +92,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
       ready = false;
       await app.close();
       await running.drain();
+      await eventStore.close();
       db.close();
     },
   });

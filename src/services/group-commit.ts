@@ -15,6 +15,8 @@ export interface GroupCommitOptions {
 
 export type CommitListener = (events: StoredEvent[], info: { rows: number; seconds: number }) => void;
 
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Group commit: requests arriving while one commit is in flight share the next one, so under
  * load one durable DuckDB commit acknowledges many requests, and when idle a lone request
@@ -55,6 +57,11 @@ export class GroupCommit {
   private async flushLoop(): Promise<void> {
     try {
       while (this.queue.length > 0) {
+        // Rows that arrive while the store gets ready join this commit. Yielding one turn of the
+        // event loop first lets requests already waiting on their sockets join it too: DuckDB
+        // spends ~0.5 ms of CPU per transaction, so under load bigger groups are much cheaper.
+        await yieldToEventLoop();
+        await this.store.prepare().catch(() => undefined);
         const group = this.takeGroup();
         const batch: CommitBatch = { events: [], quarantine: [] };
         for (const w of group) {

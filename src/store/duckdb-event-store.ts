@@ -1,42 +1,116 @@
-import {
-  type DuckDBAppender,
-  type DuckDBConnection,
-  DuckDBTimestampValue,
-  type DuckDBValue,
-} from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBValue } from '@duckdb/node-api';
 import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import type { CommitBatch, EventQuery, EventStore, QuarantineQuery } from '../services/ports.js';
 
-const ts = (ms: number): DuckDBTimestampValue => new DuckDBTimestampValue(BigInt(ms) * 1000n);
+/**
+ * Rows go to DuckDB as one JSON array per commit, bound to a prepared INSERT. The main thread
+ * only concatenates already-serialised parts; parsing, inserting and the durable commit run on
+ * DuckDB's threads, so the event loop is never blocked by a flush, however large the group.
+ */
+const INSERT_EVENTS = `INSERT INTO events
+  SELECT r.w, r.s, r.m, r.t, r.e, r.n, r.u, r.a, r.g, r.pv,
+    make_timestamp(r.ts * 1000), make_timestamp(r.ot * 1000), make_timestamp(r.sa * 1000), make_timestamp(r.ra * 1000),
+    r.ip, r.p, r.tr, r.c, r.i, r.x, r.f
+  FROM (SELECT unnest(json_transform($1::JSON, '[{"w":"VARCHAR","s":"BIGINT","m":"VARCHAR","t":"VARCHAR","e":"VARCHAR",
+    "n":"VARCHAR","u":"VARCHAR","a":"VARCHAR","g":"VARCHAR","pv":"VARCHAR","ts":"BIGINT","ot":"BIGINT","sa":"BIGINT",
+    "ra":"BIGINT","ip":"VARCHAR","p":"JSON","tr":"JSON","c":"JSON","i":"JSON","x":"JSON","f":"VARCHAR"}]')) AS r)`;
 
-function appendNullable(a: DuckDBAppender, v: string | null): void {
-  if (v === null) a.appendNull();
-  else a.appendVarchar(v);
-}
-
-function appendTime(a: DuckDBAppender, v: number | null): void {
-  if (v === null) a.appendNull();
-  else a.appendTimestamp(ts(v));
-}
+const INSERT_QUARANTINE = `INSERT INTO quarantine
+  SELECT r.w, make_timestamp(r.ra * 1000), r.rq, r.bi, r.m, r.co, r.re, r.fd, r.pl
+  FROM (SELECT unnest(json_transform($1::JSON, '[{"w":"VARCHAR","ra":"BIGINT","rq":"VARCHAR","bi":"INTEGER",
+    "m":"VARCHAR","co":"VARCHAR","re":"VARCHAR","fd":"VARCHAR","pl":"VARCHAR"}]')) AS r)`;
 
 const EVENT_COLUMNS = `workspace_id, seq::DOUBLE, message_id, type, event, name, user_id, anonymous_id, group_id,
   previous_id, epoch_ms(timestamp)::DOUBLE, epoch_ms(original_timestamp)::DOUBLE, epoch_ms(sent_at)::DOUBLE,
   epoch_ms(received_at)::DOUBLE, ip, properties::VARCHAR, traits::VARCHAR, context::VARCHAR,
   integrations::VARCHAR, extra::VARCHAR, fingerprint`;
 
-/** The event store on embedded DuckDB: appender-based group commits, SQL for reads. */
+const str = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+const num = (v: number | null): string => (v === null ? 'null' : String(v));
+const raw = (json: string | null): string => json ?? 'null';
+
+function eventsJson(events: StoredEvent[]): string {
+  const rows = events.map(
+    (e) =>
+      `{"w":${str(e.workspaceId)},"s":${e.seq},"m":${str(e.messageId)},"t":"${e.type}","e":${str(e.event)},` +
+      `"n":${str(e.name)},"u":${str(e.userId)},"a":${str(e.anonymousId)},"g":${str(e.groupId)},` +
+      `"pv":${str(e.previousId)},"ts":${e.timestamp},"ot":${num(e.originalTimestamp)},"sa":${num(e.sentAt)},` +
+      `"ra":${e.receivedAt},"ip":${str(e.ip)},"p":${raw(e.properties)},"tr":${raw(e.traits)},` +
+      `"c":${raw(e.context)},"i":${raw(e.integrations)},"x":${raw(e.extra)},"f":${str(e.fingerprint)}}`,
+  );
+  return `[${rows.join(',')}]`;
+}
+
+function quarantineJson(rows: QuarantinedMessage[]): string {
+  // Payloads are arbitrary client text: make them valid Unicode so the JSON itself is valid.
+  return JSON.stringify(
+    rows.map((q) => ({
+      w: q.workspaceId,
+      ra: q.receivedAt,
+      rq: q.requestId,
+      bi: q.batchIndex,
+      m: q.messageId?.toWellFormed() ?? null,
+      co: q.code,
+      re: q.reason.toWellFormed(),
+      fd: q.field?.toWellFormed() ?? null,
+      pl: q.payload.toWellFormed(),
+    })),
+  );
+}
+
+/** The event store on embedded DuckDB: JSON-bound group inserts for writes, SQL for reads. */
 export class DuckDBEventStore implements EventStore {
+  private statements: Promise<{ events: DuckDBPreparedStatement; quarantine: DuckDBPreparedStatement }> | null =
+    null;
+
   constructor(
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
   ) {}
 
+  async prepare(): Promise<void> {
+    await this.prepared();
+  }
+
+  private prepared(): Promise<{ events: DuckDBPreparedStatement; quarantine: DuckDBPreparedStatement }> {
+    if (!this.statements) {
+      const preparing = this.prepareStatements();
+      this.statements = preparing;
+      // A failure is retried by the next commit rather than remembered.
+      preparing.catch(() => {
+        if (this.statements === preparing) this.statements = null;
+      });
+    }
+    return this.statements;
+  }
+
+  private async prepareStatements() {
+    return {
+      events: await this.writer.prepare(INSERT_EVENTS),
+      quarantine: await this.writer.prepare(INSERT_QUARANTINE),
+    };
+  }
+
   async commit({ events, quarantine }: CommitBatch): Promise<void> {
+    const statements = await this.prepared();
+    const insert = (statement: DuckDBPreparedStatement, json: string) => {
+      statement.bindVarchar(1, json);
+      return statement.run();
+    };
+    // One statement is one transaction, and DuckDB syncs its write-ahead log on commit: once this
+    // resolves the rows survive a crash. Both tables at once need an explicit transaction.
+    if (quarantine.length === 0) {
+      await insert(statements.events, eventsJson(events));
+      return;
+    }
+    if (events.length === 0) {
+      await insert(statements.quarantine, quarantineJson(quarantine));
+      return;
+    }
     await this.writer.run('BEGIN TRANSACTION');
     try {
-      if (events.length > 0) await this.appendEvents(events);
-      if (quarantine.length > 0) await this.appendQuarantine(quarantine);
-      // DuckDB syncs its write-ahead log on commit: once this resolves the rows survive a crash.
+      await insert(statements.events, eventsJson(events));
+      await insert(statements.quarantine, quarantineJson(quarantine));
       await this.writer.run('COMMIT');
     } catch (e) {
       await this.writer.run('ROLLBACK').catch(() => undefined);
@@ -44,59 +118,12 @@ export class DuckDBEventStore implements EventStore {
     }
   }
 
-  private async appendEvents(events: StoredEvent[]): Promise<void> {
-    const a = await this.writer.createAppender('events');
-    try {
-      for (const e of events) {
-        a.appendVarchar(e.workspaceId);
-        a.appendBigInt(BigInt(e.seq));
-        a.appendVarchar(e.messageId);
-        a.appendVarchar(e.type);
-        appendNullable(a, e.event);
-        appendNullable(a, e.name);
-        appendNullable(a, e.userId);
-        appendNullable(a, e.anonymousId);
-        appendNullable(a, e.groupId);
-        appendNullable(a, e.previousId);
-        a.appendTimestamp(ts(e.timestamp));
-        appendTime(a, e.originalTimestamp);
-        appendTime(a, e.sentAt);
-        a.appendTimestamp(ts(e.receivedAt));
-        appendNullable(a, e.ip);
-        appendNullable(a, e.properties);
-        appendNullable(a, e.traits);
-        appendNullable(a, e.context);
-        appendNullable(a, e.integrations);
-        appendNullable(a, e.extra);
-        a.appendVarchar(e.fingerprint);
-        a.endRow();
-      }
-      a.flushSync();
-    } finally {
-      a.closeSync();
-    }
-  }
-
-  private async appendQuarantine(rows: QuarantinedMessage[]): Promise<void> {
-    const a = await this.writer.createAppender('quarantine');
-    try {
-      for (const q of rows) {
-        a.appendVarchar(q.workspaceId);
-        a.appendTimestamp(ts(q.receivedAt));
-        a.appendVarchar(q.requestId);
-        if (q.batchIndex === null) a.appendNull();
-        else a.appendInteger(q.batchIndex);
-        appendNullable(a, q.messageId);
-        a.appendVarchar(q.code);
-        a.appendVarchar(q.reason);
-        appendNullable(a, q.field);
-        a.appendVarchar(q.payload);
-        a.endRow();
-      }
-      a.flushSync();
-    } finally {
-      a.closeSync();
-    }
+  /** Releases the prepared statements (shutdown, after the last commit). */
+  async close(): Promise<void> {
+    const statements = await this.statements?.catch(() => null);
+    this.statements = null;
+    statements?.events.destroySync();
+    statements?.quarantine.destroySync();
   }
 
   async maxSeq(): Promise<number> {

@@ -74,6 +74,13 @@ describe('normalizeMessage', () => {
     expect(a.fingerprint).not.toBe(c.fingerprint);
   });
 
+  it('replaces unpaired surrogates (not valid Unicode) with U+FFFD and keeps real pairs', () => {
+    const e = normalize({ userId: 'u\ud800', event: 'E 😀', properties: { bad: 'x\udc00y', ok: '😀' } });
+    expect(e.userId).toBe('u\ufffd');
+    expect(e.event).toBe('E 😀');
+    expect(JSON.parse(e.properties!)).toEqual({ bad: 'x\ufffdy', ok: '😀' });
+  });
+
   it('reads back in Segment shape', () => {
     const e = normalize({ userId: 'u', event: 'E', properties: { n: 1 }, category: 'c' });
     expect(toSegmentShape(e)).toEqual({

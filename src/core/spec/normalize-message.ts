@@ -65,19 +65,19 @@ export function normalizeMessage(
   return ok({
     workspaceId: ctx.workspaceId,
     seq: ctx.seq,
-    messageId: msg.messageId ?? ctx.newMessageId(),
+    messageId: msg.messageId?.toWellFormed() ?? ctx.newMessageId(),
     type: msg.type,
-    event: msg.event ?? null,
-    name: msg.name ?? null,
-    userId: msg.userId ?? null,
-    anonymousId: msg.anonymousId ?? null,
-    groupId: msg.groupId ?? null,
-    previousId: msg.previousId ?? null,
+    event: text(msg.event),
+    name: text(msg.name),
+    userId: text(msg.userId),
+    anonymousId: text(msg.anonymousId),
+    groupId: text(msg.groupId),
+    previousId: text(msg.previousId),
     timestamp: correctedTimestamp(original, sentAt, ctx.receivedAt),
     originalTimestamp: original,
     sentAt,
     receivedAt: ctx.receivedAt,
-    ip: typeof context?.ip === 'string' ? context.ip : ctx.ip,
+    ip: typeof context?.ip === 'string' ? context.ip.toWellFormed() : ctx.ip,
     properties,
     traits,
     context: contextJson,
@@ -112,6 +112,19 @@ export function correctedTimestamp(
   return corrected > receivedAt + MAX_FUTURE_MS ? receivedAt : corrected;
 }
 
-const stringify = (v: JsonObject | undefined): string | null => (v === undefined ? null : JSON.stringify(v));
+/**
+ * JSON.stringify writes an unpaired UTF-16 surrogate as a `\\udXXX` escape, which is not valid
+ * Unicode and which the store rejects; such halves become U+FFFD, as any UTF-8 encoder would do.
+ * (A well-formed pair is written as the character itself, so it never matches.)
+ */
+const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/g;
+
+const stringify = (v: JsonObject | undefined): string | null => {
+  if (v === undefined) return null;
+  const json = JSON.stringify(v);
+  return json.includes('\\ud') || json.includes('\\uD') ? json.replace(LONE_SURROGATE_ESCAPE, '\\ufffd') : json;
+};
+
+const text = (s: string | undefined): string | null => (s === undefined ? null : s.toWellFormed());
 
 const byteLength = (s: string | null | undefined): number => (s ? Buffer.byteLength(s, 'utf8') : 0);

@@ -1,0 +1,19 @@
+// The ceiling for the ingest benchmark: a bare node:http server that reads a JSON body,
+// parses it and answers {"success":true}, doing no validation and no storage.
+import { createServer } from 'node:http';
+
+const port = Number(process.argv[2] ?? 8200);
+createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    try {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"success":true}');
+    } catch {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end('{"error":{"code":"invalid_json"}}');
+    }
+  });
+}).listen(port, '127.0.0.1', () => process.stdout.write(`listening on http://127.0.0.1:${port}\n`));
