@@ -19,7 +19,10 @@ export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-const systemClock: Clock = { now: () => Date.now() };
+const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => (ms <= 0 ? setImmediate(resolve) : setTimeout(resolve, ms))),
+};
 const systemRandom: Random = { token: (bytes) => randomBytes(bytes).toString('base64url') };
 
 const MAX_ROWS_PER_COMMIT = 5000;
@@ -34,7 +37,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config): Promise<Result<RunningServer, string>> {
-  const opened = await openDatabase(config.dataDir);
+  const opened = await openDatabase(config.dataDir, { checkpointThreshold: config.checkpointThreshold });
   if (!opened.ok) return err(opened.error.message);
   const db = opened.value;
   let ready = false;
@@ -48,6 +51,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
   ingest = new IngestService(eventStore, systemClock, randomUUID, metrics.observer, {
     dedupWindowMs: config.dedupWindowDays * 86_400_000,
     maxRowsPerCommit: MAX_ROWS_PER_COMMIT,
+    minCommitIntervalMs: config.commitIntervalMs,
     maxPendingRows: config.maxPendingRows,
   });
   const workspaces = new WorkspaceService(new DuckDBWorkspaceStore(db.admin), systemClock, systemRandom);

@@ -20,6 +20,21 @@ describe('loadConfig', () => {
     expect(errors.some((e) => e.startsWith('THROUGHLINE_ADMIN_KEY = (hidden)'))).toBe(true);
   });
 
+  it('checks tuning settings', () => {
+    const r = loadConfig(
+      {},
+      { THROUGHLINE_CHECKPOINT_THRESHOLD: 'lots', THROUGHLINE_COMMIT_INTERVAL_MS: '-1' },
+    );
+    expect(r.ok).toBe(false);
+    const errors = r.ok ? [] : r.error;
+    expect(errors.some((e) => e.startsWith('THROUGHLINE_CHECKPOINT_THRESHOLD = "lots"'))).toBe(true);
+    expect(errors.some((e) => e.startsWith('THROUGHLINE_COMMIT_INTERVAL_MS = "-1"'))).toBe(true);
+    expect(loadConfig({}, { THROUGHLINE_CHECKPOINT_THRESHOLD: '256MB' })).toMatchObject({
+      ok: true,
+      value: { checkpointThreshold: '256MB' },
+    });
+  });
+
   it('reads a trusted proxy list', () => {
     const r = loadConfig({}, { THROUGHLINE_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' });
     expect(r).toMatchObject({ ok: true, value: { trustProxy: ['127.0.0.1', '10.0.0.0/8'] } });

@@ -13,6 +13,10 @@ const schema = z.object({
   logLevel: z.enum(LOG_LEVELS),
   dedupWindowDays: z.coerce.number().min(7, 'must be at least 7 days').max(90),
   maxPendingRows: z.coerce.number().int().min(1000),
+  commitIntervalMs: z.coerce.number().min(0).max(100),
+  checkpointThreshold: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'must be a size such as 16MB or 1GiB'),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -32,6 +36,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   dedupWindowDays: 7,
   maxPendingRows: 100_000,
+  commitIntervalMs: 4,
+  checkpointThreshold: '16MB',
 } as const;
 
 /**
@@ -53,6 +59,8 @@ export function loadConfig(
     logLevel: pick(flags.logLevel, 'THROUGHLINE_LOG_LEVEL') ?? DEFAULTS.logLevel,
     dedupWindowDays: nonEmpty(env.THROUGHLINE_DEDUP_WINDOW_DAYS) ?? DEFAULTS.dedupWindowDays,
     maxPendingRows: nonEmpty(env.THROUGHLINE_MAX_PENDING_ROWS) ?? DEFAULTS.maxPendingRows,
+    commitIntervalMs: nonEmpty(env.THROUGHLINE_COMMIT_INTERVAL_MS) ?? DEFAULTS.commitIntervalMs,
+    checkpointThreshold: nonEmpty(env.THROUGHLINE_CHECKPOINT_THRESHOLD) ?? DEFAULTS.checkpointThreshold,
   };
   const parsed = schema.safeParse(input);
   if (parsed.success) return ok(parsed.data);
@@ -76,6 +84,8 @@ const SOURCES: Record<string, string> = {
   logLevel: '--log-level / THROUGHLINE_LOG_LEVEL',
   dedupWindowDays: 'THROUGHLINE_DEDUP_WINDOW_DAYS',
   maxPendingRows: 'THROUGHLINE_MAX_PENDING_ROWS',
+  commitIntervalMs: 'THROUGHLINE_COMMIT_INTERVAL_MS',
+  checkpointThreshold: 'THROUGHLINE_CHECKPOINT_THRESHOLD',
 };
 
 const nonEmpty = (v: string | undefined): string | undefined =>

@@ -19,6 +19,7 @@ export interface IngestObserver {
 export interface IngestOptions {
   dedupWindowMs: number;
   maxRowsPerCommit: number;
+  minCommitIntervalMs: number;
   /** Above this many rows waiting for a commit, new requests are turned away with `overloaded`. */
   maxPendingRows: number;
 }

@@ -4,6 +4,8 @@ import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/
 
 export interface Clock {
   now(): number;
+  /** Resolves after `ms` milliseconds; with 0, after the event loop's pending I/O has run. */
+  sleep(ms: number): Promise<void>;
 }
 
 export interface CommitBatch {

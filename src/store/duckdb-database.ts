@@ -22,7 +22,15 @@ export type OpenError = { code: 'locked'; message: string } | { code: 'unavailab
  * Opens (creating if needed) `<dataDir>/throughline.duckdb` and migrates it. DuckDB allows one
  * writing process per file; a second opener gets `locked` with the holder DuckDB reports.
  */
-export async function openDatabase(dataDir: string | ':memory:'): Promise<Result<Database, OpenError>> {
+export interface DatabaseOptions {
+  /** WAL size that triggers a checkpoint (DuckDB's `checkpoint_threshold`), e.g. "16MB". */
+  checkpointThreshold?: string;
+}
+
+export async function openDatabase(
+  dataDir: string | ':memory:',
+  options: DatabaseOptions = {},
+): Promise<Result<Database, OpenError>> {
   let path = ':memory:';
   if (dataDir !== ':memory:') {
     mkdirSync(dataDir, { recursive: true });
@@ -30,7 +38,10 @@ export async function openDatabase(dataDir: string | ':memory:'): Promise<Result
   }
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(path);
+    instance = await DuckDBInstance.create(
+      path,
+      options.checkpointThreshold ? { checkpoint_threshold: options.checkpointThreshold } : {},
+    );
   } catch (e) {
     const message = (e as Error).message;
     if (/lock/i.test(message)) {

@@ -60,8 +60,10 @@ function quarantineJson(rows: QuarantinedMessage[]): string {
 
 /** The event store on embedded DuckDB: JSON-bound group inserts for writes, SQL for reads. */
 export class DuckDBEventStore implements EventStore {
-  private statements: Promise<{ events: DuckDBPreparedStatement; quarantine: DuckDBPreparedStatement }> | null =
-    null;
+  private statements: Promise<{
+    events: DuckDBPreparedStatement;
+    quarantine: DuckDBPreparedStatement;
+  }> | null = null;
 
   constructor(
     private readonly writer: DuckDBConnection,

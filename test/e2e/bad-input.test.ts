@@ -174,10 +174,14 @@ describe('message-level errors', () => {
 
   it('stores a batch holding an unpaired surrogate, with U+FFFD in its place', async () => {
     // Escapes written by hand: a lone "\\ud800" is legal JSON but not valid Unicode.
-    const body = '{"batch":[{"type":"track","userId":"sur","event":"Lone \\ud800"},{"type":"track","userId":"sur","event":"Fine"}]}';
+    const body =
+      '{"batch":[{"type":"track","userId":"sur","event":"Lone \\ud800"},{"type":"track","userId":"sur","event":"Fine"}]}';
     const res = await post(s.url, '/v1/batch', body);
     expect(res.json).toMatchObject({ success: true, accepted: 2 });
-    expect((await allEvents(s.url, 'userId=sur')).map((e) => e.event).sort()).toEqual(['Fine', 'Lone \ufffd']);
+    expect((await allEvents(s.url, 'userId=sur')).map((e) => e.event).sort()).toEqual([
+      'Fine',
+      'Lone \ufffd',
+    ]);
   });
 
   it('a 31 KB string inside the limits is stored whole', async () => {

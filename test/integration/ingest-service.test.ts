@@ -24,14 +24,17 @@ async function setup(now = () => Date.UTC(2025, 0, 1)) {
   opened.push(o.value);
   const store = new DuckDBEventStore(o.value.writer, o.value.reader);
   let n = 0;
-  const ingest = new IngestService(store, { now }, () => `gen-${++n}`, silent, {
+  const ingest = new IngestService(store, { now, sleep }, () => `gen-${++n}`, silent, {
     dedupWindowMs: 7 * 86_400_000,
     maxRowsPerCommit: 50,
+    minCommitIntervalMs: 1,
     maxPendingRows: 100_000,
   });
   await ingest.start();
   return { db: o.value, store, ingest };
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => (ms <= 0 ? setImmediate(r) : setTimeout(r, ms)));
 
 const req = (messages: unknown[]) => ({ workspaceId: 'w', requestId: 'r', ip: null, messages, rawBody: '' });
 
@@ -91,11 +94,18 @@ describe('IngestService with a real DuckDB', () => {
   it('restores the sequence and the dedup window on start', async () => {
     const { store, ingest } = await setup();
     await ingest.ingest(req([{ type: 'track', userId: 'u', event: 'E', messageId: 'known' }]));
-    const restarted = new IngestService(store, { now: () => Date.UTC(2025, 0, 2) }, () => 'x', silent, {
-      dedupWindowMs: 7 * 86_400_000,
-      maxRowsPerCommit: 50,
-      maxPendingRows: 100_000,
-    });
+    const restarted = new IngestService(
+      store,
+      { now: () => Date.UTC(2025, 0, 2), sleep },
+      () => 'x',
+      silent,
+      {
+        dedupWindowMs: 7 * 86_400_000,
+        maxRowsPerCommit: 50,
+        minCommitIntervalMs: 1,
+        maxPendingRows: 100_000,
+      },
+    );
     expect(await restarted.start()).toEqual({ seq: 1, remembered: 1 });
     const again = await restarted.ingest(
       req([{ type: 'track', userId: 'u', event: 'E', messageId: 'known' }]),

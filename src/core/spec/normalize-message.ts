@@ -122,7 +122,9 @@ const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/g;
 const stringify = (v: JsonObject | undefined): string | null => {
   if (v === undefined) return null;
   const json = JSON.stringify(v);
-  return json.includes('\\ud') || json.includes('\\uD') ? json.replace(LONE_SURROGATE_ESCAPE, '\\ufffd') : json;
+  return json.includes('\\ud') || json.includes('\\uD')
+    ? json.replace(LONE_SURROGATE_ESCAPE, '\\ufffd')
+    : json;
 };
 
 const text = (s: string | undefined): string | null => (s === undefined ? null : s.toWellFormed());
