@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// `npm run bench` runs every benchmark; `npm run bench -- ingest` runs one. Results are printed
+// and written to docs/benchmarks.md.
+const BENCHMARKS = {
+  ingest: () => import('./ingest.bench.mjs'),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length > 0 ? wanted : Object.keys(BENCHMARKS);
+for (const name of names) {
+  if (!BENCHMARKS[name]) {
+    console.error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+    process.exit(2);
+  }
+}
+for (const name of names) {
+  const { run } = await BENCHMARKS[name]();
+  console.log(`\n== ${name}`);
+  await run({ quick: process.argv.includes('--quick') });
+}
