@@ -3,6 +3,7 @@
 // and written to docs/benchmarks.md.
 const BENCHMARKS = {
   ingest: () => import('./ingest.bench.mjs'),
+  store: () => import('./store.bench.mjs'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { err, ok, type Result } from '../core/result.js';
@@ -25,6 +26,8 @@ export type OpenError = { code: 'locked'; message: string } | { code: 'unavailab
 export interface DatabaseOptions {
   /** WAL size that triggers a checkpoint (DuckDB's `checkpoint_threshold`), e.g. "16MB". */
   checkpointThreshold?: string;
+  /** DuckDB worker threads; defaults to the cores this process may run on. */
+  threads?: number;
 }
 
 export async function openDatabase(
@@ -38,10 +41,12 @@ export async function openDatabase(
   }
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(
-      path,
-      options.checkpointThreshold ? { checkpoint_threshold: options.checkpointThreshold } : {},
-    );
+    instance = await DuckDBInstance.create(path, {
+      // DuckDB counts the machine's cores and ignores CPU affinity: under `taskset` or a container
+      // CPU set its extra threads would only fight the event loop for the same cores.
+      threads: String(options.threads ?? availableParallelism()),
+      ...(options.checkpointThreshold ? { checkpoint_threshold: options.checkpointThreshold } : {}),
+    });
   } catch (e) {
     const message = (e as Error).message;
     if (/lock/i.test(message)) {
