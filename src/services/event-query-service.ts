@@ -1,17 +1,9 @@
 import { err, ok, type Result } from '../core/result.js';
-import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
-import type { EventCursor, EventStore } from './ports.js';
+import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
+import type { EventCursor, EventQuery, EventStore } from './ports.js';
 
-export interface EventFilter {
-  type?: MessageType;
-  event?: string;
-  userId?: string;
-  anonymousId?: string;
-  from?: number;
-  to?: number;
-  cursor?: string;
-  limit: number;
-}
+/** A client's query: the store's, with an opaque cursor instead of a position. */
+export type EventFilter = Omit<EventQuery, 'workspaceId' | 'after'> & { cursor?: string };
 
 export interface EventPage {
   events: StoredEvent[];

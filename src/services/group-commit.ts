@@ -22,9 +22,9 @@ export interface GroupCommitOptions {
 export type CommitListener = (events: StoredEvent[], info: { rows: number; seconds: number }) => void;
 
 /**
- * Group commit: requests arriving while one commit is in flight share the next one, so under
- * load one durable DuckDB commit acknowledges many requests, and when idle a lone request
- * commits at once (no timer adds latency).
+ * Group commit: requests arriving while one commit is in flight (or within the minimum interval
+ * after the previous one started) share the next commit, so under load one durable DuckDB commit
+ * acknowledges many requests, while a request reaching an idle store commits at once.
  */
 export class GroupCommit {
   private queue: Waiter[] = [];
@@ -85,7 +85,11 @@ export class GroupCommit {
         }
         this.queuedRows -= rows;
         for (const w of group) w.resolve();
-        this.onCommitted(batch.events, { rows, seconds: (this.clock.now() - started) / 1000 });
+        try {
+          this.onCommitted(batch.events, { rows, seconds: (this.clock.now() - started) / 1000 });
+        } catch {
+          // A failing listener (e.g. a live stream) must not stop the commits of everyone else.
+        }
       }
     } finally {
       this.flushing = null;
