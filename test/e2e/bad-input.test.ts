@@ -60,6 +60,8 @@ describe('request-level errors', () => {
     });
     expect(res.status).toBe(413);
     expect(res.json.error.code).toBe('request_too_large');
+    // The key came in a header, so the refused request is on record too.
+    expect(await quarantined('request_too_large')).toHaveLength(1);
   });
 
   it('a gzip bomb is capped at 500 KB decompressed → 413', async () => {

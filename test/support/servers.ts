@@ -22,10 +22,13 @@ export interface TestServer {
 }
 
 /** The real server in this process, on a random port and a fresh data directory. */
-export async function startTestServer(dataDir = tempDir()): Promise<TestServer> {
+export async function startTestServer(
+  dataDir = tempDir(),
+  env: Record<string, string> = {},
+): Promise<TestServer> {
   const config = loadConfig(
     { port: 0, host: '127.0.0.1', data: dataDir, logLevel: 'silent' },
-    { THROUGHLINE_WRITE_KEY: WRITE_KEY, THROUGHLINE_ADMIN_KEY: ADMIN_KEY },
+    { THROUGHLINE_WRITE_KEY: WRITE_KEY, THROUGHLINE_ADMIN_KEY: ADMIN_KEY, ...env },
   );
   if (!config.ok) throw new Error(config.error.join('; '));
   const started = await startServer(config.value);
