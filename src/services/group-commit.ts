@@ -66,7 +66,6 @@ export class GroupCommit {
         // few milliseconds, join this group.
         const linger = this.lastCommitStart + this.options.minCommitIntervalMs - this.clock.now();
         if (this.queuedRows < this.options.maxRowsPerCommit) await this.clock.sleep(Math.max(0, linger));
-        await this.store.prepare().catch(() => undefined);
         const group = this.takeGroup();
         const batch: CommitBatch = { events: [], quarantine: [] };
         for (const w of group) {

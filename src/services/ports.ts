@@ -40,11 +40,6 @@ export interface QuarantineQuery {
 }
 
 export interface EventStore {
-  /**
-   * Resolves when the store can take a commit without waiting, so the caller can gather rows
-   * until the last moment (group commit).
-   */
-  prepare(): Promise<void>;
   /** Appends all rows in one transaction; resolves only once they are durable. */
   commit(batch: CommitBatch): Promise<void>;
   /** Releases write resources after the last commit. */

@@ -70,10 +70,6 @@ export class DuckDBEventStore implements EventStore {
     private readonly reader: DuckDBConnection,
   ) {}
 
-  async prepare(): Promise<void> {
-    await this.prepared();
-  }
-
   private prepared(): Promise<{ events: DuckDBPreparedStatement; quarantine: DuckDBPreparedStatement }> {
     if (!this.statements) {
       const preparing = this.prepareStatements();

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { statusOf } from '../../core/error-codes.js';
+import { type ErrorCode, statusOf } from '../../core/error-codes.js';
 import { LIMITS, type MessageType } from '../../core/spec/message.js';
 import { parseBatch } from '../../core/spec/parse-batch.js';
 import { isObject } from '../../core/spec/validate-message.js';
@@ -92,17 +92,19 @@ async function receive(
   pathType: MessageType | undefined,
   deps: TrackingDeps,
 ): Promise<FastifyReply> {
+  const quarantine = (workspaceId: string, code: ErrorCode, reason: string, payload: string) =>
+    deps.ingest.quarantineRequest({ workspaceId, requestId: request.id, code, reason, payload });
+
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const decoded = await decodeBody(raw, request.headers['content-encoding'], LIMITS.requestBytes);
   if (!decoded.ok) {
     if (request.workspaceId) {
-      await deps.ingest.quarantineRequest({
-        workspaceId: request.workspaceId,
-        requestId: request.id,
-        code: decoded.error.code,
-        reason: decoded.error.message,
-        payload: raw.toString('base64'),
-      });
+      await quarantine(
+        request.workspaceId,
+        decoded.error.code,
+        decoded.error.message,
+        raw.toString('base64'),
+      );
     }
     return sendError(reply, decoded.error.code, decoded.error.message);
   }
@@ -124,13 +126,7 @@ async function receive(
 
   if (!isObject(json)) {
     const reason = 'body must be a JSON object';
-    await deps.ingest.quarantineRequest({
-      workspaceId,
-      requestId: request.id,
-      code: 'invalid_body',
-      reason,
-      payload: text,
-    });
+    await quarantine(workspaceId, 'invalid_body', reason, text);
     return sendError(reply, 'invalid_body', reason);
   }
 
@@ -146,13 +142,7 @@ async function receive(
   } else {
     const batch = parseBatch(json);
     if (!batch.ok) {
-      await deps.ingest.quarantineRequest({
-        workspaceId,
-        requestId: request.id,
-        code: batch.error.code,
-        reason: batch.error.message,
-        payload: text,
-      });
+      await quarantine(workspaceId, batch.error.code, batch.error.message, text);
       return sendError(reply, batch.error.code, batch.error.message, { field: batch.error.field });
     }
     ingestRequest = { ...base, messages: batch.value.messages, envelope: batch.value.envelope };
