@@ -21,6 +21,13 @@ module.exports = {
       to: { dependencyTypes: ['core'], path: '^(fs|net|http|https|dgram|child_process|worker_threads|cluster)$' },
     },
     {
+      name: 'sim-is-pure',
+      comment: 'sim/ generates data from a seed: no I/O, only core types; files are written by cli/',
+      severity: 'error',
+      from: { path: '^src/sim/' },
+      to: { path: [drivers, io, '^src/(services|store|http|outbound|cli|config|main)'] },
+    },
+    {
       name: 'services-through-ports',
       comment: 'services use core and their own port interfaces, never adapters or drivers',
       severity: 'error',

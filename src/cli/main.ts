@@ -3,6 +3,7 @@ import { openLocal, startServer, VERSION } from '../main.js';
 import { registerEvents } from './events-tail.command.js';
 import { registerKeys } from './keys.command.js';
 import { registerServe } from './serve.command.js';
+import { registerSimulate } from './simulate.command.js';
 import { registerWorkspaces } from './workspaces.command.js';
 
 /** CLI composition root: wires the commands to the real server and store. */
@@ -25,6 +26,7 @@ registerServe(program, { startServer });
 registerKeys(program, { openLocal });
 registerWorkspaces(program, { openLocal });
 registerEvents(program);
+registerSimulate(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`throughline: ${(e as Error).message}\n`);
