@@ -1,14 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { LocalStore } from './cli/local-or-remote.js';
 import type { Config } from './config/config.js';
 import { err, ok, type Result } from './core/result.js';
 import { createApp } from './http/create-app.js';
 import { createMetrics } from './http/metrics.js';
 import { EventQueryService } from './services/event-query-service.js';
+import { ImportService } from './services/import-service.js';
 import { IngestService } from './services/ingest-service.js';
 import type { Clock } from './services/ports.js';
 import { type IssuedKey, type Random, WorkspaceService } from './services/workspace-service.js';
+import { DuckDBBulkLoader } from './store/duckdb-bulk-load.js';
 import { type Database, openDatabase } from './store/duckdb-database.js';
 import { DuckDBEventStore } from './store/duckdb-event-store.js';
 import { DuckDBWorkspaceStore } from './store/duckdb-workspace-store.js';
@@ -105,10 +108,11 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
 /** Opens the data directory directly, for CLI commands run while no server holds it. */
 export async function openLocal(
   dataDir: string,
-): Promise<Result<{ workspaces: WorkspaceService; close(): void }, { locked: boolean; message: string }>> {
+): Promise<Result<LocalStore, { locked: boolean; message: string }>> {
   const opened = await openDatabase(dataDir);
   if (!opened.ok) return err({ locked: opened.error.code === 'locked', message: opened.error.message });
   const db: Database = opened.value;
   const workspaces = new WorkspaceService(new DuckDBWorkspaceStore(db.admin), systemClock, systemRandom);
-  return ok({ workspaces, close: () => db.close() });
+  const imports = new ImportService(new DuckDBBulkLoader(db.writer, dataDir), systemClock, randomUUID);
+  return ok({ workspaces, imports, close: () => db.close() });
 }

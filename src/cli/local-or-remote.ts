@@ -1,13 +1,18 @@
 import { DEFAULTS } from '../config/config.js';
 import type { Result } from '../core/result.js';
+import type { ImportService } from '../services/import-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
 import type { ApiTarget } from './api-client.js';
 
 /** How CLI commands that change data reach it: the file itself, or the running server's API. */
+export interface LocalStore {
+  workspaces: WorkspaceService;
+  imports: ImportService;
+  close(): void;
+}
+
 export interface LocalAccess {
-  openLocal(
-    dataDir: string,
-  ): Promise<Result<{ workspaces: WorkspaceService; close(): void }, { locked: boolean; message: string }>>;
+  openLocal(dataDir: string): Promise<Result<LocalStore, { locked: boolean; message: string }>>;
 }
 
 export interface AccessFlags {

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { openLocal, startServer, VERSION } from '../main.js';
+import { registerDemo } from './demo.command.js';
 import { registerEvents } from './events-tail.command.js';
+import { registerImport } from './import.command.js';
 import { registerKeys } from './keys.command.js';
 import { registerServe } from './serve.command.js';
 import { registerSimulate } from './simulate.command.js';
@@ -27,6 +29,8 @@ registerKeys(program, { openLocal });
 registerWorkspaces(program, { openLocal });
 registerEvents(program);
 registerSimulate(program);
+registerImport(program, { openLocal });
+registerDemo(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`throughline: ${(e as Error).message}\n`);

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type Config, type ConfigFlags, loadConfig } from '../config/config.js';
 import type { Result } from '../core/result.js';
@@ -37,7 +39,10 @@ and THROUGHLINE_ADMIN_KEY beforehand to choose them yourself.`,
         return;
       }
       const server = started.value;
-      if (server.createdKeys.length > 0) printNewKeys(server.createdKeys);
+      if (server.createdKeys.length > 0) {
+        printNewKeys(server.createdKeys);
+        await rememberWriteKey(config.value.dataDir, server.createdKeys);
+      }
       process.stderr.write(`throughline listening on ${server.url} (data: ${config.value.dataDir})\n`);
 
       let stopping = false;
@@ -71,4 +76,14 @@ function printNewKeys(keys: IssuedKey[]): void {
     ].join('\n'),
   );
   process.stdout.write('\n');
+}
+
+/** The file `throughline demo` reads the default write key from, so `npm run demo` needs no flags. */
+export const WRITE_KEY_FILE = 'write-key.txt';
+
+/** Write keys are public (they ship inside web pages), so keeping one in a file is safe. */
+async function rememberWriteKey(dataDir: string, keys: IssuedKey[]): Promise<void> {
+  const write = keys.find((k) => k.kind === 'write');
+  if (write?.secret)
+    await writeFile(join(dataDir, WRITE_KEY_FILE), `${write.secret}\n`).catch(() => undefined);
 }

@@ -84,3 +84,30 @@ export interface WorkspaceStore {
   /** Returns false when no active key has that id. */
   revokeKey(workspaceId: string | undefined, keyId: string, at: number): Promise<boolean>;
 }
+
+/** What a bulk load did with the rows it was given. */
+export interface BulkLoadResult {
+  inserted: number;
+  /** Exact repeats of a message already stored or earlier in the load. */
+  duplicates: number;
+  /** Reused messageIds with a different payload: quarantined as `conflicting_duplicate`. */
+  conflicts: number;
+}
+
+/**
+ * A large, all-or-nothing load (file imports). Rows are spooled as they come; `finish`
+ * deduplicates them against each other and against what is stored, then commits once.
+ */
+export interface BulkLoad {
+  /** The seq of the first row of this load (rows take consecutive seqs). */
+  readonly firstSeq: number;
+  addEvents(events: StoredEvent[]): Promise<void>;
+  addQuarantine(rows: QuarantinedMessage[]): Promise<void>;
+  finish(): Promise<BulkLoadResult>;
+  /** Discards everything spooled; nothing of the load is stored. */
+  abort(): Promise<void>;
+}
+
+export interface BulkLoader {
+  begin(workspaceId: string, importId: string): Promise<BulkLoad>;
+}

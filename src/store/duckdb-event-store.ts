@@ -1,62 +1,30 @@
 import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBValue } from '@duckdb/node-api';
 import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import type { CommitBatch, EventQuery, EventStore, QuarantineQuery } from '../services/ports.js';
+import {
+  EVENT_ROW_COLUMNS,
+  EVENT_ROW_SELECT,
+  eventsJson,
+  QUARANTINE_ROW_COLUMNS,
+  QUARANTINE_ROW_SELECT,
+  quarantineJson,
+} from './row-json.js';
 
 /**
  * Rows go to DuckDB as one JSON array per commit, bound to a prepared INSERT. The main thread
  * only concatenates already-serialised parts; parsing, inserting and the durable commit run on
  * DuckDB's threads, so the event loop is never blocked by a flush, however large the group.
  */
-const INSERT_EVENTS = `INSERT INTO events
-  SELECT r.w, r.s, r.m, r.t, r.e, r.n, r.u, r.a, r.g, r.pv,
-    make_timestamp(r.ts * 1000), make_timestamp(r.ot * 1000), make_timestamp(r.sa * 1000), make_timestamp(r.ra * 1000),
-    r.ip, r.p, r.tr, r.c, r.i, r.x, r.f
-  FROM (SELECT unnest(json_transform($1::JSON, '[{"w":"VARCHAR","s":"BIGINT","m":"VARCHAR","t":"VARCHAR","e":"VARCHAR",
-    "n":"VARCHAR","u":"VARCHAR","a":"VARCHAR","g":"VARCHAR","pv":"VARCHAR","ts":"BIGINT","ot":"BIGINT","sa":"BIGINT",
-    "ra":"BIGINT","ip":"VARCHAR","p":"JSON","tr":"JSON","c":"JSON","i":"JSON","x":"JSON","f":"VARCHAR"}]')) AS r)`;
+const INSERT_EVENTS = `INSERT INTO events SELECT ${EVENT_ROW_SELECT}
+  FROM (SELECT unnest(json_transform($1::JSON, '[${EVENT_ROW_COLUMNS}]')) AS r)`;
 
-const INSERT_QUARANTINE = `INSERT INTO quarantine
-  SELECT r.w, make_timestamp(r.ra * 1000), r.rq, r.bi, r.m, r.co, r.re, r.fd, r.pl
-  FROM (SELECT unnest(json_transform($1::JSON, '[{"w":"VARCHAR","ra":"BIGINT","rq":"VARCHAR","bi":"INTEGER",
-    "m":"VARCHAR","co":"VARCHAR","re":"VARCHAR","fd":"VARCHAR","pl":"VARCHAR"}]')) AS r)`;
+const INSERT_QUARANTINE = `INSERT INTO quarantine SELECT ${QUARANTINE_ROW_SELECT}
+  FROM (SELECT unnest(json_transform($1::JSON, '[${QUARANTINE_ROW_COLUMNS}]')) AS r)`;
 
 const EVENT_COLUMNS = `workspace_id, seq::DOUBLE, message_id, type, event, name, user_id, anonymous_id, group_id,
   previous_id, epoch_ms(timestamp)::DOUBLE, epoch_ms(original_timestamp)::DOUBLE, epoch_ms(sent_at)::DOUBLE,
   epoch_ms(received_at)::DOUBLE, ip, properties::VARCHAR, traits::VARCHAR, context::VARCHAR,
   integrations::VARCHAR, extra::VARCHAR, fingerprint`;
-
-const str = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
-const num = (v: number | null): string => (v === null ? 'null' : String(v));
-const raw = (json: string | null): string => json ?? 'null';
-
-function eventsJson(events: StoredEvent[]): string {
-  const rows = events.map(
-    (e) =>
-      `{"w":${str(e.workspaceId)},"s":${e.seq},"m":${str(e.messageId)},"t":"${e.type}","e":${str(e.event)},` +
-      `"n":${str(e.name)},"u":${str(e.userId)},"a":${str(e.anonymousId)},"g":${str(e.groupId)},` +
-      `"pv":${str(e.previousId)},"ts":${e.timestamp},"ot":${num(e.originalTimestamp)},"sa":${num(e.sentAt)},` +
-      `"ra":${e.receivedAt},"ip":${str(e.ip)},"p":${raw(e.properties)},"tr":${raw(e.traits)},` +
-      `"c":${raw(e.context)},"i":${raw(e.integrations)},"x":${raw(e.extra)},"f":${str(e.fingerprint)}}`,
-  );
-  return `[${rows.join(',')}]`;
-}
-
-function quarantineJson(rows: QuarantinedMessage[]): string {
-  // Payloads are arbitrary client text: make them valid Unicode so the JSON itself is valid.
-  return JSON.stringify(
-    rows.map((q) => ({
-      w: q.workspaceId,
-      ra: q.receivedAt,
-      rq: q.requestId,
-      bi: q.batchIndex,
-      m: q.messageId?.toWellFormed() ?? null,
-      co: q.code,
-      re: q.reason.toWellFormed(),
-      fd: q.field?.toWellFormed() ?? null,
-      pl: q.payload.toWellFormed(),
-    })),
-  );
-}
 
 /** The event store on embedded DuckDB: JSON-bound group inserts for writes, SQL for reads. */
 export class DuckDBEventStore implements EventStore {
