@@ -129,7 +129,7 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Defaults> = {
       Direct: { reach: 1.5, confounding: 1.0, effect: 0 },
     },
     conversion: { baseline: -2.0, intentWeight: 1.0 },
-    patterns: { podcastWindowWinLift: 1.6, kickoffRenewalMultiple: 1.25, earlySupportLtvMultiple: 2.0 },
+    patterns: { podcastWindowWinLift: 1.6, kickoffRenewalMultiple: 1.25, earlySupportLtvMultiple: 2.5 },
     churn: CHURN,
   },
   ecommerce: {

@@ -62,7 +62,10 @@ export function b2bSaas(config: SimConfig): Scenario {
   const stats = {
     podcastWindow: { with: tally(), without: tally() },
     kickoff: { within: tally(), later: tally() },
-    earlySupport: { early: { n: 0, ltv: 0 }, late: { n: 0, ltv: 0 } },
+    earlySupport: {
+      early: { n: 0, ltv: 0, chances: 0, expansions: 0 },
+      late: { n: 0, ltv: 0, chances: 0, expansions: 0 },
+    },
   };
 
   function unit(index: number, size: number, { world, outcome, detail }: UnitStreams): UnitResult {
@@ -94,7 +97,10 @@ export function b2bSaas(config: SimConfig): Scenario {
     const counts = drawTouches(config, channels, world, intent);
     const touches: { channel: number; at: number; contact: PersonRecord }[] = [];
     counts.forEach((n, c) => {
-      for (const at of touchTimes(world, n, journeyStart, potentialDemoAt)) {
+      // Listeners act weeks after an episode: podcast touches fall 2–10 weeks before the demo date.
+      const from = c === podcastBit ? potentialDemoAt - 70 * DAY : journeyStart;
+      const to = c === podcastBit ? potentialDemoAt - 14 * DAY : potentialDemoAt;
+      for (const at of touchTimes(world, n, from, to)) {
         const contact = world.chance(0.6) ? champion : world.pick(contacts);
         if (at < endMs) touches.push({ channel: c, at, contact });
       }
@@ -175,6 +181,11 @@ export function b2bSaas(config: SimConfig): Scenario {
           properties: { lead_source: traits.lead_source ?? 'website', company: org.name },
         });
       }
+    };
+
+    /** Server-side tools (CRM, help desk, surveys) know a contact by email before they log anything. */
+    const known = (rec: PersonRecord, at: number) => {
+      if (!rec.identified) identify(rec, at - 60_000, null, { lead_source: 'sales' });
     };
 
     for (const t of touches) {
@@ -326,6 +337,7 @@ export function b2bSaas(config: SimConfig): Scenario {
           groupId: accountId,
         });
         const meeting = detail.pick(contacts);
+        known(meeting, at - DAY);
         actions.push({
           at: at - DAY,
           person: meeting.person,
@@ -369,6 +381,7 @@ export function b2bSaas(config: SimConfig): Scenario {
           amount,
           podcastHeard,
           accountStages,
+          known,
         }),
       );
     }
@@ -400,6 +413,7 @@ export function b2bSaas(config: SimConfig): Scenario {
       amount: number;
       podcastHeard: boolean;
       accountStages: { stage: string; at: number }[];
+      known: (rec: PersonRecord, at: number) => void;
     },
   ): JsonObject {
     const { detail, outcome, accountId, contacts, champion, closeAt, amount } = a;
@@ -442,6 +456,23 @@ export function b2bSaas(config: SimConfig): Scenario {
     let t = started + config.termDays * DAY;
     const renewRate = Math.min(0.98, 0.8 * (kickoffWithin ? p.kickoffRenewalMultiple : 1));
     const expandRate = Math.min(0.95, 0.2 * (earlySupport ? p.earlySupportLtvMultiple : 1));
+    const bucket = earlySupport ? stats.earlySupport.early : stats.earlySupport.late;
+    // An upsell within the first term (more seats after onboarding): early support contact
+    // multiplies its chance, so the planted lifetime-value gap shows within a year of data.
+    const upsellAt = started + outcome.between(20, 60) * DAY;
+    const upsells = outcome.float() < expandRate;
+    const upsellGrowth = outcome.between(1.3, 2);
+    if (upsellAt < Math.min(endMs, t)) {
+      bucket.chances++;
+      if (upsells) {
+        bucket.expansions++;
+        const previous = mrr;
+        mrr = Math.round(mrr * upsellGrowth);
+        const remainingMonths = (t - upsellAt) / (30 * DAY);
+        ltv += Math.round((mrr - previous) * remainingMonths);
+        billing(upsellAt, 'MRR Changed', { mrr, previous_mrr: previous, reason: 'seats added' });
+      }
+    }
     const kickTally = kickoffWithin ? stats.kickoff.within : stats.kickoff.later;
     while (t < endMs) {
       const renews = outcome.float() < renewRate;
@@ -461,7 +492,11 @@ export function b2bSaas(config: SimConfig): Scenario {
       }
       kickTally.hits++;
       const previous = mrr;
-      if (expands) mrr = Math.round(mrr * growth);
+      bucket.chances++;
+      if (expands) {
+        bucket.expansions++;
+        mrr = Math.round(mrr * growth);
+      }
       renewals++;
       ltv += Math.round(mrr * termMonths);
       billing(t, 'Subscription Renewed', {
@@ -480,7 +515,6 @@ export function b2bSaas(config: SimConfig): Scenario {
       t += config.termDays * DAY;
     }
     const lifeEnd = Math.min(endMs, churnedAt ?? endMs);
-    const bucket = earlySupport ? stats.earlySupport.early : stats.earlySupport.late;
     bucket.n++;
     bucket.ltv += ltv;
 
@@ -488,6 +522,7 @@ export function b2bSaas(config: SimConfig): Scenario {
     let ticketAt = supportAt;
     while (ticketAt < lifeEnd) {
       const who = detail.pick(contacts);
+      a.known(who, ticketAt);
       const ticket = `T-${detail.token(6)}`;
       actions.push({
         at: ticketAt,
@@ -531,6 +566,7 @@ export function b2bSaas(config: SimConfig): Scenario {
     }
     for (let npsAt = closeAt + 30 * DAY; npsAt < lifeEnd; npsAt += 90 * DAY) {
       const who = detail.pick(contacts);
+      a.known(who, npsAt);
       const score = Math.max(0, Math.min(10, Math.round(detail.normal(kickoffWithin ? 8.3 : 7.2, 1.8))));
       actions.push({
         at: npsAt,
@@ -648,6 +684,10 @@ export function b2bSaas(config: SimConfig): Scenario {
             : null,
         },
         customers: { early: stats.earlySupport.early.n, notEarly: stats.earlySupport.late.n },
+        expansionRate: {
+          early: rate({ n: stats.earlySupport.early.chances, hits: stats.earlySupport.early.expansions }),
+          notEarly: rate({ n: stats.earlySupport.late.chances, hits: stats.earlySupport.late.expansions }),
+        },
       },
     }),
   };
