@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `npm run bench` runs every benchmark; `npm run bench -- ingest` runs one. Results are printed
-// and written to docs/benchmarks.md.
+// and written to docs/benchmarks.md. `--quick`: smaller and fewer runs; `--full`: adds the 30M dataset.
 const BENCHMARKS = {
   ingest: () => import('./ingest.bench.mjs'),
   store: () => import('./store.bench.mjs'),
+  simulate: () => import('./simulate.bench.mjs'),
+  import: () => import('./import.bench.mjs'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -17,5 +19,5 @@ for (const name of names) {
 for (const name of names) {
   const { run } = await BENCHMARKS[name]();
   console.log(`\n== ${name}`);
-  await run({ quick: process.argv.includes('--quick') });
+  await run({ quick: process.argv.includes('--quick'), full: process.argv.includes('--full') });
 }
