@@ -82,7 +82,7 @@ export async function run({ quick, full }) {
     `## Bulk import (\`throughline import\`)
 
 Measured ${m.date} on ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}.
-Command: \`npm run bench -- import\`${quick ? ' --quick' : full ? ' --full' : ''} (simulator datasets of \`bench/lib/datasets.mjs\`; wall time of the
+Command: \`npm run bench -- import${quick ? ' --quick' : full ? ' --full' : ''}\` (simulator datasets of \`bench/lib/datasets.mjs\`; wall time of the
 whole command: open, validate + normalise every line, spool, load, deduplicate, commit; 3 runs for 1M).
 Baseline: DuckDB parsing the same file into a table with \`read_json\`, nothing else.
 Target: ≥ 500K messages/s.

@@ -63,7 +63,7 @@ export async function run({ quick, full }) {
     `## Simulator (\`throughline simulate\`)
 
 Measured ${m.date} on ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}.
-Command: \`npm run bench -- simulate\`${quick ? ' --quick' : full ? ' --full' : ''} (b2b-saas at the fixed seeds of \`bench/lib/datasets.mjs\`;
+Command: \`npm run bench -- simulate${quick ? ' --quick' : full ? ' --full' : ''}\` (b2b-saas at the fixed seeds of \`bench/lib/datasets.mjs\`;
 3 runs for 1M, 1 for larger; wall time includes writing messages.ndjson and the truth folder).
 Target: 1M events in under 30 s, larger runs streamed in flat memory.
 
