@@ -9,23 +9,16 @@ module.exports = {
   forbidden: [
     {
       name: 'core-is-pure',
-      comment: 'core/ holds domain logic only: no drivers, no I/O, no outer layers',
+      comment: 'core/ (domain logic) and sim/ (seeded data generation) are pure: no drivers, no I/O, no outer layers',
       severity: 'error',
-      from: { path: '^src/core/' },
+      from: { path: '^src/(core|sim)/' },
       to: { path: [drivers, io, '^src/(services|store|http|outbound|cli|config|main)'] },
     },
     {
       name: 'core-no-io-builtins',
       severity: 'error',
-      from: { path: '^src/core/' },
+      from: { path: '^src/(core|sim)/' },
       to: { dependencyTypes: ['core'], path: '^(fs|net|http|https|dgram|child_process|worker_threads|cluster)$' },
-    },
-    {
-      name: 'sim-is-pure',
-      comment: 'sim/ generates data from a seed: no I/O, only core types; files are written by cli/',
-      severity: 'error',
-      from: { path: '^src/sim/' },
-      to: { path: [drivers, io, '^src/(services|store|http|outbound|cli|config|main)'] },
     },
     {
       name: 'services-through-ports',

@@ -15,7 +15,7 @@ export interface ImportOptions {
   importId: string;
   /** Rows handed to the store at a time. */
   chunkRows?: number;
-  onProgress?: (linesDone: number, bytesDone: number) => void;
+  onProgress?: (linesDone: number) => void;
 }
 
 /**
@@ -47,12 +47,10 @@ export class ImportService {
     let seq = load.firstSeq;
     let events: StoredEvent[] = [];
     let quarantine: QuarantinedMessage[] = [];
-    let bytes = 0;
     try {
       for await (const batch of lines) {
         for (const line of batch) {
           stats.lines++;
-          bytes += line.length + 1;
           if (line.trim() === '') {
             stats.blankLines++;
             continue;
@@ -91,7 +89,7 @@ export class ImportService {
           await load.addQuarantine(quarantine);
           quarantine = [];
         }
-        options.onProgress?.(stats.lines, bytes);
+        options.onProgress?.(stats.lines);
       }
       await load.addEvents(events);
       await load.addQuarantine(quarantine);

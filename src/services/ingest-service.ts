@@ -2,7 +2,7 @@ import type { ErrorCode } from '../core/error-codes.js';
 import { DedupWindow } from '../core/spec/dedup-window.js';
 import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import { type BatchEnvelope, normalizeMessage } from '../core/spec/normalize-message.js';
-import { validateMessage } from '../core/spec/validate-message.js';
+import { messageIdOf, validateMessage } from '../core/spec/validate-message.js';
 import { GroupCommit } from './group-commit.js';
 import type { Clock, EventStore } from './ports.js';
 
@@ -217,12 +217,6 @@ export class IngestService {
   drain(): Promise<void> {
     return this.commits.drain();
   }
-}
-
-function messageIdOf(raw: unknown): string | null {
-  if (typeof raw !== 'object' || raw === null) return null;
-  const id = (raw as Record<string, unknown>).messageId;
-  return typeof id === 'string' ? id.slice(0, 200) : null;
 }
 
 /** Hostile nesting can defeat JSON.stringify; then the request body itself is kept. */

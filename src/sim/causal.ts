@@ -15,6 +15,9 @@ export type OutcomeFn = (onMask: number) => OutcomeTotals;
 
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
+/** The mask with all `count` channels switched on: the factual world. */
+export const allOn = (count: number): number => (1 << count) - 1;
+
 export interface ChannelTruth {
   channel: string;
   /** Units with at least one touch of the channel. */
@@ -59,7 +62,7 @@ export class CausalLedger {
 
   /** Adds one unit: `exposedMask` has a bit for each channel the unit was touched by. */
   add(exposedMask: number, outcome: OutcomeFn): OutcomeTotals {
-    const all = (1 << this.channels.length) - 1;
+    const all = allOn(this.channels.length);
     const factual = outcome(all);
     const none = outcome(0);
     this.conversions += factual.conversions;

@@ -145,8 +145,7 @@ export class Simulation {
     for (const m of messages) {
       this.counts.messages++;
       if (m.duplicate) this.counts.duplicateDeliveries++;
-      const type = m.line.slice(9, m.line.indexOf('"', 9));
-      this.counts.messagesByType[type] = (this.counts.messagesByType[type] ?? 0) + 1;
+      this.counts.messagesByType[m.type] = (this.counts.messagesByType[m.type] ?? 0) + 1;
     }
   }
 

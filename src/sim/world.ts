@@ -56,6 +56,7 @@ export interface Emitted {
   accountId: string | null;
   channel: string | null;
   duplicate: boolean;
+  type: Action['type'];
   anonymousId: string | null;
 }
 
@@ -156,6 +157,7 @@ export function emitActions(actions: Action[], rng: Random, realism: Realism): E
         accountId: person.accountId,
         channel: action.channel ?? null,
         duplicate,
+        type: action.type,
         anonymousId,
       });
     };

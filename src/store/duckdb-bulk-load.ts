@@ -42,15 +42,23 @@ export class DuckDBBulkLoader implements BulkLoader {
   }
 }
 
+/** Spool files of one staging table, and the statement that loads one of them into it. */
 class Spool {
   private stream: WriteStream | null = null;
   private rows = 0;
   private files = 0;
+  readonly loadSql: string;
 
   constructor(
     private readonly dir: string,
     private readonly name: string,
-  ) {}
+    table: string,
+    columns: string,
+    select: string,
+  ) {
+    this.loadSql = `INSERT INTO ${table} SELECT ${select} FROM read_json($path, format = 'newline_delimited',
+      maximum_object_size = 1073741824, columns = ${columns.replaceAll('\n', ' ')}) AS r`;
+  }
 
   /** Appends rows; returns the path of a file that is full and closed, ready to load. */
   async write(lines: string[]): Promise<string | null> {
@@ -93,37 +101,28 @@ class DuckDBBulkLoad implements BulkLoad {
     readonly firstSeq: number,
     private readonly dir: string,
   ) {
-    this.events = new Spool(dir, 'events');
-    this.quarantine = new Spool(dir, 'quarantine');
-  }
-
-  async addEvents(events: StoredEvent[]): Promise<void> {
-    this.enqueue(
-      await this.events.write(events.map(eventRow)),
-      'import_events',
-      EVENT_ROW_COLUMNS,
-      EVENT_ROW_SELECT,
-    );
-  }
-
-  async addQuarantine(rows: QuarantinedMessage[]): Promise<void> {
-    this.enqueue(
-      await this.quarantine.write(rows.map(quarantineRow)),
+    this.events = new Spool(dir, 'events', 'import_events', EVENT_ROW_COLUMNS, EVENT_ROW_SELECT);
+    this.quarantine = new Spool(
+      dir,
+      'quarantine',
       'import_quarantine',
       QUARANTINE_ROW_COLUMNS,
       QUARANTINE_ROW_SELECT,
     );
   }
 
-  private enqueue(path: string | null, table: string, columns: string, select: string): void {
+  async addEvents(events: StoredEvent[]): Promise<void> {
+    this.enqueue(this.events, await this.events.write(events.map(eventRow)));
+  }
+
+  async addQuarantine(rows: QuarantinedMessage[]): Promise<void> {
+    this.enqueue(this.quarantine, await this.quarantine.write(rows.map(quarantineRow)));
+  }
+
+  private enqueue(spool: Spool, path: string | null): void {
     if (path === null) return;
-    const previous = this.loading;
-    this.loading = previous.then(async () => {
-      await this.c.run(
-        `INSERT INTO ${table} SELECT ${select} FROM read_json($path, format = 'newline_delimited',
-          maximum_object_size = 1073741824, columns = ${columns.replaceAll('\n', ' ')}) AS r`,
-        { path },
-      );
+    this.loading = this.loading.then(async () => {
+      await this.c.run(spool.loadSql, { path });
       await rm(path, { force: true });
     });
     // Surfaces at the next await of `loading` (finish), not as an unhandled rejection now.
@@ -131,13 +130,8 @@ class DuckDBBulkLoad implements BulkLoad {
   }
 
   async finish(): Promise<BulkLoadResult> {
-    this.enqueue(await this.events.close(), 'import_events', EVENT_ROW_COLUMNS, EVENT_ROW_SELECT);
-    this.enqueue(
-      await this.quarantine.close(),
-      'import_quarantine',
-      QUARANTINE_ROW_COLUMNS,
-      QUARANTINE_ROW_SELECT,
-    );
+    this.enqueue(this.events, await this.events.close());
+    this.enqueue(this.quarantine, await this.quarantine.close());
     await this.loading;
     const c = this.c;
     try {

@@ -2,7 +2,7 @@ import { err, ok, type Result } from '../result.js';
 import type { StoredEvent } from './message.js';
 import { normalizeMessage } from './normalize-message.js';
 import { parseTimestamp } from './timestamp.js';
-import { type MessageError, validateMessage } from './validate-message.js';
+import { type MessageError, messageIdOf, validateMessage } from './validate-message.js';
 
 export interface ImportLineContext {
   workspaceId: string;
@@ -55,10 +55,4 @@ export function importLine(line: string, ctx: ImportLineContext): Result<StoredE
     newMessageId: ctx.newMessageId,
   });
   return normalized.ok ? ok(normalized.value) : err({ ...normalized.error, messageId });
-}
-
-function messageIdOf(raw: unknown): string | null {
-  if (typeof raw !== 'object' || raw === null) return null;
-  const id = (raw as Record<string, unknown>).messageId;
-  return typeof id === 'string' ? id.slice(0, 200) : null;
 }

@@ -30,6 +30,13 @@ const KNOWN_FIELDS = new Set([
   'writeKey',
 ]);
 
+/** The messageId of a raw (possibly invalid) message, for quarantine rows. */
+export function messageIdOf(raw: unknown): string | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const id = (raw as Record<string, unknown>).messageId;
+  return typeof id === 'string' ? id.slice(0, 200) : null;
+}
+
 const OBJECT_FIELDS = ['properties', 'traits', 'context', 'integrations'] as const;
 
 const fail = (code: ErrorCode, message: string, field?: string): Result<never, MessageError> =>

@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../core/spec/message.js';
 import { company, INDUSTRIES } from '../catalog.js';
-import { sigmoid } from '../causal.js';
+import { allOn, sigmoid } from '../causal.js';
 import { DAY, emailAsTyped, landingFor, newPerson, shareDevices, touchTimes, visit } from '../journey-kit.js';
 import {
   conversionLogit,
@@ -107,9 +107,10 @@ export function b2bSaas(config: SimConfig): Scenario {
         u.demo < sigmoid(conversionLogit(config, channels, intent, exposedMask, onMask));
       const deal = demo && dealAt < endMs && u.deal < 0.6;
       const closed = deal && closeAt < endMs;
-      const lift = podcastInWindow(onMask) ? p.podcastWindowWinLift : 1;
+      const podcastWindow = podcastInWindow(onMask);
+      const lift = podcastWindow ? p.podcastWindowWinLift : 1;
       const won = closed && u.win < Math.min(0.95, 0.3 * lift);
-      return { demo, deal, closed, won };
+      return { demo, deal, closed, won, podcastWindow };
     };
     const result = (onMask: number) => {
       const d = decide(onMask);
@@ -231,10 +232,9 @@ export function b2bSaas(config: SimConfig): Scenario {
           channel,
         });
       }
-      // A podcast listener may also tell us, later, on a form.
     }
 
-    const d = decide((1 << channels.length) - 1);
+    const d = decide(allOn(channels.length));
     const podcastHeard = touches.some((t) => t.channel === podcastBit);
     const facts: JsonObject = {
       intent: Math.round(intent * 1000) / 1000,
@@ -272,7 +272,7 @@ export function b2bSaas(config: SimConfig): Scenario {
       });
       accountStages.push({ stage: 'Lead', at: potentialDemoAt });
       facts.demoRequestedAt = new Date(potentialDemoAt).toISOString();
-      facts.podcastTouchInWindow = podcastInWindow((1 << channels.length) - 1);
+      facts.podcastTouchInWindow = d.podcastWindow;
       const windowTally = facts.podcastTouchInWindow ? stats.podcastWindow.with : stats.podcastWindow.without;
       if (d.closed) {
         windowTally.n++;

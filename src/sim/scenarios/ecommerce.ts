@@ -1,5 +1,5 @@
 import type { JsonObject } from '../../core/spec/message.js';
-import { sigmoid } from '../causal.js';
+import { allOn, sigmoid } from '../causal.js';
 import { DAY, emailAsTyped, landingFor, newPerson, shareDevices, touchTimes, visit } from '../journey-kit.js';
 import {
   conversionLogit,
@@ -107,7 +107,7 @@ export function ecommerce(config: SimConfig): Scenario {
 
     const actions: Action[] = [];
     let exposedMask = 0;
-    const all = (1 << channels.length) - 1;
+    const all = allOn(channels.length);
     for (const s of shoppers) {
       exposedMask |= s.mask;
       const { person } = s.rec;

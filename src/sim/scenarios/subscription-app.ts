@@ -1,5 +1,5 @@
 import type { JsonObject } from '../../core/spec/message.js';
-import { sigmoid } from '../causal.js';
+import { allOn, sigmoid } from '../causal.js';
 import { DAY, emailAsTyped, landingFor, newPerson, shareDevices, touchTimes, visit } from '../journey-kit.js';
 import {
   conversionLogit,
@@ -236,9 +236,8 @@ export function subscriptionApp(config: SimConfig): Scenario {
       for (let m = 0; m < milestones; m++)
         track(signupAt + (m + 1) * detail.between(0.2, 2) * DAY, MILESTONES[m] as string);
       if (p.behaviour.activated) enterStage(p.rec, 'Activated', signupAt + DAY);
-      const activeUntil = converts(p, (1 << channels.length) - 1)
-        ? (paidMonths(p).churnAt ?? endMs)
-        : p.trialEnd;
+      const paid = converts(p, allOn(channels.length)) ? paidMonths(p) : null;
+      const activeUntil = paid ? (paid.churnAt ?? endMs) : p.trialEnd;
       for (
         let day = signupAt;
         day < Math.min(activeUntil, endMs);
@@ -263,8 +262,8 @@ export function subscriptionApp(config: SimConfig): Scenario {
           properties: { topic: 'Sync', status: 'open' },
           channel: 'Support',
         });
-      if (!converts(p, (1 << channels.length) - 1)) continue;
-      const { months, churnAt } = paidMonths(p);
+      if (!paid) continue;
+      const { months, churnAt } = paid;
       enterStage(p.rec, 'Customer', p.trialEnd);
       actions.push({
         at: p.trialEnd,
