@@ -273,7 +273,7 @@ export class IdentityGraph {
   /** Retires a link (an undone manual merge). */
   killLink(linkId: number): void {
     const link = this.links[linkId];
-    if (!link || !link.alive) return;
+    if (!link?.alive) return;
     link.alive = false;
     this.linkByKey.delete(link.members.join(','));
     this.recompute(link.members);
@@ -399,7 +399,10 @@ export class IdentityGraph {
       const why =
         plain || link.rule === 'manual_merge' ? null : this.persons.violation(root, r, limit, types);
       if (why === null) root = this.persons.union(root, r, types);
-      else (dropped ??= []).push({ identifier: m, reason: this.describe(why) });
+      else {
+        dropped ??= [];
+        dropped.push({ identifier: m, reason: this.describe(why) });
+      }
     }
     if (dropped) this.drops.set(link.id, dropped);
     else this.drops.delete(link.id);

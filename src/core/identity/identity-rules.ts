@@ -82,7 +82,7 @@ export class CompiledRules {
 
   constructor(readonly rules: IdentityRules) {
     this.blocked = new Set([...BLOCKED_INSENSITIVE, ...rules.blockedValues.map((v) => v.toLowerCase())]);
-    rules.priority.forEach((t, i) => this.priorities.set(t, i));
+    for (const [i, t] of rules.priority.entries()) this.priorities.set(t, i);
   }
 
   limitOf(type: string): number {

@@ -15,12 +15,12 @@ export function diffPersons(members: number[], before: number[], after: number[]
   members.forEach((_, i) => {
     const b = before[i] as number;
     const a = after[i] as number;
-    let into = intoOf.get(b);
-    if (!into) intoOf.set(b, (into = new Set()));
+    const into = intoOf.get(b) ?? new Set<number>();
     into.add(a);
-    let from = fromOf.get(a);
-    if (!from) fromOf.set(a, (from = new Set()));
+    intoOf.set(b, into);
+    const from = fromOf.get(a) ?? new Set<number>();
     from.add(b);
+    fromOf.set(a, from);
   });
   const changes: PersonChange[] = [];
   for (const [b, into] of intoOf) {

@@ -22,16 +22,16 @@ export function resolveEvent(graph: IdentityGraph, event: ResolvableEvent): Reso
   const found = identifiersOf(event, graph.rulesOf(event.workspaceId));
   if (found.length === 0) return { primary: null, created: [], logged: null };
   const ids: number[] = [];
-  let created: number[] | undefined;
+  const created: number[] = [];
   for (const f of found) {
     const r = graph.intern(event.workspaceId, f.type, f.value);
     ids.push(r.id);
-    if (r.created) (created ??= []).push(r.id);
+    if (r.created) created.push(r.id);
   }
   const { link, logged } = graph.observe(ids, {
     at: event.timestamp,
     messageId: event.messageId,
     seq: event.seq,
   });
-  return { primary: ids[0] as number, created: created ?? [], logged: logged ? link : null };
+  return { primary: ids[0] as number, created, logged: logged ? link : null };
 }
