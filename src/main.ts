@@ -7,13 +7,17 @@ import { err, ok, type Result } from './core/result.js';
 import { createApp } from './http/create-app.js';
 import { createMetrics } from './http/metrics.js';
 import { EventQueryService } from './services/event-query-service.js';
+import { IdentityService } from './services/identity-service.js';
 import { ImportService } from './services/import-service.js';
 import { IngestService } from './services/ingest-service.js';
+import { PersonAdminService } from './services/person-admin-service.js';
+import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
 import { type IssuedKey, type Random, WorkspaceService } from './services/workspace-service.js';
 import { DuckDBBulkLoader } from './store/duckdb-bulk-load.js';
 import { type Database, openDatabase } from './store/duckdb-database.js';
 import { DuckDBEventStore } from './store/duckdb-event-store.js';
+import { DuckDBIdentityStore } from './store/duckdb-identity-store.js';
 import { DuckDBWorkspaceStore } from './store/duckdb-workspace-store.js';
 
 /** Composition root: config → store → services → http, and the ordered shutdown. */
@@ -58,11 +62,17 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     maxPendingRows: config.maxPendingRows,
   });
   const workspaces = new WorkspaceService(new DuckDBWorkspaceStore(db.admin), systemClock, systemRandom);
+  const people = identityServices(db);
+  ingest.admit = (event) => people.identity.admits(event);
+  ingest.onCommitted((events) => people.identity.process(events));
 
   const app = await createApp({
     ingest,
     workspaces,
     queries: new EventQueryService(eventStore),
+    identity: people.identity,
+    persons: people.persons,
+    personAdmin: people.admin,
     metrics,
     version: VERSION,
     logger: { level: config.logLevel },
@@ -79,6 +89,8 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     if (boot.created) createdKeys = boot.keys;
     const restored = await ingest.start();
     app.log.info({ seq: restored.seq, dedupIds: restored.remembered, database: db.path }, 'store opened');
+    const graph = await people.identity.start();
+    app.log.info(graph, 'identity graph loaded');
     await app.listen({ port: config.port, host: config.host });
   } catch (e) {
     await app.close().catch(() => undefined);
@@ -99,10 +111,22 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
       ready = false;
       await app.close();
       await running.drain();
+      await people.identity.drain();
       await eventStore.close();
       db.close();
     },
   });
+}
+
+const IDENTITY_FLUSH_MS = 50;
+
+function identityServices(db: Database) {
+  const identity = new IdentityService(new DuckDBIdentityStore(db.identity, db.reader), systemClock, {
+    flushIntervalMs: IDENTITY_FLUSH_MS,
+  });
+  const persons = new PersonService(identity);
+  const admin = new PersonAdminService(identity, persons, systemClock, randomUUID);
+  return { identity, persons, admin };
 }
 
 /** Opens the data directory directly, for CLI commands run while no server holds it. */
@@ -114,5 +138,26 @@ export async function openLocal(
   const db: Database = opened.value;
   const workspaces = new WorkspaceService(new DuckDBWorkspaceStore(db.admin), systemClock, systemRandom);
   const imports = new ImportService(new DuckDBBulkLoader(db.writer, dataDir), systemClock, randomUUID);
-  return ok({ workspaces, imports, close: () => db.close() });
+  const people = identityServices(db);
+  return ok({
+    workspaces,
+    imports,
+    /** The identity graph, caught up with everything stored (the first call loads it). */
+    people: once(async () => {
+      await people.identity.start();
+      return people;
+    }),
+    close: async () => {
+      await people.identity.drain();
+      db.close();
+    },
+  });
+}
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
 }

@@ -96,7 +96,7 @@ Example:
       } catch (e) {
         fail(`import failed, nothing was stored: ${(e as Error).message}`);
       } finally {
-        close();
+        await close();
       }
     });
 }

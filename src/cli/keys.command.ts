@@ -34,7 +34,7 @@ export function registerKeys(program: Command, deps: LocalAccess): void {
           const wsId = flags.workspace ? await workspaceIdOf(workspaces, flags.workspace) : undefined;
           list = await workspaces.listKeys(wsId);
         } finally {
-          close();
+          await close();
         }
       }
       if (flags.json) printJson(list);
@@ -72,7 +72,7 @@ export function registerKeys(program: Command, deps: LocalAccess): void {
           const wsId = await workspaceIdOf(workspaces, flags.workspace ?? 'default');
           key = await workspaces.createKey(wsId, kind, flags.label);
         } finally {
-          close();
+          await close();
         }
       }
       if (flags.json) printJson(key);
@@ -92,7 +92,7 @@ export function registerKeys(program: Command, deps: LocalAccess): void {
         try {
           if (!(await workspaces.revokeKey(undefined, id))) return fail(`no active key with id ${id}`);
         } finally {
-          close();
+          await close();
         }
       }
       if (flags.json) printJson({ revoked: id });

@@ -1,14 +1,25 @@
 import { DEFAULTS } from '../config/config.js';
 import type { Result } from '../core/result.js';
+import type { IdentityService } from '../services/identity-service.js';
 import type { ImportService } from '../services/import-service.js';
+import type { PersonAdminService } from '../services/person-admin-service.js';
+import type { PersonService } from '../services/person-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
 import type { ApiTarget } from './api-client.js';
 
 /** How CLI commands that change data reach it: the file itself, or the running server's API. */
+export interface LocalPeople {
+  identity: IdentityService;
+  persons: PersonService;
+  admin: PersonAdminService;
+}
+
 export interface LocalStore {
   workspaces: WorkspaceService;
   imports: ImportService;
-  close(): void;
+  /** The identity graph, loaded and caught up on first use. */
+  people(): Promise<LocalPeople>;
+  close(): void | Promise<void>;
 }
 
 export interface LocalAccess {
@@ -22,7 +33,12 @@ export interface AccessFlags {
 }
 
 export type Access =
-  | { kind: 'local'; workspaces: WorkspaceService; close(): void }
+  | {
+      kind: 'local';
+      workspaces: WorkspaceService;
+      people(): Promise<LocalPeople>;
+      close(): void | Promise<void>;
+    }
   | { kind: 'remote'; target: ApiTarget };
 
 /**

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   too_many_messages: 400,
   invalid_query: 400,
   not_found: 404,
+  invalid_operation: 409,
   overloaded: 503,
   // message level
   invalid_message: 400,

@@ -5,13 +5,19 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { StoredEvent } from '../core/spec/message.js';
 import type { EventQueryService } from '../services/event-query-service.js';
+import type { IdentityService } from '../services/identity-service.js';
 import type { IngestService } from '../services/ingest-service.js';
+import type { PersonAdminService } from '../services/person-admin-service.js';
+import type { PersonService } from '../services/person-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
 import { installErrorHandling, sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
+import { accountsRoutes } from './routes/accounts.route.js';
 import { eventsRoutes } from './routes/events.route.js';
+import { identitySettingsRoutes } from './routes/identity-settings.route.js';
 import { keysRoutes } from './routes/keys.route.js';
 import { liveEventsRoutes } from './routes/live-events.route.js';
+import { personsRoutes } from './routes/persons.route.js';
 import { settingsRoutes } from './routes/settings.route.js';
 import { trackingRoutes } from './routes/tracking.route.js';
 import { bearerToken } from './write-key-auth.js';
@@ -20,6 +26,9 @@ export interface AppDeps {
   ingest: IngestService;
   workspaces: WorkspaceService;
   queries: EventQueryService;
+  identity: IdentityService;
+  persons: PersonService;
+  personAdmin: PersonAdminService;
   metrics: Metrics;
   version: string;
   logger: FastifyServerOptions['logger'];
@@ -107,6 +116,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       heartbeatMs: 15_000,
     });
     await api.register(keysRoutes, { workspaces: deps.workspaces });
+    await api.register(personsRoutes, { persons: deps.persons, admin: deps.personAdmin });
+    await api.register(accountsRoutes, { persons: deps.persons });
+    await api.register(identitySettingsRoutes, { identity: deps.identity });
   });
 
   return app;

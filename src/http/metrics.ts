@@ -13,6 +13,10 @@ export function createMetrics(pendingRows: () => number, dedupSize: () => number
     'code',
   ]);
   const deduplicated = c('throughline_messages_deduplicated_total', 'Exact repeats of a stored messageId');
+  const suppressed = c(
+    'throughline_messages_suppressed_total',
+    'Messages dropped because they carry an identifier suppressed by a person deletion',
+  );
   const conflicting = c(
     'throughline_messages_conflicting_duplicates_total',
     'Repeats of a stored messageId with a different payload (quarantined)',
@@ -51,6 +55,7 @@ export function createMetrics(pendingRows: () => number, dedupSize: () => number
     accepted: (n) => accepted.inc(n),
     rejected: (code, n) => rejected.inc({ code }, n),
     deduplicated: (n) => deduplicated.inc(n),
+    suppressed: (n) => suppressed.inc(n),
     conflicting: (n) => conflicting.inc(n),
     committed: (rows, seconds) => {
       commitSeconds.observe(seconds);

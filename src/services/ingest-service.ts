@@ -12,6 +12,8 @@ export interface IngestObserver {
   accepted(n: number): void;
   rejected(code: string, n: number): void;
   deduplicated(n: number): void;
+  /** Messages dropped because they carry a suppressed identifier (deleted persons). */
+  suppressed(n: number): void;
   conflicting(n: number): void;
   committed(rows: number, seconds: number): void;
 }
@@ -46,6 +48,8 @@ export interface MessageFailure {
 export interface IngestOutcome {
   accepted: number;
   duplicates: number;
+  /** Dropped on purpose: they carry an identifier of a deleted, suppressed person. */
+  suppressed: number;
   failures: MessageFailure[];
 }
 
@@ -66,6 +70,8 @@ export class IngestService {
   private seq = 0;
   private readonly commits: GroupCommit;
   private readonly listeners = new Set<(events: StoredEvent[]) => void>();
+  /** Decides whether a valid event may be stored; set by the identity pipeline for suppressions. */
+  admit: (event: StoredEvent) => boolean = () => true;
 
   constructor(
     private readonly store: EventStore,
@@ -116,6 +122,7 @@ export class IngestService {
     const failures: MessageFailure[] = [];
     const newKeys: string[] = [];
     let duplicates = 0;
+    let suppressed = 0;
 
     const reject = (index: number, raw: unknown, code: ErrorCode, message: string, field?: string) => {
       failures.push(field === undefined ? { index, code, message } : { index, code, message, field });
@@ -152,6 +159,10 @@ export class IngestService {
         continue;
       }
       const event = normalized.value;
+      if (!this.admit(event)) {
+        suppressed++;
+        continue;
+      }
       if (valid.value.messageId !== undefined) {
         const key = DedupWindow.key(req.workspaceId, event.messageId);
         const verdict = this.dedup.check(key, event.fingerprint, receivedAt);
@@ -185,11 +196,12 @@ export class IngestService {
     }
     this.observer.accepted(events.length);
     if (duplicates > 0) this.observer.deduplicated(duplicates);
+    if (suppressed > 0) this.observer.suppressed(suppressed);
     for (const f of failures) {
       if (f.code === 'conflicting_duplicate') this.observer.conflicting(1);
       this.observer.rejected(f.code, 1);
     }
-    return { accepted: events.length, duplicates, failures };
+    return { accepted: events.length, duplicates, suppressed, failures };
   }
 
   /** Keeps a whole rejected request (unparseable body, bad envelope) in quarantine. */

@@ -14,6 +14,8 @@ export interface Database {
   reader: DuckDBConnection;
   /** A connection for anything with its own transactions (workspaces, keys). */
   admin: DuckDBConnection;
+  /** The identity pipeline's own connection: its batches are transactions of their own. */
+  identity: DuckDBConnection;
   close(): void;
 }
 
@@ -60,13 +62,16 @@ export async function openDatabase(
   const writer = await instance.connect();
   const reader = await instance.connect();
   const admin = await instance.connect();
+  const identity = await instance.connect();
   await migrate(writer);
   return ok({
     path,
     writer,
     reader,
     admin,
+    identity,
     close() {
+      identity.closeSync();
       writer.closeSync();
       reader.closeSync();
       admin.closeSync();

@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBValue } from '@duckdb/node-api';
-import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
+import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import type { CommitBatch, EventQuery, EventStore, QuarantineQuery } from '../services/ports.js';
+import { EVENT_COLUMNS, rowToEvent } from './event-rows.js';
 import {
   EVENT_ROW_COLUMNS,
   EVENT_ROW_SELECT,
@@ -20,11 +21,6 @@ const INSERT_EVENTS = `INSERT INTO events SELECT ${EVENT_ROW_SELECT}
 
 const INSERT_QUARANTINE = `INSERT INTO quarantine SELECT ${QUARANTINE_ROW_SELECT}
   FROM (SELECT unnest(json_transform($1::JSON, '[${QUARANTINE_ROW_COLUMNS}]')) AS r)`;
-
-const EVENT_COLUMNS = `workspace_id, seq::DOUBLE, message_id, type, event, name, user_id, anonymous_id, group_id,
-  previous_id, epoch_ms(timestamp)::DOUBLE, epoch_ms(original_timestamp)::DOUBLE, epoch_ms(sent_at)::DOUBLE,
-  epoch_ms(received_at)::DOUBLE, ip, properties::VARCHAR, traits::VARCHAR, context::VARCHAR,
-  integrations::VARCHAR, extra::VARCHAR, fingerprint`;
 
 /** The event store on embedded DuckDB: JSON-bound group inserts for writes, SQL for reads. */
 export class DuckDBEventStore implements EventStore {
@@ -174,32 +170,4 @@ export class DuckDBEventStore implements EventStore {
       payload: r[8] as string,
     }));
   }
-}
-
-function rowToEvent(r: unknown[]): StoredEvent {
-  const s = (i: number) => (r[i] as string | null) ?? null;
-  const n = (i: number) => (r[i] as number | null) ?? null;
-  return {
-    workspaceId: r[0] as string,
-    seq: r[1] as number,
-    messageId: r[2] as string,
-    type: r[3] as MessageType,
-    event: s(4),
-    name: s(5),
-    userId: s(6),
-    anonymousId: s(7),
-    groupId: s(8),
-    previousId: s(9),
-    timestamp: r[10] as number,
-    originalTimestamp: n(11),
-    sentAt: n(12),
-    receivedAt: r[13] as number,
-    ip: s(14),
-    properties: s(15),
-    traits: s(16),
-    context: s(17),
-    integrations: s(18),
-    extra: s(19),
-    fingerprint: r[20] as string,
-  };
 }

@@ -9,6 +9,7 @@ const silent: IngestObserver = {
   accepted: () => undefined,
   rejected: () => undefined,
   deduplicated: () => undefined,
+  suppressed: () => undefined,
   conflicting: () => undefined,
   committed: () => undefined,
 };

@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import { toSegmentShape } from '../../core/spec/segment-shape.js';
+import type { PersonService } from '../../services/person-service.js';
+import { sendError } from '../errors.js';
+import { errorResponses } from '../schemas/common.schema.js';
+import { timelineQuery } from './persons.route.js';
+
+const idParam = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', description: 'the groupId' } },
+} as const;
+
+/** Accounts (companies, groups): traits from group calls, member persons, one timeline across members. */
+export async function accountsRoutes(app: FastifyInstance, deps: { persons: PersonService }): Promise<void> {
+  const tags = ['Accounts'];
+  const security = [{ adminKey: [] }];
+
+  app.get<{ Querystring: { query?: string; limit: number } }>(
+    '/api/accounts',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Accounts, optionally those whose id contains the query',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            query: { type: 'string' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+        },
+      },
+    },
+    async (request) => ({
+      accounts: deps.persons.accountIds(request.workspaceId!, request.query.query ?? '', request.query.limit),
+    }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/accounts/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'An account: traits, members, activity',
+        params: idParam,
+        response: errorResponses(401, 404),
+      },
+    },
+    async (request, reply) => {
+      const a = await deps.persons.account(request.workspaceId!, request.params.id);
+      if (!a.ok) return sendError(reply, 'not_found', a.error);
+      const { memberIdentifiers: _internal, ...view } = a.value;
+      return view;
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { cursor?: string; limit: number; order: 'asc' | 'desc' } }>(
+    '/api/accounts/:id/timeline',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Every member's events and the events tagged with the account, by event time",
+        params: idParam,
+        querystring: timelineQuery,
+        response: errorResponses(400, 401, 404),
+      },
+    },
+    async (request, reply) => {
+      const ws = request.workspaceId!;
+      const a = await deps.persons.account(ws, request.params.id);
+      if (!a.ok) return sendError(reply, 'not_found', a.error);
+      const page = await deps.persons.timeline(a.value.memberIdentifiers, request.query, {
+        workspaceId: ws,
+        groupId: request.params.id,
+      });
+      if (!page.ok) return sendError(reply, 'invalid_query', page.error, { field: 'cursor' });
+      return {
+        account: request.params.id,
+        events: page.value.events.map(toSegmentShape),
+        nextCursor: page.value.nextCursor,
+      };
+    },
+  );
+}

@@ -1,0 +1,393 @@
+import { identifiersOf } from '../core/identity/identifiers-of.js';
+import { IdentityGraph } from '../core/identity/identity-graph.js';
+import { CompiledRules, DEFAULT_RULES, type IdentityRules } from '../core/identity/identity-rules.js';
+import type { PersonChange } from '../core/identity/person-diff.js';
+import { identifierHash, personIdOf } from '../core/identity/person-id.js';
+import { revenueOf } from '../core/identity/profile.js';
+import { resolveEvent } from '../core/identity/resolve-event.js';
+import type { StoredEvent } from '../core/spec/message.js';
+import type {
+  EventIdentityRow,
+  IdentifierRow,
+  IdentityOpRow,
+  IdentityStore,
+  LinkRow,
+  Suppression,
+} from './identity-ports.js';
+import type { Clock } from './ports.js';
+
+/** A person change as the pipeline publishes it: person ids, not graph internals. */
+export type PersonEvent =
+  | { kind: 'created'; workspaceId: string; personId: string }
+  | { kind: 'merged'; workspaceId: string; personId: string; from: string[] }
+  | { kind: 'split'; workspaceId: string; from: string; into: string[] }
+  | { kind: 'deleted'; workspaceId: string; personId: string };
+
+export interface IdentityOptions {
+  /** How long resolved rows may wait before they are written (they are in memory at once). */
+  flushIntervalMs: number;
+}
+
+/**
+ * The identity pipeline: every committed event goes through the graph at once (in memory,
+ * microseconds), and what it derived (identifiers, links, the event's identifier) is written in
+ * batches, with the position in the event log in the same transaction. After a crash the
+ * pipeline resumes from that position.
+ */
+export class IdentityService {
+  readonly graph = new IdentityGraph(new CompiledRules(DEFAULT_RULES));
+  private pending = emptyBatch();
+  private processedSeq = 0;
+  private writing: Promise<void> = Promise.resolve();
+  private flushTimer: Promise<void> | null = null;
+  private readonly listeners = new Set<(changes: PersonEvent[]) => void>();
+  readonly ops = new Map<number, IdentityOpRow>();
+  /** workspace → account (groupId) → member identifiers. */
+  private readonly members = new Map<string, Map<string, Set<number>>>();
+  private readonly suppressed = new Map<string, Set<string>>();
+  private readonly personIndex = new Map<string, number>();
+
+  constructor(
+    readonly store: IdentityStore,
+    private readonly clock: Clock,
+    private readonly options: IdentityOptions,
+  ) {}
+
+  /** Loads the graph from its log and catches up with events committed since. */
+  async start(): Promise<{ identifiers: number; links: number; caughtUp: number }> {
+    for (const s of await this.store.loadSettings()) {
+      this.graph.setRules(s.workspaceId, new CompiledRules(s.rules as IdentityRules));
+    }
+    const ops: IdentityOpRow[] = [];
+    let identifiers = 0;
+    const { processedSeq } = await this.store.load({
+      identifier: (r) => {
+        this.graph.intern(r.workspaceId, r.type, r.value, r.id);
+        identifiers++;
+      },
+      link: (r) => {
+        this.graph.restoreLink(r.members, { at: r.at, messageId: r.messageId, seq: r.seq }, r.rule, r.id);
+      },
+      op: (r) => ops.push(r),
+      membership: (m) => this.addMember(m.workspaceId, m.groupId, m.identifierId),
+    });
+    for (const op of ops) this.replayOp(op);
+    this.graph.rebuild();
+    this.graph.drainChanges();
+    for (const s of await this.store.loadSuppressions()) this.addSuppression(s);
+    this.processedSeq = processedSeq;
+    let caughtUp = 0;
+    await this.store.eventsAfter(processedSeq, async (events) => {
+      this.process(events);
+      caughtUp += events.length;
+      if (this.pending.events.length >= 50_000) await this.flush();
+    });
+    await this.flush();
+    return { identifiers, links: this.graph.linkCount, caughtUp };
+  }
+
+  /** Subscribes to person changes (created, merged, split, deleted). */
+  onChange(listener: (changes: PersonEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves committed events, in commit order. Synchronous: the graph is current on return. */
+  process(events: StoredEvent[]): void {
+    const p = this.pending;
+    for (const e of events) {
+      if (e.seq <= this.processedSeq) continue;
+      this.processedSeq = e.seq;
+      const r = resolveEvent(this.graph, e);
+      for (const id of r.created) p.identifiers.push(this.identifierRow(id));
+      if (r.logged) p.links.push(this.linkRow(r.logged.id));
+      if (r.primary === null) continue;
+      const groupId = e.groupId ?? null;
+      p.events.push({
+        seq: e.seq,
+        workspaceId: e.workspaceId,
+        identifierId: r.primary,
+        timestamp: e.timestamp,
+        type: e.type,
+        groupId,
+        revenue: revenueOf(e.type, e.event, e.properties),
+      });
+      if (e.type === 'group' && groupId !== null) this.addMember(e.workspaceId, groupId, r.primary);
+    }
+    p.processedSeq = this.processedSeq;
+    this.publish();
+    this.scheduleFlush();
+  }
+
+  /** Writes everything resolved so far; resolves when it is durable. */
+  flush(): Promise<void> {
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(async () => {
+        const batch = this.pending;
+        if (batch.processedSeq === 0) return;
+        this.pending = emptyBatch();
+        try {
+          await this.store.append(batch);
+        } catch (e) {
+          // Keep the rows for the next attempt, ahead of anything resolved meanwhile.
+          this.pending = mergeBatches(batch, this.pending);
+          throw e;
+        }
+      });
+    return this.writing;
+  }
+
+  // ── rules ──────────────────────────────────────────────────────────────────
+
+  rulesOf(workspaceId: string): IdentityRules {
+    return this.graph.rulesOf(workspaceId).rules;
+  }
+
+  /** New rules apply at once: the graph is re-derived from its log under them. */
+  async setRules(workspaceId: string, rules: IdentityRules): Promise<void> {
+    await this.store.saveSettings(workspaceId, rules, this.clock.now());
+    this.graph.setRules(workspaceId, new CompiledRules(rules));
+    this.graph.rebuild();
+    this.graph.drainChanges();
+    this.personIndex.clear();
+  }
+
+  // ── operations ─────────────────────────────────────────────────────────────
+
+  /** Records and applies an operation on the graph; returns it with its id. */
+  async operate(op: Omit<IdentityOpRow, 'id' | 'at' | 'linkId'>): Promise<IdentityOpRow> {
+    await this.flush();
+    const id = this.ops.size === 0 ? 1 : Math.max(...this.ops.keys()) + 1;
+    const full: IdentityOpRow = { ...op, id, at: this.clock.now(), linkId: null };
+    const links: LinkRow[] = [];
+    if (op.kind === 'merge') {
+      const r = this.graph.observe(
+        [...op.identifiers].sort((a, b) => this.graph.compareIdentifiers(a, b)),
+        { at: full.at, messageId: `op_${id}`, seq: 0 },
+        'manual_merge',
+      );
+      if (r.link) {
+        full.linkId = r.link.id;
+        links.push(this.linkRow(r.link.id));
+      }
+    } else {
+      this.applyOp(full);
+    }
+    await this.store.appendOp(full, links);
+    this.ops.set(id, full);
+    this.publish();
+    return full;
+  }
+
+  /** Applies a stored op again (start-up); the caller rebuilds afterwards. */
+  private replayOp(op: IdentityOpRow): void {
+    this.ops.set(op.id, op);
+    if (op.kind !== 'merge') this.applyOp(op);
+  }
+
+  private applyOp(op: IdentityOpRow): void {
+    const live = (ids: number[]) => ids.filter((i) => this.graph.exists(i));
+    switch (op.kind) {
+      case 'untrust':
+        for (const i of live(op.identifiers)) this.graph.setUntrusted(i, true);
+        return;
+      case 'trust':
+        for (const i of live(op.identifiers)) this.graph.setUntrusted(i, false);
+        return;
+      case 'remove':
+        this.graph.addApart({ id: op.id, side: live(op.identifiers), others: live(op.others) });
+        return;
+      case 'undo': {
+        const target = op.undoes === null ? undefined : this.ops.get(op.undoes);
+        if (!target) return;
+        if (target.kind === 'merge' && target.linkId !== null) this.graph.killLink(target.linkId);
+        if (target.kind === 'remove') this.graph.removeApart(target.id);
+        if (target.kind === 'untrust')
+          for (const i of live(target.identifiers)) this.graph.setUntrusted(i, false);
+        if (target.kind === 'trust')
+          for (const i of live(target.identifiers)) this.graph.setUntrusted(i, true);
+        return;
+      }
+      case 'merge':
+        return;
+    }
+  }
+
+  // ── people ─────────────────────────────────────────────────────────────────
+
+  personIdOfIdentifier(id: number): string {
+    const anchor = this.graph.personOf(id);
+    const who = this.graph.identifier(anchor);
+    const pid = personIdOf(who.workspaceId, who.type, who.value);
+    this.personIndex.set(pid, anchor);
+    return pid;
+  }
+
+  /** The identifier a person id was named after, if it still exists (then maybe in another person). */
+  anchorOfPersonId(workspaceId: string, personId: string): number | undefined {
+    const known = this.personIndex.get(personId);
+    if (known !== undefined && this.graph.exists(known)) return known;
+    // A person id from before a restart or a merge: find the identifier it was named after.
+    for (const id of this.graph.search(workspaceId, () => true)) {
+      const who = this.graph.identifier(id);
+      if (personIdOf(workspaceId, who.type, who.value) === personId) {
+        this.personIndex.set(personId, id);
+        return id;
+      }
+    }
+    return undefined;
+  }
+
+  /** Accounts (groupIds) any of these identifiers joined through a group call. */
+  accountsOf(workspaceId: string, identifierIds: number[]): string[] {
+    const accounts = this.members.get(workspaceId);
+    if (!accounts) return [];
+    const ids = new Set(identifierIds);
+    const out: string[] = [];
+    for (const [groupId, members] of accounts) {
+      for (const m of members) {
+        if (ids.has(m)) {
+          out.push(groupId);
+          break;
+        }
+      }
+    }
+    return out.sort();
+  }
+
+  /** An account's member identifiers, or undefined for an account never seen. */
+  accountMembers(workspaceId: string, groupId: string): number[] | undefined {
+    const m = this.members.get(workspaceId)?.get(groupId);
+    return m ? [...m].filter((i) => this.graph.exists(i)) : undefined;
+  }
+
+  accountIds(workspaceId: string): string[] {
+    return [...(this.members.get(workspaceId)?.keys() ?? [])].sort();
+  }
+
+  /** Forgets a person's identifiers in memory after the store deleted them. */
+  forget(workspaceId: string, personId: string, identifierIds: number[], suppress: Suppression[]): void {
+    this.graph.forget(identifierIds);
+    this.graph.drainChanges();
+    for (const groups of this.members.get(workspaceId)?.values() ?? [])
+      for (const i of identifierIds) groups.delete(i);
+    for (const s of suppress) this.addSuppression(s);
+    this.emit([{ kind: 'deleted', workspaceId, personId }]);
+  }
+
+  // ── suppression ────────────────────────────────────────────────────────────
+
+  /** False for an event that carries a suppressed identifier: ingestion drops it. */
+  admits(event: StoredEvent): boolean {
+    const hashes = this.suppressed.get(event.workspaceId);
+    if (!hashes) return true;
+    for (const i of identifiersOf(event, this.graph.rulesOf(event.workspaceId))) {
+      if (hashes.has(identifierHash(i.type, i.value))) return false;
+    }
+    return true;
+  }
+
+  private addSuppression(s: Suppression): void {
+    const set = this.suppressed.get(s.workspaceId) ?? new Set<string>();
+    set.add(s.valueHash);
+    this.suppressed.set(s.workspaceId, set);
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────
+
+  private addMember(workspaceId: string, groupId: string, identifierId: number): void {
+    let accounts = this.members.get(workspaceId);
+    if (!accounts) {
+      accounts = new Map();
+      this.members.set(workspaceId, accounts);
+    }
+    const set = accounts.get(groupId) ?? new Set<number>();
+    set.add(identifierId);
+    accounts.set(groupId, set);
+  }
+
+  private identifierRow(id: number): IdentifierRow {
+    return { id, ...this.graph.identifier(id) };
+  }
+
+  private linkRow(linkId: number): LinkRow {
+    const l = this.graph.link(linkId);
+    if (!l) throw new Error(`link ${linkId} is unknown`);
+    const workspaceId = this.graph.identifier(l.members[0] as number).workspaceId;
+    return {
+      id: l.id,
+      workspaceId,
+      members: l.members,
+      rule: l.rule,
+      at: l.at,
+      messageId: l.messageId,
+      seq: l.seq,
+    };
+  }
+
+  private publish(): void {
+    const changes = this.graph.drainChanges();
+    if (changes.length === 0 || this.listeners.size === 0) return;
+    this.emit(changes.map((c) => this.toPersonEvent(c)));
+  }
+
+  private emit(events: PersonEvent[]): void {
+    for (const l of this.listeners) l(events);
+  }
+
+  private toPersonEvent(c: PersonChange): PersonEvent {
+    const name = (anchor: number) => {
+      const who = this.graph.identifier(anchor);
+      return personIdOf(who.workspaceId, who.type, who.value);
+    };
+    const ws = (anchor: number) => this.graph.identifier(anchor).workspaceId;
+    switch (c.kind) {
+      case 'created':
+        return { kind: 'created', workspaceId: ws(c.person), personId: name(c.person) };
+      case 'merged':
+        return {
+          kind: 'merged',
+          workspaceId: ws(c.person),
+          personId: name(c.person),
+          from: c.from.map(name),
+        };
+      case 'split':
+        return { kind: 'split', workspaceId: ws(c.from), from: name(c.from), into: c.into.map(name) };
+      case 'deleted':
+        return { kind: 'deleted', workspaceId: ws(c.person), personId: name(c.person) };
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = this.clock.sleep(this.options.flushIntervalMs).then(async () => {
+      this.flushTimer = null;
+      await this.flush().catch(() => undefined);
+    });
+  }
+
+  /** Waits for a scheduled write (shutdown). */
+  async drain(): Promise<void> {
+    await this.flushTimer;
+    await this.flush();
+  }
+}
+
+type PendingBatch = {
+  identifiers: IdentifierRow[];
+  links: LinkRow[];
+  events: EventIdentityRow[];
+  processedSeq: number;
+};
+
+const emptyBatch = (): PendingBatch => ({ identifiers: [], links: [], events: [], processedSeq: 0 });
+
+function mergeBatches(a: PendingBatch, b: PendingBatch): PendingBatch {
+  return {
+    identifiers: [...a.identifiers, ...b.identifiers],
+    links: [...a.links, ...b.links],
+    events: [...a.events, ...b.events],
+    processedSeq: Math.max(a.processedSeq, b.processedSeq),
+  };
+}

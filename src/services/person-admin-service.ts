@@ -1,0 +1,156 @@
+import { identifierHash } from '../core/identity/person-id.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
+import type { DeletionCounts, IdentityOpRow, Suppression } from './identity-ports.js';
+import type { IdentityService } from './identity-service.js';
+import type { PersonRef, PersonService, Profile } from './person-service.js';
+import type { Clock } from './ports.js';
+
+export interface DeletionReceipt {
+  id: string;
+  person: string;
+  at: string;
+  deleted: DeletionCounts;
+  /** Identifiers whose future messages are now dropped at ingestion. */
+  suppressed: number;
+}
+
+export interface PersonExport {
+  exportedAt: string;
+  profile: Profile;
+  identity: ReturnType<PersonService['explain']>;
+  events: StoredEvent[];
+  quarantine: QuarantinedMessage[];
+}
+
+/** Changing people: splits, untrusting, manual merges and their undo; deletion; export. */
+export class PersonAdminService {
+  constructor(
+    private readonly identity: IdentityService,
+    private readonly persons: PersonService,
+    private readonly clock: Clock,
+    private readonly newId: () => string,
+  ) {}
+
+  /** Marks an identifier shared/untrusted (a family tablet): its links stop merging people. */
+  async setTrusted(
+    workspaceId: string,
+    ref: string,
+    trusted: boolean,
+    reason: string | null,
+  ): Promise<Result<IdentityOpRow, string>> {
+    const id = this.persons.identifierId(workspaceId, ref);
+    if (!id.ok) return id;
+    if (this.identity.graph.isUntrusted(id.value) === !trusted) {
+      return err(`${ref} is already ${trusted ? 'trusted' : 'untrusted'}`);
+    }
+    const kind = trusted ? 'trust' : 'untrust';
+    return ok(await this.op(workspaceId, kind, [id.value], [], null, reason));
+  }
+
+  /** Takes an identifier out of its person; it stays apart from that person's other identifiers. */
+  async removeIdentifier(
+    workspaceId: string,
+    person: PersonRef,
+    ref: string,
+    reason: string | null,
+  ): Promise<Result<IdentityOpRow, string>> {
+    const id = this.persons.identifierId(workspaceId, ref);
+    if (!id.ok) return id;
+    if (!person.members.includes(id.value)) return err(`${ref} does not belong to person ${person.personId}`);
+    if (person.members.length < 2)
+      return err(`${ref} is this person's only identifier; delete the person instead`);
+    const others = person.members.filter((m) => m !== id.value);
+    return ok(await this.op(workspaceId, 'remove', [id.value], others, null, reason));
+  }
+
+  /** Joins two persons past any limit; the merge is recorded as a link with its own evidence. */
+  async merge(
+    workspaceId: string,
+    a: PersonRef,
+    b: PersonRef,
+    reason: string | null,
+  ): Promise<Result<IdentityOpRow, string>> {
+    if (a.anchor === b.anchor) return err('both refer to the same person');
+    return ok(await this.op(workspaceId, 'merge', [a.anchor, b.anchor], [], null, reason));
+  }
+
+  async undo(
+    workspaceId: string,
+    opId: number,
+    reason: string | null,
+  ): Promise<Result<IdentityOpRow, string>> {
+    const target = this.identity.ops.get(opId);
+    if (!target || target.workspaceId !== workspaceId) return err(`no operation ${opId} in this workspace`);
+    if (target.kind === 'undo')
+      return err(`operation ${opId} is an undo; apply the original operation again`);
+    if ([...this.identity.ops.values()].some((o) => o.kind === 'undo' && o.undoes === opId)) {
+      return err(`operation ${opId} is already undone`);
+    }
+    return ok(await this.op(workspaceId, 'undo', target.identifiers, [], opId, reason));
+  }
+
+  operations(workspaceId: string): IdentityOpRow[] {
+    return [...this.identity.ops.values()].filter((o) => o.workspaceId === workspaceId);
+  }
+
+  /**
+   * Deletes everything held about a person: events, identifiers, their links, the quarantined
+   * payloads that mention them. With `suppress`, their future messages are dropped at ingestion.
+   */
+  async delete(workspaceId: string, person: PersonRef, suppress: boolean): Promise<DeletionReceipt> {
+    await this.identity.flush();
+    const graph = this.identity.graph;
+    const views = person.members.map((m) => graph.identifier(m));
+    const suppressions: Suppression[] = suppress
+      ? views.map((v) => ({ workspaceId, type: v.type, valueHash: identifierHash(v.type, v.value) }))
+      : [];
+    const receiptId = `del_${this.newId()}`;
+    const at = this.clock.now();
+    const deleted = await this.identity.store.deletePerson({
+      workspaceId,
+      personId: person.personId,
+      receiptId,
+      at,
+      identifierIds: person.members,
+      values: views.map((v) => v.value),
+      suppress: suppressions,
+    });
+    this.identity.forget(workspaceId, person.personId, person.members, suppressions);
+    return {
+      id: receiptId,
+      person: person.personId,
+      at: new Date(at).toISOString(),
+      deleted,
+      suppressed: suppressions.length,
+    };
+  }
+
+  /** Everything held about a person (data-subject access request). */
+  async export(workspaceId: string, person: PersonRef): Promise<PersonExport> {
+    const profile = await this.persons.profile(workspaceId, person);
+    const values = person.members.map((m) => this.identity.graph.identifier(m).value);
+    const [events, quarantine] = await Promise.all([
+      this.identity.store.exportEvents(person.members),
+      this.identity.store.quarantineMentioning(workspaceId, values),
+    ]);
+    return {
+      exportedAt: new Date(this.clock.now()).toISOString(),
+      profile,
+      identity: this.persons.explain(person),
+      events,
+      quarantine,
+    };
+  }
+
+  private op(
+    workspaceId: string,
+    kind: IdentityOpRow['kind'],
+    identifiers: number[],
+    others: number[],
+    undoes: number | null,
+    reason: string | null,
+  ): Promise<IdentityOpRow> {
+    return this.identity.operate({ workspaceId, kind, identifiers, others, undoes, reason });
+  }
+}
