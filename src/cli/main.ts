@@ -4,6 +4,7 @@ import { registerDemo } from './demo.command.js';
 import { registerEvents } from './events-tail.command.js';
 import { registerImport } from './import.command.js';
 import { registerKeys } from './keys.command.js';
+import { registerPerson } from './person.command.js';
 import { registerServe } from './serve.command.js';
 import { registerSimulate } from './simulate.command.js';
 import { registerWorkspaces } from './workspaces.command.js';
@@ -31,6 +32,7 @@ registerEvents(program);
 registerSimulate(program);
 registerImport(program, { openLocal });
 registerDemo(program);
+registerPerson(program, { openLocal });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`throughline: ${(e as Error).message}\n`);
