@@ -6,6 +6,7 @@ const BENCHMARKS = {
   store: () => import('./store.bench.mjs'),
   simulate: () => import('./simulate.bench.mjs'),
   import: () => import('./import.bench.mjs'),
+  identity: () => import('./identity.bench.mjs'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

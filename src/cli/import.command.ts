@@ -54,7 +54,7 @@ Example:
             : local.error.message,
         );
       }
-      const { workspaces, imports, close } = local.value;
+      const { workspaces, imports, admission, close } = local.value;
       try {
         const boot = await workspaces.start({});
         if (boot.created && !flags.json) {
@@ -69,7 +69,12 @@ Example:
           readLines(file, (b) => {
             bytes = b;
           }),
-          { workspaceId, importId: randomUUID(), onProgress: (lines) => bar.update(bytes, { lines }) },
+          {
+            workspaceId,
+            importId: randomUUID(),
+            onProgress: (lines) => bar.update(bytes, { lines }),
+            admit: await admission(),
+          },
         );
         bar.update(size);
         bar.stop();
@@ -87,7 +92,8 @@ Example:
           process.stdout.write(
             `imported ${stats.inserted.toLocaleString('en-US')} events from ${file} in ${seconds.toFixed(1)} s ` +
               `(${perSecond.toLocaleString('en-US')} lines/s): ${stats.duplicates} duplicates skipped, ` +
-              `${stats.conflicts} conflicting ids and ${stats.rejected} bad lines quarantined\n`,
+              `${stats.conflicts} conflicting ids and ${stats.rejected} bad lines quarantined` +
+              `${stats.suppressed > 0 ? `; ${stats.suppressed} lines of deleted, suppressed persons dropped` : ''}\n`,
           );
           for (const [code, n] of Object.entries(stats.rejectedByCode))
             process.stdout.write(`  ${code}: ${n}\n`);

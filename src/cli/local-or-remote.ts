@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../config/config.js';
 import type { Result } from '../core/result.js';
+import type { StoredEvent } from '../core/spec/message.js';
 import type { IdentityService } from '../services/identity-service.js';
 import type { ImportService } from '../services/import-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
@@ -19,6 +20,8 @@ export interface LocalStore {
   imports: ImportService;
   /** The identity graph, loaded and caught up on first use. */
   people(): Promise<LocalPeople>;
+  /** Which events may be stored: not those of deleted persons whose identifiers are suppressed. */
+  admission(): Promise<(event: StoredEvent) => boolean>;
   close(): void | Promise<void>;
 }
 

@@ -128,8 +128,16 @@ export interface IdentityStore {
   loadSuppressions(): Promise<Suppression[]>;
   append(batch: IdentityBatch): Promise<void>;
   appendOp(op: IdentityOpRow, links: LinkRow[]): Promise<void>;
-  /** Committed events after `seq`, in seq order, in chunks (catching up after a restart or an import). */
-  eventsAfter(seq: number, onChunk: (events: StoredEvent[]) => Promise<void> | void): Promise<void>;
+  /**
+   * Committed events after `seq`, in seq order, in chunks (catching up after a restart or an
+   * import). Only what identity resolution reads: JSON parts that cannot hold an identifier or a
+   * revenue come back null, unless `wholeContext` (custom identifiers may read any path).
+   */
+  eventsAfter(
+    seq: number,
+    wholeContext: boolean,
+    onChunk: (events: StoredEvent[]) => Promise<void> | void,
+  ): Promise<void>;
   timeline(q: TimelineQuery): Promise<StoredEvent[]>;
   activity(identifierIds: number[]): Promise<ActivityStats>;
   traitEvents(identifierIds: number[]): Promise<TraitEvent[]>;

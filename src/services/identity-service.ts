@@ -1,8 +1,7 @@
-import { identifiersOf } from '../core/identity/identifiers-of.js';
 import { IdentityGraph } from '../core/identity/identity-graph.js';
 import { CompiledRules, DEFAULT_RULES, type IdentityRules } from '../core/identity/identity-rules.js';
 import type { PersonChange } from '../core/identity/person-diff.js';
-import { identifierHash, personIdOf } from '../core/identity/person-id.js';
+import { personIdOf } from '../core/identity/person-id.js';
 import { revenueOf } from '../core/identity/profile.js';
 import { resolveEvent } from '../core/identity/resolve-event.js';
 import type { StoredEvent } from '../core/spec/message.js';
@@ -15,6 +14,7 @@ import type {
   Suppression,
 } from './identity-ports.js';
 import type { Clock } from './ports.js';
+import { SuppressionList } from './suppression-list.js';
 
 /** A person change as the pipeline publishes it: person ids, not graph internals. */
 export type PersonEvent =
@@ -44,8 +44,9 @@ export class IdentityService {
   readonly ops = new Map<number, IdentityOpRow>();
   /** workspace → account (groupId) → member identifiers. */
   private readonly members = new Map<string, Map<string, Set<number>>>();
-  private readonly suppressed = new Map<string, Set<string>>();
+  private readonly suppressed = new SuppressionList();
   private readonly personIndex = new Map<string, number>();
+  private readonly settingsLoaded: string[] = [];
 
   constructor(
     readonly store: IdentityStore,
@@ -57,6 +58,7 @@ export class IdentityService {
   async start(): Promise<{ identifiers: number; links: number; caughtUp: number }> {
     for (const s of await this.store.loadSettings()) {
       this.graph.setRules(s.workspaceId, new CompiledRules(s.rules as IdentityRules));
+      this.settingsLoaded.push(s.workspaceId);
     }
     const ops: IdentityOpRow[] = [];
     let identifiers = 0;
@@ -74,10 +76,11 @@ export class IdentityService {
     for (const op of ops) this.replayOp(op);
     this.graph.rebuild();
     this.graph.drainChanges();
-    for (const s of await this.store.loadSuppressions()) this.addSuppression(s);
+    for (const s of await this.store.loadSuppressions()) this.suppressed.add(s);
     this.processedSeq = processedSeq;
     let caughtUp = 0;
-    await this.store.eventsAfter(processedSeq, async (events) => {
+    const custom = [...this.workspaceRules()].some((r) => r.customIdentifiers.length > 0);
+    await this.store.eventsAfter(processedSeq, custom, async (events) => {
       this.process(events);
       caughtUp += events.length;
       if (this.pending.events.length >= 50_000) await this.flush();
@@ -139,6 +142,11 @@ export class IdentityService {
   }
 
   // ── rules ──────────────────────────────────────────────────────────────────
+
+  private *workspaceRules(): Generator<IdentityRules> {
+    yield DEFAULT_RULES;
+    for (const ws of this.settingsLoaded) yield this.graph.rulesOf(ws).rules;
+  }
 
   rulesOf(workspaceId: string): IdentityRules {
     return this.graph.rulesOf(workspaceId).rules;
@@ -272,7 +280,7 @@ export class IdentityService {
     this.graph.drainChanges();
     for (const groups of this.members.get(workspaceId)?.values() ?? [])
       for (const i of identifierIds) groups.delete(i);
-    for (const s of suppress) this.addSuppression(s);
+    for (const s of suppress) this.suppressed.add(s);
     this.emit([{ kind: 'deleted', workspaceId, personId }]);
   }
 
@@ -280,18 +288,7 @@ export class IdentityService {
 
   /** False for an event that carries a suppressed identifier: ingestion drops it. */
   admits(event: StoredEvent): boolean {
-    const hashes = this.suppressed.get(event.workspaceId);
-    if (!hashes) return true;
-    for (const i of identifiersOf(event, this.graph.rulesOf(event.workspaceId))) {
-      if (hashes.has(identifierHash(i.type, i.value))) return false;
-    }
-    return true;
-  }
-
-  private addSuppression(s: Suppression): void {
-    const set = this.suppressed.get(s.workspaceId) ?? new Set<string>();
-    set.add(s.valueHash);
-    this.suppressed.set(s.workspaceId, set);
+    return this.suppressed.admits(event, this.graph.rulesOf(event.workspaceId));
   }
 
   // ── internals ──────────────────────────────────────────────────────────────

@@ -8,6 +8,8 @@ export interface ImportStats extends BulkLoadResult {
   blankLines: number;
   rejected: number;
   rejectedByCode: Record<string, number>;
+  /** Valid lines dropped because they carry an identifier of a deleted, suppressed person. */
+  suppressed: number;
 }
 
 export interface ImportOptions {
@@ -16,6 +18,8 @@ export interface ImportOptions {
   /** Rows handed to the store at a time. */
   chunkRows?: number;
   onProgress?: (linesDone: number) => void;
+  /** Whether a valid event may be stored (suppressed identifiers are not). */
+  admit?: (event: StoredEvent) => boolean;
 }
 
 /**
@@ -40,6 +44,7 @@ export class ImportService {
       blankLines: 0,
       rejected: 0,
       rejectedByCode: {},
+      suppressed: 0,
       inserted: 0,
       duplicates: 0,
       conflicts: 0,
@@ -62,6 +67,10 @@ export class ImportService {
             newMessageId: this.newId,
           });
           if (result.ok) {
+            if (options.admit && !options.admit(result.value)) {
+              stats.suppressed++;
+              continue;
+            }
             events.push(result.value);
             seq++;
             continue;

@@ -124,9 +124,22 @@ describe('the identity graph across restarts', () => {
     const refused = cli(['person', 'delete', 'user_id:imp-u', '--data', dir]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/run again with --yes/);
-    const deleted = cli(['person', 'delete', 'user_id:imp-u', '--data', dir, '--yes', '--json']);
+    const deleted = cli([
+      'person',
+      'delete',
+      'user_id:imp-u',
+      '--data',
+      dir,
+      '--yes',
+      '--suppress',
+      '--json',
+    ]);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(JSON.parse(deleted.stdout).deleted.events).toBe(3);
+    expect(JSON.parse(deleted.stdout).suppressed).toBe(3);
+    // Importing the same file again: the deleted person's lines are dropped, not stored.
+    const reimport = JSON.parse(cli(['import', file, '--data', dir, '--json']).stdout);
+    expect(reimport).toMatchObject({ suppressed: 3, inserted: 0 });
 
     const gone = cli(['person', 'email:imp@x.io', '--data', dir]);
     expect(gone.code).toBe(1);

@@ -84,7 +84,9 @@ describe('IngestService with a real DuckDB', () => {
   it('when a commit fails nothing is acknowledged, and the retry is not taken for a duplicate', async () => {
     const { db, store, ingest } = await setup();
     const msg = { type: 'track', userId: 'u', event: 'E', messageId: 'retry-me' };
-    await db.writer.run('ALTER TABLE events RENAME TO events_away'); // a real storage failure
+    // A real storage failure: the table vanishes (its index would forbid the rename).
+    await db.writer.run('DROP INDEX events_seq');
+    await db.writer.run('ALTER TABLE events RENAME TO events_away');
     await expect(ingest.ingest(req([msg]))).rejects.toThrow();
     await db.writer.run('ALTER TABLE events_away RENAME TO events');
     const retry = await ingest.ingest(req([msg]));
