@@ -112,7 +112,7 @@ async function restartAndQuery(dir, samples) {
   const base = [];
   let events = 0;
   for (const [value] of users) {
-    const p = persons.resolve(ws, `user_id:${value}`);
+    const p = persons.resolveIdentifier(ws, `user_id:${value}`);
     if (!p.ok) throw new Error(p.error);
     let t = performance.now();
     const page = await persons.timeline(p.value.members, { limit: 100, order: 'asc' });

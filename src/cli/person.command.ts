@@ -101,7 +101,7 @@ async function lookup(
     }
     const ws = await workspaceIdOf(a.workspaces, flags.workspace);
     const { persons } = await a.people();
-    const p = persons.resolve(ws, ref);
+    const p = await persons.resolve(ws, ref);
     if (!p.ok) return { ok: false, error: p.error };
     const profile = await persons.profile(ws, p.value);
     const page = await persons.timeline(p.value.members, { limit, order: 'desc' });
@@ -133,7 +133,7 @@ async function remove(
     }
     const ws = await workspaceIdOf(a.workspaces, flags.workspace);
     const { persons, admin } = await a.people();
-    const p = persons.resolve(ws, ref);
+    const p = await persons.resolve(ws, ref);
     if (!p.ok) return { ok: false, error: p.error };
     return { ok: true, value: await admin.delete(ws, p.value, suppress) };
   } catch (e) {

@@ -46,6 +46,8 @@ export class IdentityService {
   private readonly members = new Map<string, Map<string, Set<number>>>();
   private readonly suppressed = new SuppressionList();
   private readonly personIndex = new Map<string, number>();
+  private indexedAll = false;
+  private indexing: Promise<void> | null = null;
   private readonly settingsLoaded: string[] = [];
 
   constructor(
@@ -102,7 +104,10 @@ export class IdentityService {
       if (e.seq <= this.processedSeq) continue;
       this.processedSeq = e.seq;
       const r = resolveEvent(this.graph, e);
-      for (const id of r.created) p.identifiers.push(this.identifierRow(id));
+      for (const id of r.created) {
+        p.identifiers.push(this.identifierRow(id));
+        if (this.indexedAll) this.index(id);
+      }
       if (r.logged) p.links.push(this.linkRow(r.logged.id));
       if (r.primary === null) continue;
       const groupId = e.groupId ?? null;
@@ -158,7 +163,6 @@ export class IdentityService {
     this.graph.setRules(workspaceId, new CompiledRules(rules));
     this.graph.rebuild();
     this.graph.drainChanges();
-    this.personIndex.clear();
   }
 
   // ── operations ─────────────────────────────────────────────────────────────
@@ -232,19 +236,31 @@ export class IdentityService {
     return pid;
   }
 
-  /** The identifier a person id was named after, if it still exists (then maybe in another person). */
-  anchorOfPersonId(workspaceId: string, personId: string): number | undefined {
-    const known = this.personIndex.get(personId);
-    if (known !== undefined && this.graph.exists(known)) return known;
-    // A person id from before a restart or a merge: find the identifier it was named after.
-    for (const id of this.graph.search(workspaceId, () => true)) {
-      const who = this.graph.identifier(id);
-      if (personIdOf(workspaceId, who.type, who.value) === personId) {
-        this.personIndex.set(personId, id);
-        return id;
-      }
+  /**
+   * The identifier a person id was named after, if it still exists (perhaps in another person
+   * now). Person ids are hashes; the first lookup of one not seen in this process indexes every
+   * identifier, in slices that leave the event loop free, and the index then stays current.
+   */
+  async anchorOfPersonId(personId: string): Promise<number | undefined> {
+    const live = (id: number | undefined) => (id !== undefined && this.graph.exists(id) ? id : undefined);
+    const known = live(this.personIndex.get(personId));
+    if (known !== undefined || this.indexedAll) return known;
+    this.indexing ??= this.indexAll();
+    await this.indexing;
+    return live(this.personIndex.get(personId));
+  }
+
+  private async indexAll(): Promise<void> {
+    for (let id = 0; id < this.graph.nextId; id++) {
+      if (this.graph.exists(id)) this.index(id);
+      if (id % 20_000 === 19_999) await this.clock.sleep(0);
     }
-    return undefined;
+    this.indexedAll = true;
+  }
+
+  private index(id: number): void {
+    const who = this.graph.identifier(id);
+    this.personIndex.set(personIdOf(who.workspaceId, who.type, who.value), id);
   }
 
   /** Accounts (groupIds) any of these identifiers joined through a group call. */

@@ -72,26 +72,28 @@ export class PersonService {
   }
 
   /** A person id (`p_…`) or an identifier (`email:jane@x.com`) → the person holding it now. */
-  resolve(workspaceId: string, ref: string): Result<PersonRef, string> {
-    let anchor: number | undefined;
-    let redirectedFrom: string | undefined;
-    if (isPersonId(ref)) {
-      anchor = this.identity.anchorOfPersonId(workspaceId, ref);
-      if (anchor === undefined) return err(`no person ${ref} in this workspace`);
-      redirectedFrom = ref;
-    } else {
-      const id = this.identifierId(workspaceId, ref);
-      if (!id.ok) return id;
-      anchor = id.value;
+  async resolve(workspaceId: string, ref: string): Promise<Result<PersonRef, string>> {
+    if (!isPersonId(ref)) return this.resolveIdentifier(workspaceId, ref);
+    const anchor = await this.identity.anchorOfPersonId(ref);
+    if (anchor === undefined || this.graph.identifier(anchor).workspaceId !== workspaceId) {
+      return err(`no person ${ref} in this workspace`);
     }
-    const personId = this.identity.personIdOfIdentifier(anchor);
-    const members = this.graph.personMembers(anchor);
-    return ok({
-      anchor: this.graph.personOf(anchor),
-      personId,
-      members,
-      ...(redirectedFrom !== undefined && redirectedFrom !== personId ? { redirectedFrom } : {}),
-    });
+    const p = this.personOf(anchor);
+    return ok(p.personId === ref ? p : { ...p, redirectedFrom: ref });
+  }
+
+  /** An identifier (`type:value`) → the person holding it now. */
+  resolveIdentifier(workspaceId: string, ref: string): Result<PersonRef, string> {
+    const id = this.identifierId(workspaceId, ref);
+    return id.ok ? ok(this.personOf(id.value)) : id;
+  }
+
+  private personOf(identifier: number): PersonRef {
+    return {
+      anchor: this.graph.personOf(identifier),
+      personId: this.identity.personIdOfIdentifier(identifier),
+      members: this.graph.personMembers(identifier),
+    };
   }
 
   async profile(workspaceId: string, p: PersonRef): Promise<Profile> {
@@ -217,7 +219,7 @@ export class PersonService {
   async search(workspaceId: string, query: string, limit: number) {
     const q = query.trim().toLowerCase();
     const hits = new Map<number, string>();
-    const exact = q.includes(':') ? this.resolve(workspaceId, query) : null;
+    const exact = q.includes(':') ? this.resolveIdentifier(workspaceId, query) : null;
     if (exact?.ok) hits.set(exact.value.anchor, 'identifier');
     for (const id of this.graph.search(workspaceId, (_t, v) => v.toLowerCase().includes(q))) {
       if (hits.size >= limit) break;

@@ -49,6 +49,17 @@ describe('the identity graph across restarts', () => {
     ];
     await post(s.url, '/v1/batch', { batch });
     const before = (await api(s.url, 'GET', `/api/persons/${ref('email:u1@x.io')}`)).json;
+    // An anonymous visitor's person id, then the visitor signs in: the id moves to the user's.
+    await post(s.url, '/v1/batch', {
+      batch: [{ type: 'page', anonymousId: 'visitor', name: 'Home', messageId: 'r-5' }],
+    });
+    const anonymous = (await api(s.url, 'GET', `/api/persons/${ref('anonymous_id:visitor')}`)).json.id;
+    await post(s.url, '/v1/batch', {
+      batch: [{ type: 'identify', anonymousId: 'visitor', userId: 'u9', messageId: 'r-6' }],
+    });
+    const signedIn = (await api(s.url, 'GET', `/api/persons/${anonymous}`)).json;
+    expect(signedIn.id).not.toBe(anonymous);
+    expect(signedIn.redirectedFrom).toBe(anonymous);
     expect((await api(s.url, 'POST', `/api/identifiers/${ref('anonymous_id:shared')}/untrust`)).status).toBe(
       200,
     );
@@ -60,6 +71,12 @@ describe('the identity graph across restarts', () => {
       expect(after.id).toBe(before.id);
       expect(after.identifiers).toEqual(before.identifiers);
       expect((await api(s.url, 'GET', `/api/persons/${before.id}`)).json.id).toBe(before.id);
+      // Old ids still resolve after a restart.
+      expect((await api(s.url, 'GET', `/api/persons/${anonymous}`)).json).toMatchObject({
+        id: signedIn.id,
+        redirectedFrom: anonymous,
+      });
+      expect((await api(s.url, 'GET', '/api/persons/p_00000000000000000000')).status).toBe(404);
       const u2 = (await api(s.url, 'GET', `/api/persons/${ref('user_id:u2')}`)).json;
       expect(u2.identifiers).toEqual([{ type: 'user_id', value: 'u2' }]);
       expect((await api(s.url, 'GET', '/api/identity/operations')).json.operations).toHaveLength(1);

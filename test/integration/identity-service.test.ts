@@ -69,7 +69,7 @@ describe('IdentityService on a real DuckDB', () => {
     await db.writer.run(`INSERT INTO events (workspace_id, seq, message_id, type, timestamp, received_at, fingerprint)
       VALUES ${events.map((e) => `('w', ${e.seq}, '${e.messageId}', '${e.type}', make_timestamp(${e.timestamp * 1000}), now(), 'f')`).join(',')}`);
     identity.process(events);
-    const u1 = persons.resolve('w', 'user_id:u1');
+    const u1 = persons.resolveIdentifier('w', 'user_id:u1');
     if (!u1.ok) throw new Error(u1.error);
     const a1Person = seen[0];
     expect(a1Person).toMatchObject({ kind: 'created', workspaceId: 'w' });
@@ -105,13 +105,13 @@ describe('IdentityService on a real DuckDB', () => {
     ]);
     await first.identity.drain();
     const before = ['user_id:x', 'user_id:z', 'anonymous_id:d1', 'anonymous_id:d2'].map((r) =>
-      first.persons.resolve('w', r),
+      first.persons.resolveIdentifier('w', r),
     );
     first.db.close();
     opened.splice(opened.indexOf(first.db), 1);
     const second = await service(dir);
     const after = ['user_id:x', 'user_id:z', 'anonymous_id:d1', 'anonymous_id:d2'].map((r) =>
-      second.persons.resolve('w', r),
+      second.persons.resolveIdentifier('w', r),
     );
     expect(after.map((r) => r.ok && r.value.personId)).toEqual(before.map((r) => r.ok && r.value.personId));
     expect(after.map((r) => r.ok && r.value.members.length)).toEqual([3, 2, 3, 2]);

@@ -42,8 +42,8 @@ type RefRequest = { Params: { ref: string } };
 
 /** People: lookup, search, identity explanation, timelines, splits and merges, deletion, export. */
 export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<void> {
-  const lookup = (ws: string, ref: string, reply: FastifyReply): PersonRef | undefined => {
-    const p = deps.persons.resolve(ws, ref);
+  const lookup = async (ws: string, ref: string, reply: FastifyReply): Promise<PersonRef | undefined> => {
+    const p = await deps.persons.resolve(ws, ref);
     if (p.ok) return p.value;
     sendError(reply, 'not_found', p.error, { ref });
     return undefined;
@@ -87,7 +87,7 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
       },
     },
     async (request, reply) => {
-      const p = lookup(request.workspaceId!, request.params.ref, reply);
+      const p = await lookup(request.workspaceId!, request.params.ref, reply);
       if (p) return deps.persons.profile(request.workspaceId!, p);
     },
   );
@@ -105,7 +105,7 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
       },
     },
     async (request, reply) => {
-      const p = lookup(request.workspaceId!, request.params.ref, reply);
+      const p = await lookup(request.workspaceId!, request.params.ref, reply);
       if (p) return deps.persons.explain(p);
     },
   );
@@ -123,7 +123,7 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
       },
     },
     async (request, reply) => {
-      const p = lookup(request.workspaceId!, request.params.ref, reply);
+      const p = await lookup(request.workspaceId!, request.params.ref, reply);
       if (!p) return;
       const page = await deps.persons.timeline(p.members, request.query);
       if (!page.ok) return sendError(reply, 'invalid_query', page.error, { field: 'cursor' });
@@ -147,7 +147,7 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
       },
     },
     async (request, reply) => {
-      const p = lookup(request.workspaceId!, request.params.ref, reply);
+      const p = await lookup(request.workspaceId!, request.params.ref, reply);
       if (!p) return;
       const x = await deps.admin.export(request.workspaceId!, p);
       return { ...x, events: x.events.map(toSegmentShape) };
@@ -177,7 +177,7 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
       },
     },
     async (request, reply) => {
-      const p = lookup(request.workspaceId!, request.params.ref, reply);
+      const p = await lookup(request.workspaceId!, request.params.ref, reply);
       if (p) return deps.admin.delete(request.workspaceId!, p, request.query.suppress);
     },
   );
@@ -202,7 +202,7 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
     },
     async (request, reply) => {
       const ws = request.workspaceId!;
-      const p = lookup(ws, request.params.ref, reply);
+      const p = await lookup(ws, request.params.ref, reply);
       if (!p) return;
       const r = await deps.admin.removeIdentifier(
         ws,
@@ -234,9 +234,9 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
     },
     async (request, reply) => {
       const ws = request.workspaceId!;
-      const a = lookup(ws, request.params.ref, reply);
+      const a = await lookup(ws, request.params.ref, reply);
       if (!a) return;
-      const b = lookup(ws, request.body.with, reply);
+      const b = await lookup(ws, request.body.with, reply);
       if (!b) return;
       const r = await deps.admin.merge(ws, a, b, request.body.reason ?? null);
       if (!r.ok) return sendError(reply, 'invalid_operation', r.error);
@@ -310,7 +310,7 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
 
 function relookup(deps: Deps, ws: string, identifier: number): PersonRef {
   const v = deps.persons.view(identifier);
-  const p = deps.persons.resolve(ws, `${v.type}:${v.value}`);
+  const p = deps.persons.resolveIdentifier(ws, `${v.type}:${v.value}`);
   if (!p.ok) throw new Error(`identifier ${identifier} vanished during an operation`);
   return p.value;
 }
