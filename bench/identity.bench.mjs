@@ -90,7 +90,7 @@ async function storeWith(file, dir) {
   return { loadSeconds, catchUpSeconds, caughtUp: started.caughtUp };
 }
 
-async function restartAndQuery(dir, samples) {
+export async function restartAndQuery(dir, samples) {
   const opened = await openDatabase(dir);
   if (!opened.ok) throw new Error(opened.error.message);
   const db = opened.value;
@@ -105,27 +105,35 @@ async function restartAndQuery(dir, samples) {
   // Persons to read: the owners of random user ids (people with a history).
   const users = (
     await db.reader.runAndReadAll(
-      `SELECT value FROM identifiers WHERE type = 'user_id' USING SAMPLE ${samples} ROWS`,
+      `SELECT value FROM (SELECT value FROM identifiers WHERE type = 'user_id') USING SAMPLE ${samples} ROWS`,
     )
   ).getRowsJS();
-  const ours = [];
-  const base = [];
-  let events = 0;
+  const refs = [];
   for (const [value] of users) {
     const p = persons.resolveIdentifier(ws, `user_id:${value}`);
     if (!p.ok) throw new Error(p.error);
-    let t = performance.now();
-    const page = await persons.timeline(p.value.members, { limit: 100, order: 'asc' });
-    ours.push(performance.now() - t);
-    events += page.value.events.length;
-    const anon = p.value.members
-      .map((m) => identity.graph.identifier(m))
-      .filter((i) => i.type === 'anonymous_id');
-    t = performance.now();
+    refs.push({ value, members: p.value.members });
+  }
+  // First read of each person after the restart (DuckDB's buffers empty), then the same again.
+  const cold = [];
+  const warm = [];
+  let events = 0;
+  for (const pass of [cold, warm]) {
+    for (const r of refs) {
+      const t = performance.now();
+      const page = await persons.timeline(r.members, { limit: 100, order: 'asc' });
+      pass.push(performance.now() - t);
+      if (pass === cold) events += page.value.events.length;
+    }
+  }
+  const base = [];
+  for (const r of refs) {
+    const anon = r.members.map((m) => identity.graph.identifier(m)).filter((i) => i.type === 'anonymous_id');
+    const t = performance.now();
     await db.reader.runAndReadAll(
       `SELECT * FROM events WHERE user_id = $u OR anonymous_id IN (SELECT unnest($a::VARCHAR[]))
        ORDER BY timestamp, seq LIMIT 100`,
-      { u: value, a: `[${anon.map((i) => JSON.stringify(i.value)).join(',')}]` },
+      { u: r.value, a: `[${anon.map((i) => JSON.stringify(i.value)).join(',')}]` },
     );
     base.push(performance.now() - t);
   }
@@ -135,11 +143,14 @@ async function restartAndQuery(dir, samples) {
     rebuildSeconds,
     identifiers: started.identifiers,
     links: started.links,
-    p50: pct(ours, 0.5),
-    p99: pct(ours, 0.99),
+    coldP50: pct(cold, 0.5),
+    coldP99: pct(cold, 0.99),
+    p50: pct(warm, 0.5),
+    p99: pct(warm, 0.99),
     baseP50: pct(base, 0.5),
     baseP99: pct(base, 0.99),
     avgEvents: events / users.length,
+    samples: users.length,
   };
 }
 
@@ -200,9 +211,10 @@ ${fmt(stored.caughtUp / stored.catchUpSeconds)} events/s including reading them 
 |---|---|
 | ${read.rebuildSeconds.toFixed(1)} s | < 20 s at 10M events |
 
-| one person's timeline (first 100 events, ${read.avgEvents.toFixed(0)} on average) | p50 | p99 | target |
+| one person's timeline (first page of up to 100 events, ${read.avgEvents.toFixed(0)} on average; ${read.samples} random persons with a user id) | p50 | p99 | target |
 |---|---|---|---|
-| through the event → identifier index (PersonService.timeline) | ${read.p50.toFixed(1)} ms | ${read.p99.toFixed(1)} ms | < 10 ms p50, < 50 ms p99 |
+| PersonService.timeline, a running server (the same persons read again) | ${read.p50.toFixed(1)} ms | ${read.p99.toFixed(1)} ms | < 10 ms p50, < 50 ms p99 |
+| PersonService.timeline, first read of each person after a restart | ${read.coldP50.toFixed(1)} ms | ${read.coldP99.toFixed(1)} ms | |
 | baseline, same run: scan events by user_id / anonymous_id | ${read.baseP50.toFixed(1)} ms | ${read.baseP99.toFixed(1)} ms | |
 
 **Quality** against the simulator's truth (default realism: shared devices, several devices per person,

@@ -192,47 +192,48 @@ export class DuckDBIdentityStore implements IdentityStore {
   }
 
   async timeline(q: TimelineQuery): Promise<StoredEvent[]> {
-    const params: Record<string, DuckDBValue> = { limit: q.limit };
-    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-    let sources = `SELECT seq, timestamp FROM event_identity WHERE identifier_id IN (${idList(q.identifierIds)})`;
+    const rows = await this.rowsOf(q.identifierIds, 'seq::DOUBLE, epoch_ms(timestamp)::DOUBLE');
     if (q.account) {
-      sources +=
-        ' UNION SELECT seq, timestamp FROM event_identity WHERE workspace_id = $ws AND group_id = $gid';
-      params.ws = q.account.workspaceId;
-      params.gid = q.account.groupId;
+      const tagged = await this.reader.runAndReadAll(
+        `SELECT seq::DOUBLE, epoch_ms(timestamp)::DOUBLE FROM event_identity WHERE workspace_id = $ws AND group_id = $gid`,
+        { ws: q.account.workspaceId, gid: q.account.groupId },
+      );
+      rows.push(...tagged.getRowsJS());
     }
-    let after = '';
-    if (q.after) {
-      const cmp = q.order === 'asc' ? '>' : '<';
-      after = `WHERE (timestamp ${cmp} epoch_ms($cts::BIGINT) OR (timestamp = epoch_ms($cts::BIGINT) AND seq ${cmp} $cseq::BIGINT))`;
-      params.cts = q.after.timestamp;
-      params.cseq = q.after.seq;
-    }
-    const page = (
-      await this.reader.runAndReadAll(
-        `SELECT seq::DOUBLE FROM (${sources}) ${after} ORDER BY timestamp ${dir}, seq ${dir} LIMIT $limit::BIGINT`,
-        params,
-      )
-    ).getRowsJS();
+    // Sorting and paging a person's (seq, time) pairs here is cheaper than an ORDER BY … LIMIT,
+    // which would turn DuckDB's index lookups into a table scan.
+    const asc = q.order === 'asc';
+    const key = (r: unknown[]) => ({ seq: r[0] as number, timestamp: r[1] as number });
+    const after = q.after;
+    const page = [...new Map(rows.map((r) => [r[0] as number, key(r)])).values()]
+      .filter((r) => {
+        if (!after) return true;
+        const cmp = r.timestamp - after.timestamp || r.seq - after.seq;
+        return asc ? cmp > 0 : cmp < 0;
+      })
+      .sort((a, b) => (asc ? 1 : -1) * (a.timestamp - b.timestamp || a.seq - b.seq))
+      .slice(0, q.limit);
     if (page.length === 0) return [];
-    const seqs = page.map((r) => r[0] as number);
-    const rows = (
+    const dir = asc ? 'ASC' : 'DESC';
+    const events = (
       await this.reader.runAndReadAll(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE seq IN (${seqs.join(',')}) ORDER BY timestamp ${dir}, seq ${dir}`,
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE seq IN (${page.map((r) => r.seq).join(',')})
+         ORDER BY timestamp ${dir}, seq ${dir}`,
       )
     ).getRowsJS();
-    return rows.map(rowToEvent);
+    return events.map(rowToEvent);
   }
 
   async activity(identifierIds: number[]): Promise<ActivityStats> {
+    const stats: ActivityStats = { events: 0, firstSeen: null, lastSeen: null, revenue: 0, byType: {} };
+    if (identifierIds.length === 0) return stats;
     const rows = (
       await this.reader.runAndReadAll(
         `SELECT type, count(*)::DOUBLE, epoch_ms(min(timestamp))::DOUBLE, epoch_ms(max(timestamp))::DOUBLE,
            coalesce(sum(revenue), 0)::DOUBLE
-         FROM event_identity WHERE identifier_id IN (${idList(identifierIds)}) GROUP BY type`,
+         FROM (${this.perIdentifier(identifierIds, 'type, timestamp, revenue')}) GROUP BY type`,
       )
     ).getRowsJS();
-    const stats: ActivityStats = { events: 0, firstSeen: null, lastSeen: null, revenue: 0, byType: {} };
     for (const r of rows) {
       const n = r[1] as number;
       stats.byType[r[0] as string] = n;
@@ -245,17 +246,31 @@ export class DuckDBIdentityStore implements IdentityStore {
   }
 
   async traitEvents(identifierIds: number[]): Promise<TraitEvent[]> {
-    return this.traitRows(
-      `SELECT seq FROM event_identity WHERE identifier_id IN (${idList(identifierIds)}) AND type = 'identify'`,
-      {},
-    );
+    const rows = await this.rowsOf(identifierIds, 'seq::DOUBLE, type');
+    return this.traitRows(rows.filter((r) => r[1] === 'identify').map((r) => r[0] as number));
   }
 
   async accountTraitEvents(workspaceId: string, groupId: string): Promise<TraitEvent[]> {
-    return this.traitRows(
-      `SELECT seq FROM event_identity WHERE workspace_id = $ws AND group_id = $gid AND type = 'group'`,
+    const rows = await this.reader.runAndReadAll(
+      `SELECT seq::DOUBLE FROM event_identity WHERE workspace_id = $ws AND group_id = $gid AND type = 'group'`,
       { ws: workspaceId, gid: groupId },
     );
+    return this.traitRows(rows.getRowsJS().map((r) => r[0] as number));
+  }
+
+  /**
+   * One index lookup per identifier. DuckDB uses the ART index for `identifier_id = n`; an IN
+   * list of several ids, or an ORDER BY … LIMIT on top, makes it scan the whole table instead.
+   */
+  private perIdentifier(ids: number[], columns: string): string {
+    return ids
+      .map((id) => `SELECT ${columns} FROM event_identity WHERE identifier_id = ${Math.trunc(id)}`)
+      .join(' UNION ALL ');
+  }
+
+  private async rowsOf(ids: number[], columns: string): Promise<unknown[][]> {
+    if (ids.length === 0) return [];
+    return (await this.reader.runAndReadAll(this.perIdentifier(ids, columns))).getRowsJS();
   }
 
   async identifiersWithTrait(workspaceId: string, text: string, limit: number): Promise<number[]> {
@@ -270,10 +285,7 @@ export class DuckDBIdentityStore implements IdentityStore {
     return rows.map((r) => Number(r[0]));
   }
 
-  private async traitRows(seqQuery: string, params: Record<string, DuckDBValue>): Promise<TraitEvent[]> {
-    const seqs = (await this.reader.runAndReadAll(`${seqQuery}`, params))
-      .getRowsJS()
-      .map((r) => Number(r[0]));
+  private async traitRows(seqs: number[]): Promise<TraitEvent[]> {
     if (seqs.length === 0) return [];
     const rows = (
       await this.reader.runAndReadAll(
