@@ -1,7 +1,30 @@
+import { spawn } from 'node:child_process';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Json, post } from '../support/http.js';
-import { ADMIN_KEY, removeDir, startTestServer, type TestServer, WRITE_KEY } from '../support/servers.js';
+import {
+  ADMIN_KEY,
+  BIN,
+  removeDir,
+  startTestServer,
+  type TestServer,
+  WRITE_KEY,
+} from '../support/servers.js';
+
+/** The CLI in a child process, without blocking this process (the in-process server must answer). */
+const cli = (args: string[]) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 
 let s: TestServer;
 beforeAll(async () => {
@@ -145,6 +168,29 @@ describe('stitching through the Segment SDK', () => {
     const t = (await get('/api/accounts/acme/timeline?limit=100&order=desc')).json.events;
     expect(t.map((e: Json) => e.messageId).slice(0, 3)).toEqual(['b-3', 'b-2', 'b-1']);
     expect(t).toHaveLength(10);
+  });
+
+  it('`throughline person` goes through the API while the server holds the data', async () => {
+    const r = await cli([
+      'person',
+      'email:jane@example.com',
+      '--data',
+      s.dataDir,
+      '--url',
+      s.url,
+      '--admin-key',
+      ADMIN_KEY,
+      '-n',
+      '3',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.profile.identifiers[0]).toEqual({ type: 'user_id', value: 'jane-42' });
+    expect(out.timeline.map((e: Json) => e.messageId)).toEqual(['j-7', 'j-6', 'j-4']);
+    const locked = await cli(['person', 'email:jane@example.com', '--data', s.dataDir]);
+    expect(locked.code).toBe(1);
+    expect(locked.stderr).toMatch(/--admin-key/);
   });
 
   it('answers 404 and 400 with reasons', async () => {
