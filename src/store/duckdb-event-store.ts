@@ -1,7 +1,7 @@
 import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBValue } from '@duckdb/node-api';
 import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import type { CommitBatch, EventQuery, EventStore, QuarantineQuery } from '../services/ports.js';
-import { EVENT_COLUMNS, rowToEvent } from './event-rows.js';
+import { EVENT_COLUMNS, QUARANTINE_COLUMNS, rowToEvent, rowToQuarantine } from './event-rows.js';
 import {
   EVENT_ROW_COLUMNS,
   EVENT_ROW_SELECT,
@@ -153,21 +153,11 @@ export class DuckDBEventStore implements EventStore {
     }
     const rows = (
       await this.reader.runAndReadAll(
-        `SELECT workspace_id, epoch_ms(received_at)::DOUBLE, request_id, batch_index, message_id, code, reason, field, payload
+        `SELECT ${QUARANTINE_COLUMNS}
          FROM quarantine WHERE workspace_id = $ws ${filter} ORDER BY received_at DESC LIMIT $limit::BIGINT`,
         params,
       )
     ).getRowsJS();
-    return rows.map((r) => ({
-      workspaceId: r[0] as string,
-      receivedAt: r[1] as number,
-      requestId: r[2] as string,
-      batchIndex: (r[3] as number | null) ?? null,
-      messageId: (r[4] as string | null) ?? null,
-      code: r[5] as string,
-      reason: r[6] as string,
-      field: (r[7] as string | null) ?? null,
-      payload: r[8] as string,
-    }));
+    return rows.map(rowToQuarantine);
   }
 }

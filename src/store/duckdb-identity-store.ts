@@ -13,7 +13,7 @@ import type {
   TimelineQuery,
   TraitEvent,
 } from '../services/identity-ports.js';
-import { EVENT_COLUMNS, rowToEvent } from './event-rows.js';
+import { EVENT_COLUMNS, QUARANTINE_COLUMNS, rowToEvent, rowToQuarantine } from './event-rows.js';
 
 const str = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
 
@@ -315,22 +315,12 @@ export class DuckDBIdentityStore implements IdentityStore {
     if (values.length === 0) return [];
     const rows = (
       await this.reader.runAndReadAll(
-        `SELECT workspace_id, epoch_ms(received_at)::DOUBLE, request_id, batch_index, message_id, code, reason, field, payload
+        `SELECT ${QUARANTINE_COLUMNS}
          FROM quarantine WHERE workspace_id = $ws AND ${mentions(values.length)} ORDER BY received_at`,
         { ws: workspaceId, ...valueParams(values) },
       )
     ).getRowsJS();
-    return rows.map((r) => ({
-      workspaceId: r[0] as string,
-      receivedAt: r[1] as number,
-      requestId: r[2] as string,
-      batchIndex: (r[3] as number | null) ?? null,
-      messageId: (r[4] as string | null) ?? null,
-      code: r[5] as string,
-      reason: r[6] as string,
-      field: (r[7] as string | null) ?? null,
-      payload: r[8] as string,
-    }));
+    return rows.map(rowToQuarantine);
   }
 
   async deletePerson(req: DeletionRequest): Promise<DeletionCounts> {

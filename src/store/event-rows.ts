@@ -1,4 +1,4 @@
-import type { MessageType, StoredEvent } from '../core/spec/message.js';
+import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 
 /** Reading events back: the column list every event query selects, and its row → event mapping. */
 export const EVENT_COLUMNS = `workspace_id, seq::DOUBLE, message_id, type, event, name, user_id, anonymous_id, group_id,
@@ -31,5 +31,23 @@ export function rowToEvent(r: unknown[]): StoredEvent {
     integrations: s(18),
     extra: s(19),
     fingerprint: r[20] as string,
+  };
+}
+
+/** The quarantine columns every quarantine query selects, and the row → record mapping. */
+export const QUARANTINE_COLUMNS =
+  'workspace_id, epoch_ms(received_at)::DOUBLE, request_id, batch_index, message_id, code, reason, field, payload';
+
+export function rowToQuarantine(r: unknown[]): QuarantinedMessage {
+  return {
+    workspaceId: r[0] as string,
+    receivedAt: r[1] as number,
+    requestId: r[2] as string,
+    batchIndex: (r[3] as number | null) ?? null,
+    messageId: (r[4] as string | null) ?? null,
+    code: r[5] as string,
+    reason: r[6] as string,
+    field: (r[7] as string | null) ?? null,
+    payload: r[8] as string,
   };
 }

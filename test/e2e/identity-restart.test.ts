@@ -1,24 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cli, tempDirs } from '../support/cli.js';
 import { type Json, post } from '../support/http.js';
-import { ADMIN_KEY, BIN, removeDir, startTestServer, tempDir } from '../support/servers.js';
+import { ADMIN_KEY, startTestServer } from '../support/servers.js';
 
-const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
-
-const dirs: string[] = [];
-const fresh = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) removeDir(d);
-});
+const fresh = tempDirs();
 
 async function api(url: string, method: string, path: string): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}` } });

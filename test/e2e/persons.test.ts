@@ -1,30 +1,8 @@
-import { spawn } from 'node:child_process';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliAsync } from '../support/cli.js';
 import { type Json, post } from '../support/http.js';
-import {
-  ADMIN_KEY,
-  BIN,
-  removeDir,
-  startTestServer,
-  type TestServer,
-  WRITE_KEY,
-} from '../support/servers.js';
-
-/** The CLI in a child process, without blocking this process (the in-process server must answer). */
-const cli = (args: string[]) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+import { ADMIN_KEY, removeDir, startTestServer, type TestServer, WRITE_KEY } from '../support/servers.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -171,7 +149,7 @@ describe('stitching through the Segment SDK', () => {
   });
 
   it('`throughline person` goes through the API while the server holds the data', async () => {
-    const r = await cli([
+    const r = await cliAsync([
       'person',
       'email:jane@example.com',
       '--data',
@@ -188,7 +166,7 @@ describe('stitching through the Segment SDK', () => {
     const out = JSON.parse(r.stdout);
     expect(out.profile.identifiers[0]).toEqual({ type: 'user_id', value: 'jane-42' });
     expect(out.timeline.map((e: Json) => e.messageId)).toEqual(['j-7', 'j-6', 'j-4']);
-    const locked = await cli(['person', 'email:jane@example.com', '--data', s.dataDir]);
+    const locked = await cliAsync(['person', 'email:jane@example.com', '--data', s.dataDir]);
     expect(locked.code).toBe(1);
     expect(locked.stderr).toMatch(/--admin-key/);
   });

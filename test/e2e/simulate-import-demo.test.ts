@@ -1,26 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli, cliAsync, tempDirs } from '../support/cli.js';
 import { allEvents, getApi, type Json } from '../support/http.js';
-import { BIN, removeDir, startTestServer, type TestServer, tempDir, WRITE_KEY } from '../support/servers.js';
-
-const cli = (args: string[]) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
-
-/** Same as `cli`, without blocking this process's event loop (an in-process server must answer). */
-const cliAsync = (args: string[]) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+import { startTestServer, type TestServer, WRITE_KEY } from '../support/servers.js';
 
 const digest = (dir: string) =>
   Object.fromEntries(
@@ -32,15 +16,7 @@ const digest = (dir: string) =>
     ]),
   );
 
-const dirs: string[] = [];
-const fresh = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) removeDir(d);
-});
+const fresh = tempDirs();
 
 describe('throughline simulate', () => {
   const out = fresh();
