@@ -1,4 +1,4 @@
-import type { LinkRule } from '../core/identity/identity-graph.js';
+import type { LinkRule } from '../core/identity/link.js';
 import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 
 /** What the identity pipeline needs from storage; store/duckdb-identity-store.ts implements it. */

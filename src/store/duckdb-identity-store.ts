@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import type { LinkRule } from '../core/identity/identity-graph.js';
+import type { LinkRule } from '../core/identity/link.js';
 import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import type {
   ActivityStats,

@@ -1,6 +1,17 @@
 import { Components } from './components.js';
+import { IdentifierTable } from './identifier-table.js';
 import type { Identifier } from './identifiers-of.js';
-import { type CompiledRules, compareTypes } from './identity-rules.js';
+import type { CompiledRules } from './identity-rules.js';
+import {
+  type Apart,
+  before,
+  type Drop,
+  type Evidence,
+  evidenceOf,
+  type Link,
+  type LinkRule,
+  type ObserveResult,
+} from './link.js';
 import { diffPersons, type PersonChange } from './person-diff.js';
 
 /**
@@ -20,62 +31,8 @@ import { diffPersons, type PersonChange } from './person-diff.js';
  *   region that breaks a limit (a shared device, a reused email) makes that region replay.
  */
 
-export type LinkRule = 'message' | 'manual_merge';
-
-export interface Evidence {
-  /** Event time of the message (or of the operation), epoch ms. */
-  at: number;
-  messageId: string;
-  seq: number;
-}
-
-export interface Link extends Evidence {
-  id: number;
-  /** Identifier ids, highest priority first. */
-  members: number[];
-  rule: LinkRule;
-  alive: boolean;
-}
-
-export interface Drop {
-  identifier: number;
-  /** `limit:<type>` or `apart:<constraint id>`. */
-  reason: string;
-}
-
-/** A keep-apart constraint: `side` may not share a person with `others` (an identifier removal). */
-export interface Apart {
-  id: number;
-  side: number[];
-  others: number[];
-}
-
-export interface ObserveResult {
-  /** The link recorded for this message; null when it carried fewer than two identifiers. */
-  link: Link | null;
-  /** New link, or an existing one with earlier evidence: the log needs a row. */
-  logged: boolean;
-}
-
-const before = (a: Evidence, b: Evidence): boolean =>
-  a.at < b.at ||
-  (a.at === b.at && (a.messageId < b.messageId || (a.messageId === b.messageId && a.seq < b.seq)));
-
-/** A copy: a link's evidence moves when an earlier sighting arrives, a region's high-water mark must not. */
-const evidenceOf = (e: Evidence): Evidence => ({ at: e.at, messageId: e.messageId, seq: e.seq });
-
 export class IdentityGraph {
-  // Interned identifiers, dense ids.
-  private readonly wsOf: number[] = [];
-  private readonly typeIdx: number[] = [];
-  private readonly valueOf: string[] = [];
-  private readonly deadIds = new Set<number>();
-  private readonly keyToId = new Map<string, number>();
-  private readonly workspaces: string[] = [];
-  private readonly wsIndex = new Map<string, number>();
-  private readonly typeNames: string[] = [];
-  private readonly typeIndex = new Map<string, number>();
-  private readonly rules: CompiledRules[] = [];
+  readonly ids: IdentifierTable;
 
   // The link log.
   private readonly links: Link[] = [];
@@ -95,10 +52,10 @@ export class IdentityGraph {
   private readonly regionOver: boolean[] = [];
   private readonly drops = new Map<number, Drop[]>();
   private changes: PersonChange[] = [];
-  private readonly limitFns: (((type: number) => number) | undefined)[] = [];
 
-  constructor(private readonly defaultRules: CompiledRules) {
-    const typeOf = (id: number) => this.typeIdx[id] as number;
+  constructor(defaultRules: CompiledRules) {
+    this.ids = new IdentifierTable(defaultRules);
+    const typeOf = (id: number) => this.ids.typeOf(id);
     const anchorBefore = (a: number, b: number) => this.compareIdentifiers(a, b) < 0;
     const tags = (id: number) => this.ownTags.get(id);
     this.regions = new Components(typeOf, anchorBefore, tags);
@@ -108,66 +65,46 @@ export class IdentityGraph {
   // ── identifiers ────────────────────────────────────────────────────────────
 
   setRules(workspaceId: string, rules: CompiledRules): void {
-    const ws = this.workspace(workspaceId);
-    this.rules[ws] = rules;
-    this.limitFns[ws] = undefined;
+    this.ids.setRules(workspaceId, rules);
   }
 
   rulesOf(workspaceId: string): CompiledRules {
-    return this.rules[this.workspace(workspaceId)] ?? this.defaultRules;
+    return this.ids.rulesOf(workspaceId);
   }
 
-  /** The id of an identifier, interning it when new (`created`). */
+  /** The id of an identifier, interning it when new (`created`): a new identifier is a new person. */
   intern(workspaceId: string, type: string, value: string, id?: number): { id: number; created: boolean } {
-    const ws = this.workspace(workspaceId);
-    const key = `${ws}\u0001${type}\u0001${value}`;
-    const known = this.keyToId.get(key);
-    if (known !== undefined) return { id: known, created: false };
-    const nid = id ?? this.valueOf.length;
-    this.wsOf[nid] = ws;
-    this.typeIdx[nid] = this.type(type);
-    this.valueOf[nid] = value;
+    const r = this.ids.intern(workspaceId, type, value, id);
+    if (!r.created) return r;
+    const nid = r.id;
     this.linksOf[nid] = [];
-    this.keyToId.set(key, nid);
     this.regions.reset(nid);
     this.persons.reset(nid);
     this.regionLinks[nid] = undefined;
     this.regionLast[nid] = undefined;
     this.regionOver[nid] = false;
     this.changes.push({ kind: 'created', person: nid });
-    return { id: nid, created: true };
+    return r;
   }
 
   idOf(workspaceId: string, type: string, value: string): number | undefined {
-    const ws = this.wsIndex.get(workspaceId);
-    return ws === undefined ? undefined : this.keyToId.get(`${ws}\u0001${type}\u0001${value}`);
+    return this.ids.idOf(workspaceId, type, value);
   }
 
-  /** The next id `intern` would give. */
   get nextId(): number {
-    return this.valueOf.length;
+    return this.ids.nextId;
   }
 
   exists(id: number): boolean {
-    return id >= 0 && id < this.valueOf.length && this.valueOf[id] !== undefined && !this.deadIds.has(id);
+    return this.ids.exists(id);
   }
 
   identifier(id: number): Identifier & { workspaceId: string } {
-    return {
-      workspaceId: this.workspaces[this.wsOf[id] as number] as string,
-      type: this.typeNames[this.typeIdx[id] as number] as string,
-      value: this.valueOf[id] as string,
-    };
+    return this.ids.identifier(id);
   }
 
-  /** Every live identifier id of a workspace whose value or `type:value` satisfies `match`. */
-  *search(workspaceId: string, match: (type: string, value: string) => boolean): Generator<number> {
-    const ws = this.wsIndex.get(workspaceId);
-    if (ws === undefined) return;
-    for (let id = 0; id < this.valueOf.length; id++) {
-      if (this.wsOf[id] !== ws || this.deadIds.has(id)) continue;
-      if (match(this.typeNames[this.typeIdx[id] as number] as string, this.valueOf[id] as string)) yield id;
-    }
+  search(workspaceId: string, match: (type: string, value: string) => boolean): Generator<number> {
+    return this.ids.search(workspaceId, match);
   }
 
   // ── the log ────────────────────────────────────────────────────────────────
@@ -286,9 +223,7 @@ export class IdentityGraph {
   forget(ids: number[]): void {
     const region = this.regionMembers(ids);
     for (const id of ids) {
-      const who = this.identifier(id);
-      this.keyToId.delete(`${this.wsOf[id]}\u0001${who.type}\u0001${who.value}`);
-      this.deadIds.add(id);
+      this.ids.kill(id);
       this.untrusted.delete(id);
     }
     this.rebuildRegion(region, false);
@@ -297,7 +232,7 @@ export class IdentityGraph {
   /** Re-derives everything from the log (start-up, or after a rule change). */
   rebuild(): void {
     const all: number[] = [];
-    for (let id = 0; id < this.valueOf.length; id++) if (this.valueOf[id] !== undefined) all.push(id);
+    for (let id = 0; id < this.ids.nextId; id++) if (this.ids.known(id)) all.push(id);
     this.rebuildRegion(all, false);
   }
 
@@ -322,14 +257,7 @@ export class IdentityGraph {
 
   /** Orders identifiers as the rules rank them: priority, type name, value. */
   compareIdentifiers(a: number, b: number): number {
-    const rules = this.rules[this.wsOf[a] as number] ?? this.defaultRules;
-    const ta = this.typeNames[this.typeIdx[a] as number] as string;
-    const tb = this.typeNames[this.typeIdx[b] as number] as string;
-    const byType = ta === tb ? 0 : compareTypes(rules, ta, tb);
-    if (byType !== 0) return byType;
-    const va = this.valueOf[a] as string;
-    const vb = this.valueOf[b] as string;
-    return va < vb ? -1 : va > vb ? 1 : 0;
+    return this.ids.compare(a, b);
   }
 
   // ── resolution ─────────────────────────────────────────────────────────────
@@ -338,7 +266,7 @@ export class IdentityGraph {
   private place(link: Link): void {
     const effective = this.effective(link);
     if (effective.length === 0) return;
-    const types = this.typeNames.length;
+    const types = this.ids.typeCount;
     let region = this.regions.find(effective[0] as number);
     let last = this.regionLast[region];
     let over = this.regionOver[region] as boolean;
@@ -358,7 +286,7 @@ export class IdentityGraph {
     merged.push(link.id);
     this.regionLinks[region] = merged;
     this.regionLast[region] = last && before(link, last) ? last : evidenceOf(link);
-    const limit = this.limitFn(link.members[0] as number);
+    const limit = this.ids.limitFn(link.members[0] as number);
     over ||= this.regions.overLimit(region, limit, types);
     this.regionOver[region] = over;
 
@@ -385,8 +313,8 @@ export class IdentityGraph {
   /** Joins a link's identifiers to its highest-priority one, each if the rules allow. */
   private apply(link: Link, plain: boolean): void {
     const effective = this.effective(link);
-    const types = this.typeNames.length;
-    const limit = this.limitFn(link.members[0] as number);
+    const types = this.ids.typeCount;
+    const limit = this.ids.limitFn(link.members[0] as number);
     let root = -1;
     let dropped: Drop[] | undefined;
     for (const m of effective) {
@@ -410,7 +338,7 @@ export class IdentityGraph {
 
   private describe(why: string): string {
     const [kind, arg] = why.split(':');
-    return kind === 'limit' ? `limit:${this.typeNames[Number(arg)]}` : why;
+    return kind === 'limit' ? `limit:${this.ids.typeName(Number(arg))}` : why;
   }
 
   /** Re-runs a region's links in event-time order from scratch. */
@@ -448,7 +376,7 @@ export class IdentityGraph {
           queue.push(m);
         }
     };
-    for (const s of seeds) if (this.valueOf[s] !== undefined) addRegion(s);
+    for (const s of seeds) if (this.ids.known(s)) addRegion(s);
     while (queue.length > 0) {
       const id = queue.pop() as number;
       for (const l of this.linksOf[id] ?? []) {
@@ -470,7 +398,7 @@ export class IdentityGraph {
       this.regionOver[m] = false;
       for (const l of this.linksOf[m] ?? []) if ((this.links[l] as Link).alive) linkIds.add(l);
     }
-    const types = this.typeNames.length;
+    const types = this.ids.typeCount;
     const live = [...linkIds];
     for (const l of live) {
       const effective = this.effective(this.links[l] as Link);
@@ -494,59 +422,28 @@ export class IdentityGraph {
     }
     for (const [r, list] of byRegion) {
       this.regionLinks[r] = list;
-      const over = this.regions.overLimit(r, this.limitFn(r), types);
+      const over = this.regions.overLimit(r, this.ids.limitFn(r), types);
       this.regionOver[r] = over;
       if (over) list.sort((a, b) => this.compareLinks(a, b));
       for (const l of list) this.apply(this.links[l] as Link, !over);
     }
     if (report) {
-      const alive = members.filter((m) => !this.deadIds.has(m));
+      const alive = members.filter((m) => !this.ids.isDead(m));
       const after = alive.map((m) => this.persons.anchorOf(m));
-      const prior = members.flatMap((m, i) => (this.deadIds.has(m) ? [] : [beforeAnchors[i] as number]));
+      const prior = members.flatMap((m, i) => (this.ids.isDead(m) ? [] : [beforeAnchors[i] as number]));
       for (const c of diffPersons(alive, prior, after)) this.changes.push(c);
     }
   }
 
   /** A link's members that may link: alive, and not marked untrusted. */
   private effective(link: Link): number[] {
-    if (this.untrusted.size === 0 && this.deadIds.size === 0) return link.members;
-    return link.members.filter((m) => !this.untrusted.has(m) && !this.deadIds.has(m));
-  }
-
-  private limitFn(id: number): (type: number) => number {
-    const ws = this.wsOf[id] as number;
-    let fn = this.limitFns[ws];
-    if (!fn) {
-      const rules = this.rules[ws] ?? this.defaultRules;
-      fn = (t) => rules.limitOf(this.typeNames[t] as string);
-      this.limitFns[ws] = fn;
-    }
-    return fn;
+    if (this.untrusted.size === 0 && !this.ids.anyDead) return link.members;
+    return link.members.filter((m) => !this.untrusted.has(m) && !this.ids.isDead(m));
   }
 
   private tag(id: number, apartId: number, side: number): void {
     const t = this.ownTags.get(id) ?? new Map<number, number>();
     t.set(apartId, (t.get(apartId) ?? 0) | side);
     this.ownTags.set(id, t);
-  }
-
-  private workspace(id: string): number {
-    let ws = this.wsIndex.get(id);
-    if (ws === undefined) {
-      ws = this.workspaces.length;
-      this.workspaces.push(id);
-      this.wsIndex.set(id, ws);
-    }
-    return ws;
-  }
-
-  private type(name: string): number {
-    let t = this.typeIndex.get(name);
-    if (t === undefined) {
-      t = this.typeNames.length;
-      this.typeNames.push(name);
-      this.typeIndex.set(name, t);
-    }
-    return t;
   }
 }

@@ -1,5 +1,6 @@
 import { type IdentitySource, identifiersOf } from './identifiers-of.js';
-import type { IdentityGraph, Link } from './identity-graph.js';
+import type { IdentityGraph } from './identity-graph.js';
+import type { Link } from './link.js';
 
 export type ResolvableEvent = IdentitySource & {
   workspaceId: string;
