@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { LocalStore } from './cli/local-or-remote.js';
 import type { Config } from './config/config.js';
-import { CompiledRules, DEFAULT_RULES, type IdentityRules } from './core/identity/identity-rules.js';
 import { err, ok, type Result } from './core/result.js';
 import { createApp } from './http/create-app.js';
 import { createMetrics } from './http/metrics.js';
@@ -14,7 +13,6 @@ import { IngestService } from './services/ingest-service.js';
 import { PersonAdminService } from './services/person-admin-service.js';
 import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
-import { SuppressionList } from './services/suppression-list.js';
 import { type IssuedKey, type Random, WorkspaceService } from './services/workspace-service.js';
 import { DuckDBBulkLoader } from './store/duckdb-bulk-load.js';
 import { type Database, openDatabase } from './store/duckdb-database.js';
@@ -150,14 +148,8 @@ export async function openLocal(
       return people;
     }),
     admission: async () => {
-      const store = new DuckDBIdentityStore(db.identity, db.reader);
-      const list = new SuppressionList();
-      for (const s of await store.loadSuppressions()) list.add(s);
-      const rules = new Map<string, CompiledRules>();
-      for (const s of await store.loadSettings())
-        rules.set(s.workspaceId, new CompiledRules(s.rules as IdentityRules));
-      const fallback = new CompiledRules(DEFAULT_RULES);
-      return (event) => list.admits(event, rules.get(event.workspaceId) ?? fallback);
+      await people.identity.loadRules();
+      return (event) => people.identity.admits(event);
     },
     close: async () => {
       await people.identity.drain();

@@ -48,7 +48,7 @@ export class IdentityService {
   private readonly personIndex = new Map<string, number>();
   private indexedAll = false;
   private indexing: Promise<void> | null = null;
-  private readonly settingsLoaded: string[] = [];
+  private rulesLoaded: Promise<IdentityRules[]> | null = null;
 
   constructor(
     readonly store: IdentityStore,
@@ -58,10 +58,7 @@ export class IdentityService {
 
   /** Loads the graph from its log and catches up with events committed since. */
   async start(): Promise<{ identifiers: number; links: number; caughtUp: number }> {
-    for (const s of await this.store.loadSettings()) {
-      this.graph.setRules(s.workspaceId, new CompiledRules(s.rules as IdentityRules));
-      this.settingsLoaded.push(s.workspaceId);
-    }
+    const rules = await this.loadRules();
     const ops: IdentityOpRow[] = [];
     let identifiers = 0;
     const { processedSeq } = await this.store.load({
@@ -78,10 +75,9 @@ export class IdentityService {
     for (const op of ops) this.replayOp(op);
     this.graph.rebuild();
     this.graph.drainChanges();
-    for (const s of await this.store.loadSuppressions()) this.suppressed.add(s);
     this.processedSeq = processedSeq;
     let caughtUp = 0;
-    const custom = [...this.workspaceRules()].some((r) => r.customIdentifiers.length > 0);
+    const custom = rules.some((r) => r.customIdentifiers.length > 0);
     await this.store.eventsAfter(processedSeq, custom, async (events) => {
       this.process(events);
       caughtUp += events.length;
@@ -89,6 +85,21 @@ export class IdentityService {
     });
     await this.flush();
     return { identifiers, links: this.graph.linkCount, caughtUp };
+  }
+
+  /**
+   * The workspaces' rules and the suppression list: all `admits` needs, so an import can check
+   * suppressions without loading the graph. Loaded once; returns the stored rules.
+   */
+  loadRules(): Promise<IdentityRules[]> {
+    this.rulesLoaded ??= (async () => {
+      const settings = await this.store.loadSettings();
+      for (const s of settings)
+        this.graph.setRules(s.workspaceId, new CompiledRules(s.rules as IdentityRules));
+      for (const s of await this.store.loadSuppressions()) this.suppressed.add(s);
+      return settings.map((s) => s.rules as IdentityRules);
+    })();
+    return this.rulesLoaded;
   }
 
   /** Subscribes to person changes (created, merged, split, deleted). */
@@ -147,11 +158,6 @@ export class IdentityService {
   }
 
   // ── rules ──────────────────────────────────────────────────────────────────
-
-  private *workspaceRules(): Generator<IdentityRules> {
-    yield DEFAULT_RULES;
-    for (const ws of this.settingsLoaded) yield this.graph.rulesOf(ws).rules;
-  }
 
   rulesOf(workspaceId: string): IdentityRules {
     return this.graph.rulesOf(workspaceId).rules;
@@ -228,12 +234,18 @@ export class IdentityService {
 
   // ── people ─────────────────────────────────────────────────────────────────
 
+  /** The id of the person holding identifier `id` now. */
   personIdOfIdentifier(id: number): string {
     const anchor = this.graph.personOf(id);
-    const who = this.graph.identifier(anchor);
-    const pid = personIdOf(who.workspaceId, who.type, who.value);
+    const pid = this.nameOf(anchor);
     this.personIndex.set(pid, anchor);
     return pid;
+  }
+
+  /** The person id an anchor identifier names. */
+  private nameOf(anchor: number): string {
+    const who = this.graph.identifier(anchor);
+    return personIdOf(who.workspaceId, who.type, who.value);
   }
 
   /**
@@ -259,8 +271,7 @@ export class IdentityService {
   }
 
   private index(id: number): void {
-    const who = this.graph.identifier(id);
-    this.personIndex.set(personIdOf(who.workspaceId, who.type, who.value), id);
+    this.personIndex.set(this.nameOf(id), id);
   }
 
   /** Accounts (groupIds) any of these identifiers joined through a group call. */
@@ -350,10 +361,7 @@ export class IdentityService {
   }
 
   private toPersonEvent(c: PersonChange): PersonEvent {
-    const name = (anchor: number) => {
-      const who = this.graph.identifier(anchor);
-      return personIdOf(who.workspaceId, who.type, who.value);
-    };
+    const name = (anchor: number) => this.nameOf(anchor);
     const ws = (anchor: number) => this.graph.identifier(anchor).workspaceId;
     switch (c.kind) {
       case 'created':

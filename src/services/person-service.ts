@@ -250,20 +250,27 @@ export class PersonService {
       .slice(0, limit);
   }
 
-  async account(workspaceId: string, groupId: string) {
+  /** Every identifier of every member person of an account. */
+  accountIdentifiers(workspaceId: string, groupId: string): Result<number[], string> {
     const members = this.identity.accountMembers(workspaceId, groupId);
     if (members === undefined) return err(`no account ${JSON.stringify(groupId)} in this workspace`);
+    const anchors = new Set(members.map((m) => this.graph.personOf(m)));
+    return ok([...anchors].flatMap((a) => this.graph.personMembers(a)));
+  }
+
+  async account(workspaceId: string, groupId: string) {
+    const memberIds = this.accountIdentifiers(workspaceId, groupId);
+    if (!memberIds.ok) return memberIds;
     await this.identity.flush();
     const { traits, updatedAt } = foldTraits(
       await this.identity.store.accountTraitEvents(workspaceId, groupId),
     );
     const persons = new Map<number, string>();
-    for (const m of members) {
+    for (const m of memberIds.value) {
       const anchor = this.graph.personOf(m);
       if (!persons.has(anchor)) persons.set(anchor, this.identity.personIdOfIdentifier(anchor));
     }
-    const memberIds = [...persons.keys()].flatMap((a) => this.graph.personMembers(a));
-    const activity = await this.identity.store.activity(memberIds);
+    const activity = await this.identity.store.activity(memberIds.value);
     return ok({
       id: groupId,
       traits,
@@ -276,7 +283,6 @@ export class PersonService {
       lastSeen: iso(activity.lastSeen),
       eventCount: activity.events,
       lifetimeRevenue: activity.revenue,
-      memberIdentifiers: memberIds,
     });
   }
 }

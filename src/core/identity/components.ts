@@ -47,10 +47,6 @@ export class Components {
     return this.anchor[this.find(id)] as number;
   }
 
-  sizeOf(id: number): number {
-    return this.size[this.find(id)] as number;
-  }
-
   countOf(root: number, type: number): number {
     const c = this.counts[root];
     if (c) return c[type] ?? 0;

@@ -121,17 +121,12 @@ export class IdentityGraph {
       const link = this.links[known] as Link;
       if (!before(evidence, link)) return { link, logged: false };
       // The same identifiers seen earlier than we knew: the link moves back in the replay.
-      link.at = evidence.at;
-      link.messageId = evidence.messageId;
-      link.seq = evidence.seq;
+      Object.assign(link, evidenceOf(evidence));
       const region = this.regions.find(members[0] as number);
       if (this.regionOver[region]) this.replayRegion(region);
       return { link, logged: true };
     }
-    const link: Link = { id: this.links.length, members, rule, alive: true, ...evidence };
-    this.links.push(link);
-    this.linkByKey.set(key, link.id);
-    for (const m of members) (this.linksOf[m] as number[]).push(link.id);
+    const link = this.addLink(key, members, evidence, rule, this.links.length);
     this.place(link);
     return { link, logged: true };
   }
@@ -142,13 +137,17 @@ export class IdentityGraph {
     const known = this.linkByKey.get(key);
     if (known !== undefined) {
       const link = this.links[known] as Link;
-      if (before(evidence, link)) Object.assign(link, evidence);
+      if (before(evidence, link)) Object.assign(link, evidenceOf(evidence));
       return link;
     }
-    const link: Link = { id: id ?? this.links.length, members, rule, alive: true, ...evidence };
-    this.links[link.id] = link;
-    this.linkByKey.set(key, link.id);
-    for (const m of members) (this.linksOf[m] as number[]).push(link.id);
+    return this.addLink(key, members, evidence, rule, id ?? this.links.length);
+  }
+
+  private addLink(key: string, members: number[], evidence: Evidence, rule: LinkRule, id: number): Link {
+    const link: Link = { id, members, rule, alive: true, ...evidenceOf(evidence) };
+    this.links[id] = link;
+    this.linkByKey.set(key, id);
+    for (const m of members) (this.linksOf[m] as number[]).push(id);
     return link;
   }
 
@@ -181,10 +180,6 @@ export class IdentityGraph {
 
   isUntrusted(id: number): boolean {
     return this.untrusted.has(id);
-  }
-
-  untrustedIds(): number[] {
-    return [...this.untrusted];
   }
 
   /** Keeps `side` apart from `others` from now on (removing identifiers from a person). */

@@ -52,8 +52,7 @@ export async function accountsRoutes(app: FastifyInstance, deps: { persons: Pers
     async (request, reply) => {
       const a = await deps.persons.account(request.workspaceId!, request.params.id);
       if (!a.ok) return sendError(reply, 'not_found', a.error);
-      const { memberIdentifiers: _internal, ...view } = a.value;
-      return view;
+      return a.value;
     },
   );
 
@@ -71,9 +70,9 @@ export async function accountsRoutes(app: FastifyInstance, deps: { persons: Pers
     },
     async (request, reply) => {
       const ws = request.workspaceId!;
-      const a = await deps.persons.account(ws, request.params.id);
-      if (!a.ok) return sendError(reply, 'not_found', a.error);
-      const page = await deps.persons.timeline(a.value.memberIdentifiers, request.query, {
+      const members = deps.persons.accountIdentifiers(ws, request.params.id);
+      if (!members.ok) return sendError(reply, 'not_found', members.error);
+      const page = await deps.persons.timeline(members.value, request.query, {
         workspaceId: ws,
         groupId: request.params.id,
       });
