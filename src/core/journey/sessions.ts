@@ -61,56 +61,73 @@ export function sessionize(
   events: SessionInput[],
   options: SessionOptions = DEFAULT_SESSION_OPTIONS,
 ): Session[] {
-  const sessions: Session[] = [];
-  const dayOf = options.style === 'ua' ? localDay(options.timeZone) : null;
-  type Open = { first: number; start: number; campaign: string | null; day: string | null };
-  let open: Open | null = null;
-  let views = 0;
-  let converted = false;
+  const cutter = new SessionCutter(options);
+  for (const e of events) cutter.push(e);
+  return cutter.sessions;
+}
 
-  const close = (last: number) => {
-    if (!open) return;
-    const end = (events[last] as SessionInput).timestamp;
-    const durationMs = end - open.start;
-    sessions.push({
-      first: open.first,
-      last,
-      start: open.start,
-      end,
-      durationMs,
-      eventCount: last - open.first + 1,
-      entryCampaignKey: open.campaign,
-      bounce: durationMs < ENGAGED_MS && views < 2 && !converted,
-    });
-  };
+/**
+ * The sessionizer, one event at a time (events in time order): the last session stays open and
+ * is updated in place, so a live journey extends in O(1) per event.
+ */
+export class SessionCutter {
+  readonly sessions: Session[] = [];
+  private readonly dayOf: ((ms: number) => string) | null;
+  private count = 0;
+  private lastAt = 0;
+  private day: string | null = null;
+  private views = 0;
+  private converted = false;
 
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i] as SessionInput;
-    const day = dayOf ? dayOf(e.timestamp) : null;
-    if (open) {
-      const prev = (events[i - 1] as SessionInput).timestamp;
-      const split =
-        e.timestamp - prev > options.timeoutMs ||
-        e.timestamp - open.start >= options.maxLengthMs ||
-        (options.style === 'ua' &&
-          (day !== open.day || (e.campaignKey !== null && e.campaignKey !== open.campaign)));
-      if (!split) {
-        if (e.isView) views++;
-        if (e.isConversion) converted = true;
-        continue;
-      }
-      close(i - 1);
+  constructor(private readonly options: SessionOptions = DEFAULT_SESSION_OPTIONS) {
+    this.dayOf = options.style === 'ua' ? localDay(options.timeZone) : null;
+  }
+
+  /** Adds the next event; returns the index of the session it belongs to. */
+  push(e: SessionInput): number {
+    const i = this.count++;
+    const day = this.dayOf ? this.dayOf(e.timestamp) : null;
+    const open = this.sessions[this.sessions.length - 1];
+    const o = this.options;
+    const split =
+      !open ||
+      e.timestamp - this.lastAt > o.timeoutMs ||
+      e.timestamp - open.start >= o.maxLengthMs ||
+      (o.style === 'ua' &&
+        (day !== this.day || (e.campaignKey !== null && e.campaignKey !== open.entryCampaignKey)));
+    this.lastAt = e.timestamp;
+    if (open && !split) {
+      if (e.isView) this.views++;
+      if (e.isConversion) this.converted = true;
+      open.last = i;
+      open.end = e.timestamp;
+      open.durationMs = open.end - open.start;
+      open.eventCount++;
+      open.bounce = this.bounced(open.durationMs);
+      return this.sessions.length - 1;
     }
     // UA: a direct hit that starts a session keeps the campaign of the session before it.
-    const previous: string | null = open === null ? null : open.campaign;
-    const inherited: string | null =
-      options.style === 'ua' && e.campaignKey === null ? previous : e.campaignKey;
-    open = { first: i, start: e.timestamp, campaign: inherited, day };
-    views = e.isView ? 1 : 0;
-    converted = e.isConversion;
+    const inherited =
+      o.style === 'ua' && e.campaignKey === null ? (open?.entryCampaignKey ?? null) : e.campaignKey;
+    this.day = day;
+    this.views = e.isView ? 1 : 0;
+    this.converted = e.isConversion;
+    this.sessions.push({
+      first: i,
+      last: i,
+      start: e.timestamp,
+      end: e.timestamp,
+      durationMs: 0,
+      eventCount: 1,
+      entryCampaignKey: inherited,
+      bounce: this.bounced(0),
+    });
+    return this.sessions.length - 1;
   }
-  if (events.length > 0) close(events.length - 1);
-  return sessions;
+
+  private bounced(durationMs: number): boolean {
+    return durationMs < ENGAGED_MS && this.views < 2 && !this.converted;
+  }
 }
 
 /** The calendar day of an instant in a time zone, for midnight splits. */

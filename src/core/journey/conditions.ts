@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { type SourceCategory, sourceCategoryOf } from './source-categories.js';
+
+/**
+ * The one condition language of channel rules and lifecycle stages: plain data (JSON in config
+ * files and over the API), compiled once into a predicate.
+ *
+ * A leaf compares one field: `{ field: 'medium', op: 'in', value: ['cpc', 'ppc'] }`.
+ * `all`, `any` and `not` combine; `{ else: true }` always matches. String comparisons ignore
+ * case (GA4: "channel definitions aren't case sensitive"); regexes are used as written
+ * (anchor them with ^…$ for a full match).
+ */
+
+export const CONDITION_OPS = [
+  'eq',
+  'neq',
+  'in',
+  'contains',
+  'starts_with',
+  'ends_with',
+  'regex',
+  'in_category',
+  'present',
+  'absent',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+] as const;
+export type ConditionOp = (typeof CONDITION_OPS)[number];
+
+export type Condition =
+  | { field: string; op: ConditionOp; value?: string | number | boolean | (string | number)[] }
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition }
+  | { else: true };
+
+const leafSchema = z
+  .object({
+    field: z.string().min(1, 'a field name'),
+    op: z.enum(CONDITION_OPS),
+    value: z
+      .union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))])
+      .optional(),
+  })
+  .strict();
+
+export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    leafSchema,
+    z.object({ all: z.array(conditionSchema).min(1) }).strict(),
+    z.object({ any: z.array(conditionSchema).min(1) }).strict(),
+    z.object({ not: conditionSchema }).strict(),
+    z.object({ else: z.literal(true) }).strict(),
+  ]),
+) as z.ZodType<Condition>;
+
+/** A field's value for a condition: what the thing being classified says, or null. */
+export type FieldValue = string | number | boolean | null;
+export type Fields = (field: string) => FieldValue;
+export type Predicate = (fields: Fields) => boolean;
+
+/** A rule or model that cannot be used; the message names where (`rules[2].when.any[0]: …`). */
+export class RuleError extends Error {}
+
+/** Parses with a zod schema, turning its issues into one RuleError naming each path. */
+export function parseRules<T extends z.ZodType>(schema: T, value: unknown, root = ''): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const where = (path: PropertyKey[]) =>
+    path.reduce<string>(
+      (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+      root,
+    );
+  throw new RuleError(
+    parsed.error.issues.map((i) => `${where(i.path) || '(root)'}: ${i.message}`).join('; '),
+  );
+}
+
+const lower = (v: FieldValue): string | null => (v === null ? null : String(v).toLowerCase());
+
+/** Compiles a condition; throws RuleError naming the problem (bad regex, missing value). */
+export function compileCondition(c: Condition, where = 'condition'): Predicate {
+  if ('else' in c) return () => true;
+  if ('all' in c) {
+    const parts = c.all.map((p, i) => compileCondition(p, `${where}.all[${i}]`));
+    return (f) => parts.every((p) => p(f));
+  }
+  if ('any' in c) {
+    const parts = c.any.map((p, i) => compileCondition(p, `${where}.any[${i}]`));
+    return (f) => parts.some((p) => p(f));
+  }
+  if ('not' in c) {
+    const inner = compileCondition(c.not, `${where}.not`);
+    return (f) => !inner(f);
+  }
+  return compileLeaf(c, where);
+}
+
+function compileLeaf(c: Extract<Condition, { field: string }>, where: string): Predicate {
+  const { field, op } = c;
+  const need = <T>(ok: boolean, v: T): T => {
+    if (!ok) throw new RuleError(`${where}: op "${op}" needs ${describeValue(op)}`);
+    return v;
+  };
+  const scalar = () => need(c.value !== undefined && !Array.isArray(c.value), String(c.value).toLowerCase());
+  const number = () => need(typeof c.value === 'number', c.value as number);
+  switch (op) {
+    case 'present':
+      return (f) => lower(f(field)) !== null && f(field) !== '';
+    case 'absent':
+      return (f) => f(field) === null || f(field) === '';
+    case 'eq': {
+      const v = scalar();
+      return (f) => lower(f(field)) === v;
+    }
+    case 'neq': {
+      const v = scalar();
+      return (f) => lower(f(field)) !== v;
+    }
+    case 'in': {
+      const set = new Set(
+        need(Array.isArray(c.value), c.value as (string | number)[]).map((v) => String(v).toLowerCase()),
+      );
+      return (f) => {
+        const v = lower(f(field));
+        return v !== null && set.has(v);
+      };
+    }
+    case 'contains': {
+      const v = scalar();
+      return (f) => lower(f(field))?.includes(v) ?? false;
+    }
+    case 'starts_with': {
+      const v = scalar();
+      return (f) => lower(f(field))?.startsWith(v) ?? false;
+    }
+    case 'ends_with': {
+      const v = scalar();
+      return (f) => lower(f(field))?.endsWith(v) ?? false;
+    }
+    case 'regex': {
+      const source = need(typeof c.value === 'string', c.value as string);
+      let re: RegExp;
+      try {
+        re = new RegExp(source, 'i');
+      } catch (e) {
+        throw new RuleError(`${where}: invalid regex ${JSON.stringify(source)}: ${(e as Error).message}`);
+      }
+      return (f) => {
+        const v = f(field);
+        return v !== null && re.test(String(v));
+      };
+    }
+    case 'in_category': {
+      const category = need(typeof c.value === 'string' && isCategory(c.value), c.value as SourceCategory);
+      return (f) => {
+        const v = f(field);
+        return v !== null && sourceCategoryOf(String(v)) === category;
+      };
+    }
+    default: {
+      const n = number();
+      const cmp =
+        op === 'gt'
+          ? (x: number) => x > n
+          : op === 'gte'
+            ? (x: number) => x >= n
+            : op === 'lt'
+              ? (x: number) => x < n
+              : (x: number) => x <= n;
+      return (f) => {
+        const v = f(field);
+        if (v === null || v === '' || typeof v === 'boolean') return false;
+        const x = typeof v === 'number' ? v : Number(v);
+        return Number.isFinite(x) && cmp(x);
+      };
+    }
+  }
+}
+
+function isCategory(v: string): v is SourceCategory {
+  return [
+    'SOURCE_CATEGORY_SEARCH',
+    'SOURCE_CATEGORY_SOCIAL',
+    'SOURCE_CATEGORY_VIDEO',
+    'SOURCE_CATEGORY_SHOPPING',
+  ].includes(v);
+}
+
+function describeValue(op: ConditionOp): string {
+  if (op === 'in') return 'a list value';
+  if (op === 'in_category') return 'value SOURCE_CATEGORY_SEARCH, _SOCIAL, _VIDEO or _SHOPPING';
+  if (op === 'regex') return 'a regex string value';
+  if (op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') return 'a number value';
+  return 'a single value';
+}
