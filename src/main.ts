@@ -10,14 +10,18 @@ import { EventQueryService } from './services/event-query-service.js';
 import { IdentityService } from './services/identity-service.js';
 import { ImportService } from './services/import-service.js';
 import { IngestService } from './services/ingest-service.js';
+import { type JourneyFileSettings, JourneyService } from './services/journey-service.js';
 import { PersonAdminService } from './services/person-admin-service.js';
 import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
+import { WebhookService } from './services/webhook-service.js';
 import { type IssuedKey, type Random, WorkspaceService } from './services/workspace-service.js';
 import { DuckDBBulkLoader } from './store/duckdb-bulk-load.js';
 import { type Database, openDatabase } from './store/duckdb-database.js';
 import { DuckDBEventStore } from './store/duckdb-event-store.js';
 import { DuckDBIdentityStore } from './store/duckdb-identity-store.js';
+import { DuckDBJourneyStore } from './store/duckdb-journey-store.js';
+import { DuckDBWebhookStore } from './store/duckdb-webhook-store.js';
 import { DuckDBWorkspaceStore } from './store/duckdb-workspace-store.js';
 
 /** Composition root: config → store → services → http, and the ordered shutdown. */
@@ -65,6 +69,21 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
   const people = identityServices(db);
   ingest.admit = (event) => people.identity.admits(event);
   ingest.onCommitted((events) => people.identity.process(events));
+  let journeyFile: JourneyFileSettings;
+  try {
+    journeyFile = readJourneyFile(config.journeyConfig);
+  } catch (e) {
+    db.close();
+    return err((e as Error).message);
+  }
+  const journeys = new JourneyService(
+    new DuckDBJourneyStore(db.writer, db.reader),
+    people.identity,
+    people.persons,
+    systemClock,
+    journeyFile,
+  );
+  const webhooks = new WebhookService(new DuckDBWebhookStore(db.admin), ingest, systemClock);
 
   const app = await createApp({
     ingest,
@@ -73,6 +92,8 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     identity: people.identity,
     persons: people.persons,
     personAdmin: people.admin,
+    journeys,
+    webhooks,
     metrics,
     version: VERSION,
     logger: { level: config.logLevel },
@@ -91,6 +112,8 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     app.log.info({ seq: restored.seq, dedupIds: restored.remembered, database: db.path }, 'store opened');
     const graph = await people.identity.start();
     app.log.info(graph, 'identity graph loaded');
+    await journeys.start();
+    await webhooks.start();
     await app.listen({ port: config.port, host: config.host });
   } catch (e) {
     await app.close().catch(() => undefined);
@@ -120,6 +143,16 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
 
 const IDENTITY_FLUSH_MS = 50;
 
+/** The journey settings file (`--journey-config`), if any. */
+function readJourneyFile(path: string | undefined): JourneyFileSettings {
+  if (!path) return {};
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as JourneyFileSettings;
+  } catch (e) {
+    throw new Error(`cannot read the journey config ${path}: ${(e as Error).message}`);
+  }
+}
+
 function identityServices(db: Database) {
   const identity = new IdentityService(new DuckDBIdentityStore(db.identity, db.reader), systemClock, {
     flushIntervalMs: IDENTITY_FLUSH_MS,
@@ -145,7 +178,15 @@ export async function openLocal(
     /** The identity graph, caught up with everything stored (the first call loads it). */
     people: once(async () => {
       await people.identity.start();
-      return people;
+      const journeys = new JourneyService(
+        new DuckDBJourneyStore(db.writer, db.reader),
+        people.identity,
+        people.persons,
+        systemClock,
+        readJourneyFile(process.env.THROUGHLINE_JOURNEY_CONFIG),
+      );
+      await journeys.start();
+      return { ...people, journeys };
     }),
     admission: async () => {
       await people.identity.loadRules();

@@ -1,15 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULTS } from '../config/config.js';
+import { type CompiledMapping, compileMapping, objectsOf } from '../core/sources/source-mapping.js';
+import { SOURCE_KINDS, type SourceKind } from '../core/sources/source-objects.js';
+import { linesAsRows } from '../services/import-service.js';
 import { workspaceIdOf } from './keys.command.js';
 import type { LocalAccess } from './local-or-remote.js';
 import { fail, printJson } from './output.js';
 import { progressBar } from './progress.js';
 import { readLines } from './read-lines.js';
+import { sourceRows } from './source-rows.js';
 
 interface ImportFlags {
   data?: string;
+  source?: string;
+  mapping?: string;
   workspace: string;
   json?: boolean;
   progress: boolean;
@@ -18,8 +24,16 @@ interface ImportFlags {
 export function registerImport(program: Command, deps: LocalAccess): void {
   program
     .command('import')
-    .description('load Segment-format NDJSON (simulator output, exports) into a data directory, in bulk')
-    .argument('<file>', 'NDJSON file, one message per line (.gz accepted)')
+    .description('load Segment-format NDJSON, or a CRM/support/billing/survey/ad-spend export, in bulk')
+    .argument(
+      '<file>',
+      'NDJSON file, one message per line; with --source a CSV or JSON Lines export (.gz accepted)',
+    )
+    .option('--source <kind>', `an offline source export: ${SOURCE_KINDS.join(', ')} (see docs/events.md)`)
+    .option(
+      '--mapping <file>',
+      'with --source: JSON mapping of the file (object, system, columns, values, defaults)',
+    )
     .option('-d, --data <dir>', 'data directory (env THROUGHLINE_DATA_DIR, default ./data)')
     .option('-w, --workspace <name>', 'workspace to load into', 'default')
     .option('--json', 'print the result as JSON')
@@ -33,8 +47,14 @@ correction); without it the import time is. Messages already stored (same messag
 payload) are skipped, so re-running an import is harmless. The load is all-or-nothing.
 The server must not be running on the same data directory (use \`throughline demo\` then).
 
-Example:
-  throughline simulate --people 20000 --out sim && throughline import sim/messages.ndjson`,
+With --source, each row of a CSV (header row first) or JSON Lines export becomes Segment
+messages with documented event names (docs/events.md). Message ids come from the system,
+object and row id, so re-importing an export stores only what is new. Rows that cannot be
+mapped are quarantined with their line number and reason; the others load.
+
+Examples:
+  throughline simulate --people 20000 --out sim && throughline import sim/messages.ndjson
+  throughline import deals.csv --source crm --mapping hubspot-deals.json`,
     )
     .action(async (file: string, flags: ImportFlags) => {
       const size = await stat(file).then(
@@ -45,6 +65,21 @@ Example:
         },
       );
       if (size === null) return;
+      if (flags.mapping && !flags.source) return fail('--mapping needs --source <kind>');
+      let mapping: CompiledMapping | null = null;
+      if (flags.source) {
+        let input: unknown = { object: defaultObject(flags.source) };
+        if (flags.mapping) {
+          try {
+            input = JSON.parse(await readFile(flags.mapping, 'utf8'));
+          } catch (e) {
+            return fail(`cannot read the mapping ${flags.mapping}: ${(e as Error).message}`);
+          }
+        }
+        const compiled = compileMapping(flags.source, input);
+        if (!compiled.ok) return fail(`${flags.mapping ?? '--source'}: ${compiled.error}`);
+        mapping = compiled.value;
+      }
       const dataDir = flags.data ?? process.env.THROUGHLINE_DATA_DIR ?? DEFAULTS.dataDir;
       const local = await deps.openLocal(dataDir);
       if (!local.ok) {
@@ -65,10 +100,11 @@ Example:
         const bar = progressBar('import', size, 'bytes', flags.progress && !flags.json);
         const started = performance.now();
         let bytes = 0;
-        const stats = await imports.importLines(
-          readLines(file, (b) => {
-            bytes = b;
-          }),
+        const onBytes = (b: number) => {
+          bytes = b;
+        };
+        const stats = await imports.importRows(
+          mapping ? sourceRows(file, mapping, onBytes) : linesAsRows(readLines(file, onBytes)),
           {
             workspaceId,
             importId: randomUUID(),
@@ -97,6 +133,11 @@ Example:
           );
           for (const [code, n] of Object.entries(stats.rejectedByCode))
             process.stdout.write(`  ${code}: ${n}\n`);
+          for (const r of stats.rejectedSample) process.stdout.write(`  ${r}\n`);
+          if (stats.rejected > stats.rejectedSample.length)
+            process.stdout.write(
+              `  … all ${stats.rejected} reasons are in the quarantine (GET /api/quarantine)\n`,
+            );
         }
         if (stats.rejected > 0 || stats.conflicts > 0) process.exitCode = 2;
       } catch (e) {
@@ -105,4 +146,10 @@ Example:
         await close();
       }
     });
+}
+
+/** Without a mapping file, a source with a single object needs none (ad-spend, survey). */
+function defaultObject(kind: string): string {
+  const objects = (SOURCE_KINDS as readonly string[]).includes(kind) ? objectsOf(kind as SourceKind) : [];
+  return objects.length === 1 ? (objects[0] as string) : '(give --mapping with "object")';
 }

@@ -3,6 +3,7 @@ import type { Result } from '../core/result.js';
 import type { StoredEvent } from '../core/spec/message.js';
 import type { IdentityService } from '../services/identity-service.js';
 import type { ImportService } from '../services/import-service.js';
+import type { JourneyService } from '../services/journey-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
@@ -13,6 +14,7 @@ export interface LocalPeople {
   identity: IdentityService;
   persons: PersonService;
   admin: PersonAdminService;
+  journeys: JourneyService;
 }
 
 export interface LocalStore {

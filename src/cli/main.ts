@@ -3,6 +3,7 @@ import { openLocal, startServer, VERSION } from '../main.js';
 import { registerDemo } from './demo.command.js';
 import { registerEvents } from './events-tail.command.js';
 import { registerImport } from './import.command.js';
+import { registerJourney } from './journey.command.js';
 import { registerKeys } from './keys.command.js';
 import { registerPerson } from './person.command.js';
 import { registerServe } from './serve.command.js';
@@ -33,6 +34,7 @@ registerSimulate(program);
 registerImport(program, { openLocal });
 registerDemo(program);
 registerPerson(program, { openLocal });
+registerJourney(program, { openLocal });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`throughline: ${(e as Error).message}\n`);

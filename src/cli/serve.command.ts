@@ -20,6 +20,10 @@ export function registerServe(program: Command, deps: ServeDeps): void {
     .option('-d, --data <dir>', 'data directory for the database (env THROUGHLINE_DATA_DIR)', undefined)
     .option('--host <host>', 'address to bind (env THROUGHLINE_HOST)', undefined)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env THROUGHLINE_LOG_LEVEL)')
+    .option(
+      '--journey-config <file>',
+      'JSON journey settings {"default": {...}, "workspaces": {"<id>": {...}}} (env THROUGHLINE_JOURNEY_CONFIG; docs/journeys.md)',
+    )
     .addHelpText(
       'after',
       `

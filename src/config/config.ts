@@ -14,6 +14,8 @@ const schema = z.object({
   dedupWindowDays: z.coerce.number().min(7, 'must be at least 7 days').max(90),
   maxPendingRows: z.coerce.number().int().min(1000),
   commitIntervalMs: z.coerce.number().min(0).max(100),
+  /** JSON file of journey settings (channel rules, stages, sessions): defaults and per workspace. */
+  journeyConfig: z.string().min(1).optional(),
   checkpointThreshold: z
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'must be a size such as 16MB or 1GiB'),
@@ -27,6 +29,7 @@ export interface ConfigFlags {
   host?: string;
   data?: string;
   logLevel?: string;
+  journeyConfig?: string;
 }
 
 export const DEFAULTS = {
@@ -61,6 +64,7 @@ export function loadConfig(
     maxPendingRows: nonEmpty(env.THROUGHLINE_MAX_PENDING_ROWS) ?? DEFAULTS.maxPendingRows,
     commitIntervalMs: nonEmpty(env.THROUGHLINE_COMMIT_INTERVAL_MS) ?? DEFAULTS.commitIntervalMs,
     checkpointThreshold: nonEmpty(env.THROUGHLINE_CHECKPOINT_THRESHOLD) ?? DEFAULTS.checkpointThreshold,
+    journeyConfig: pick(flags.journeyConfig, 'THROUGHLINE_JOURNEY_CONFIG'),
   };
   const parsed = schema.safeParse(input);
   if (parsed.success) return ok(parsed.data);
@@ -86,6 +90,7 @@ const SOURCES: Record<string, string> = {
   maxPendingRows: 'THROUGHLINE_MAX_PENDING_ROWS',
   commitIntervalMs: 'THROUGHLINE_COMMIT_INTERVAL_MS',
   checkpointThreshold: 'THROUGHLINE_CHECKPOINT_THRESHOLD',
+  journeyConfig: '--journey-config / THROUGHLINE_JOURNEY_CONFIG',
 };
 
 const nonEmpty = (v: string | undefined): string | undefined =>

@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   message_too_large: 400,
   nesting_too_deep: 400,
   conflicting_duplicate: 409,
+  // import rows (offline sources) that cannot become messages
+  invalid_row: 400,
+  // webhooks
+  invalid_signature: 400,
   // server faults (never a client's mistake)
   internal_error: 500,
   storage_unavailable: 503,

@@ -7,19 +7,23 @@ import type { StoredEvent } from '../core/spec/message.js';
 import type { EventQueryService } from '../services/event-query-service.js';
 import type { IdentityService } from '../services/identity-service.js';
 import type { IngestService } from '../services/ingest-service.js';
+import type { JourneyService } from '../services/journey-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
+import type { WebhookService } from '../services/webhook-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
 import { installErrorHandling, sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { accountsRoutes } from './routes/accounts.route.js';
 import { eventsRoutes } from './routes/events.route.js';
 import { identitySettingsRoutes } from './routes/identity-settings.route.js';
+import { journeyRoutes } from './routes/journey.route.js';
 import { keysRoutes } from './routes/keys.route.js';
 import { liveEventsRoutes } from './routes/live-events.route.js';
 import { personsRoutes } from './routes/persons.route.js';
 import { settingsRoutes } from './routes/settings.route.js';
 import { trackingRoutes } from './routes/tracking.route.js';
+import { stripeWebhookRoutes, webhookSettingsRoutes } from './routes/webhooks.route.js';
 import { bearerToken } from './write-key-auth.js';
 
 export interface AppDeps {
@@ -29,6 +33,8 @@ export interface AppDeps {
   identity: IdentityService;
   persons: PersonService;
   personAdmin: PersonAdminService;
+  journeys: JourneyService;
+  webhooks: WebhookService;
   metrics: Metrics;
   version: string;
   logger: FastifyServerOptions['logger'];
@@ -98,6 +104,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     retryAfterSeconds: 1,
   });
   await app.register(settingsRoutes, { keyRing: deps.workspaces.keyRing });
+  await app.register(stripeWebhookRoutes, { webhooks: deps.webhooks });
 
   await app.register(async (api) => {
     api.addHook('onRequest', async (request, reply) => {
@@ -119,6 +126,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(personsRoutes, { persons: deps.persons, admin: deps.personAdmin });
     await api.register(accountsRoutes, { persons: deps.persons });
     await api.register(identitySettingsRoutes, { identity: deps.identity });
+    await api.register(journeyRoutes, { persons: deps.persons, journeys: deps.journeys });
+    await api.register(webhookSettingsRoutes, { webhooks: deps.webhooks });
   });
 
   return app;

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../core/error-codes.js';
 import { importLine } from '../core/spec/import-line.js';
 import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import type { BulkLoader, BulkLoadResult, Clock } from './ports.js';
@@ -10,6 +11,19 @@ export interface ImportStats extends BulkLoadResult {
   rejectedByCode: Record<string, number>;
   /** Valid lines dropped because they carry an identifier of a deleted, suppressed person. */
   suppressed: number;
+  /** The first few rejections, `line N: reason`, for the report (all are in quarantine). */
+  rejectedSample: string[];
+}
+
+/** One input row: the messages it became, or why it could not become any. */
+export type ImportRow =
+  | { line: number; raw: string; messages: string[] }
+  | { line: number; raw: string; error: { field: string | null; message: string } };
+
+/** NDJSON lines as import rows: each line one message. */
+export async function* linesAsRows(lines: AsyncIterable<string[]>): AsyncGenerator<ImportRow[]> {
+  let n = 0;
+  for await (const batch of lines) yield batch.map((line) => ({ line: ++n, raw: line, messages: [line] }));
 }
 
 export interface ImportOptions {
@@ -36,6 +50,20 @@ export class ImportService {
   ) {}
 
   async importLines(lines: AsyncIterable<string[]>, options: ImportOptions): Promise<ImportStats> {
+    let n = 0;
+    async function* asRows(): AsyncGenerator<ImportRow[]> {
+      for await (const batch of lines)
+        yield batch.map((line) => ({ line: ++n, raw: line, messages: [line] }));
+    }
+    return this.importRows(asRows(), options);
+  }
+
+  /**
+   * Loads rows of any source: each row (a line of the input, with its number) carries the
+   * Segment messages it became, or the reason it could not become any. Bad rows and bad
+   * messages are quarantined with their line number; the good ones beside them load.
+   */
+  async importRows(rows: AsyncIterable<ImportRow[]>, options: ImportOptions): Promise<ImportStats> {
     const load = await this.loader.begin(options.workspaceId, options.importId);
     const now = this.clock.now();
     const chunkRows = options.chunkRows ?? 20_000;
@@ -45,6 +73,7 @@ export class ImportService {
       rejected: 0,
       rejectedByCode: {},
       suppressed: 0,
+      rejectedSample: [],
       inserted: 0,
       duplicates: 0,
       conflicts: 0,
@@ -53,42 +82,58 @@ export class ImportService {
     let events: StoredEvent[] = [];
     let quarantine: QuarantinedMessage[] = [];
     try {
-      for await (const batch of lines) {
-        for (const line of batch) {
+      const reject = (
+        row: ImportRow,
+        code: ErrorCode,
+        message: string,
+        field: string | null,
+        messageId: string | null,
+      ) => {
+        stats.rejected++;
+        stats.rejectedByCode[code] = (stats.rejectedByCode[code] ?? 0) + 1;
+        if (stats.rejectedSample.length < 20) stats.rejectedSample.push(`line ${row.line}: ${message}`);
+        quarantine.push({
+          workspaceId: options.workspaceId,
+          receivedAt: now,
+          requestId: options.importId,
+          batchIndex: row.line,
+          messageId,
+          code,
+          reason: `line ${row.line}: ${message}`,
+          field,
+          payload: row.raw.length > 64_000 ? row.raw.slice(0, 64_000) : row.raw,
+        });
+      };
+      for await (const batch of rows) {
+        for (const row of batch) {
           stats.lines++;
-          if (line.trim() === '') {
+          if ('error' in row) {
+            reject(row, 'invalid_row', row.error.message, row.error.field, null);
+            continue;
+          }
+          if (row.messages.length === 1 && (row.messages[0] as string).trim() === '') {
             stats.blankLines++;
             continue;
           }
-          const result = importLine(line, {
-            workspaceId: options.workspaceId,
-            seq,
-            now,
-            newMessageId: this.newId,
-          });
-          if (result.ok) {
-            if (options.admit && !options.admit(result.value)) {
-              stats.suppressed++;
+          for (const line of row.messages) {
+            const result = importLine(line, {
+              workspaceId: options.workspaceId,
+              seq,
+              now,
+              newMessageId: this.newId,
+            });
+            if (result.ok) {
+              if (options.admit && !options.admit(result.value)) {
+                stats.suppressed++;
+                continue;
+              }
+              events.push(result.value);
+              seq++;
               continue;
             }
-            events.push(result.value);
-            seq++;
-            continue;
+            const e = result.error;
+            reject({ ...row, raw: line }, e.code, e.message, e.field ?? null, e.messageId);
           }
-          const e = result.error;
-          stats.rejected++;
-          stats.rejectedByCode[e.code] = (stats.rejectedByCode[e.code] ?? 0) + 1;
-          quarantine.push({
-            workspaceId: options.workspaceId,
-            receivedAt: now,
-            requestId: options.importId,
-            batchIndex: stats.lines,
-            messageId: e.messageId,
-            code: e.code,
-            reason: `line ${stats.lines}: ${e.message}`,
-            field: e.field ?? null,
-            payload: line.length > 64_000 ? line.slice(0, 64_000) : line,
-          });
         }
         if (events.length >= chunkRows) {
           await load.addEvents(events);

@@ -1,0 +1,296 @@
+import type { Condition } from '../core/journey/conditions.js';
+import { STAGE_PRESETS } from '../core/journey/default-stages.js';
+import { buildJourney, type Journey, JourneyBuilder, type JourneyConfig } from '../core/journey/journey.js';
+import { type JourneyEvent, journeyEventOf } from '../core/journey/journey-event.js';
+import { compileJourneySettings, type JourneySettings } from '../core/journey/journey-settings.js';
+import { effectiveChannelRules } from '../core/journey/rulesets.js';
+import { CLICK_IDS } from '../core/journey/touch-fields.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { JsonObject, JsonValue, MessageType } from '../core/spec/message.js';
+import type { IdentityService } from './identity-service.js';
+import type { JourneyPaths, JourneyScanRow, JourneyStore } from './journey-ports.js';
+import type { PersonRef, PersonService } from './person-service.js';
+import type { Clock } from './ports.js';
+
+/** Journey settings from a config file: defaults for every workspace, and per workspace. */
+export interface JourneyFileSettings {
+  default?: unknown;
+  workspaces?: Record<string, unknown>;
+}
+
+export interface JourneyOptions {
+  includeBots?: boolean;
+  /** Evaluate inactivity as of this time (default: now). */
+  asOf?: number;
+}
+
+export interface BulkSummary {
+  persons: number;
+  events: number;
+  touchpoints: number;
+  sessions: number;
+  stageEntries: number;
+  bots: number;
+  channels: Record<string, number>;
+  stages: Record<string, number>;
+}
+
+const PAGE_SIZE = 5_000;
+
+/**
+ * Journeys: a person's or account's events read through the identity graph, turned into
+ * touchpoints, sessions and stages under the workspace's settings (API, else config file,
+ * else defaults).
+ */
+export class JourneyService {
+  private readonly stored = new Map<string, unknown>();
+  private readonly compiled = new Map<string, { settings: JourneySettings; config: JourneyConfig }>();
+
+  constructor(
+    private readonly store: JourneyStore,
+    private readonly identity: IdentityService,
+    private readonly persons: PersonService,
+    private readonly clock: Clock,
+    private readonly file: JourneyFileSettings = {},
+  ) {}
+
+  async start(): Promise<void> {
+    for (const { workspaceId, settings } of await this.store.loadSettings())
+      this.stored.set(workspaceId, settings);
+    // A broken config file must fail at start, not on the first request.
+    if (this.file.default !== undefined) compileJourneySettings(this.file.default);
+    for (const s of Object.values(this.file.workspaces ?? {})) compileJourneySettings(s);
+  }
+
+  /** The settings in force and where they come from. */
+  settingsOf(workspaceId: string): { source: 'api' | 'file' | 'default'; settings: JourneySettings } {
+    const { input, source } = this.inputOf(workspaceId);
+    return { source, settings: this.compiledFor(workspaceId, input).settings };
+  }
+
+  /** Replaces a workspace's settings (throws RuleError naming the bad path). */
+  async setSettings(workspaceId: string, input: unknown): Promise<JourneySettings> {
+    const { settings } = compileJourneySettings(input);
+    await this.store.saveSettings(workspaceId, input ?? {}, this.clock.now());
+    this.stored.set(workspaceId, input ?? {});
+    this.compiled.delete(workspaceId);
+    return settings;
+  }
+
+  /** The effective channel rules and stage model, for display. */
+  rulesOf(workspaceId: string) {
+    const { settings } = this.settingsOf(workspaceId);
+    return {
+      channelRules: effectiveChannelRules(settings.channels),
+      stageModel: settings.stageModel ?? STAGE_PRESETS[settings.stagePreset],
+    };
+  }
+
+  configFor(workspaceId: string, includeBots = false): JourneyConfig {
+    const { config } = this.compiledFor(workspaceId, this.inputOf(workspaceId).input);
+    return includeBots ? { ...config, includeBots: true } : config;
+  }
+
+  async personJourney(workspaceId: string, p: PersonRef, o: JourneyOptions = {}): Promise<Journey> {
+    return this.journeyOf(workspaceId, p.members, undefined, o);
+  }
+
+  async accountJourney(
+    workspaceId: string,
+    groupId: string,
+    o: JourneyOptions = {},
+  ): Promise<Result<Journey, string>> {
+    const members = this.persons.accountIdentifiers(workspaceId, groupId);
+    if (!members.ok) return err(members.error);
+    return ok(await this.journeyOf(workspaceId, members.value, { workspaceId, groupId }, o));
+  }
+
+  /**
+   * Derives every person's journey in a workspace straight from the store (bulk): one sorted
+   * scan, one builder per person, only the JSON paths the rules read.
+   */
+  async deriveAll(
+    workspaceId: string,
+    o: { onProgress?: (events: number) => void } = {},
+  ): Promise<BulkSummary> {
+    await this.identity.flush();
+    const config = this.configFor(workspaceId);
+    const graph = this.identity.graph;
+    const personOf = new Int32Array(graph.nextId).fill(-1);
+    for (let id = 0; id < graph.nextId; id++) {
+      if (graph.exists(id) && graph.identifier(id).workspaceId === workspaceId)
+        personOf[id] = graph.personOf(id);
+    }
+    const summary: BulkSummary = {
+      persons: 0,
+      events: 0,
+      touchpoints: 0,
+      sessions: 0,
+      stageEntries: 0,
+      bots: 0,
+      channels: {},
+      stages: {},
+    };
+    const asOf = this.clock.now();
+    let person = -1;
+    let builder: JourneyBuilder | null = null;
+    const finish = () => {
+      if (!builder) return;
+      const j = builder.journey(asOf);
+      summary.persons++;
+      if (j.bot) summary.bots++;
+      summary.touchpoints += j.touchpoints.length;
+      summary.sessions += j.sessions.length;
+      summary.stageEntries += j.stages.length;
+      for (const t of j.touchpoints) summary.channels[t.channel] = (summary.channels[t.channel] ?? 0) + 1;
+      if (j.stage) summary.stages[j.stage] = (summary.stages[j.stage] ?? 0) + 1;
+    };
+    await this.store.scan(
+      workspaceId,
+      personOf,
+      pathsFor(config, this.settingsOf(workspaceId).settings),
+      (rows) => {
+        for (const r of rows) {
+          if (r.person !== person) {
+            finish();
+            person = r.person;
+            builder = new JourneyBuilder(config);
+          }
+          builder!.add(scanEvent(r));
+        }
+        summary.events += rows.length;
+        o.onProgress?.(summary.events);
+      },
+    );
+    finish();
+    return summary;
+  }
+
+  private async journeyOf(
+    workspaceId: string,
+    members: number[],
+    account: { workspaceId: string; groupId: string } | undefined,
+    o: JourneyOptions,
+  ): Promise<Journey> {
+    const events: JourneyEvent[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await this.persons.timeline(
+        members,
+        { order: 'asc', limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) },
+        account,
+      );
+      if (!page.ok) throw new Error(page.error);
+      for (const e of page.value.events) events.push(journeyEventOf(e));
+      if (!page.value.nextCursor) break;
+      cursor = page.value.nextCursor;
+    }
+    return buildJourney(events, this.configFor(workspaceId, o.includeBots), o.asOf ?? this.clock.now());
+  }
+
+  private inputOf(workspaceId: string): { input: unknown; source: 'api' | 'file' | 'default' } {
+    if (this.stored.has(workspaceId)) return { input: this.stored.get(workspaceId), source: 'api' };
+    const own = this.file.workspaces?.[workspaceId];
+    if (own !== undefined) return { input: own, source: 'file' };
+    if (this.file.default !== undefined) return { input: this.file.default, source: 'file' };
+    return { input: {}, source: 'default' };
+  }
+
+  private compiledFor(workspaceId: string, input: unknown) {
+    let c = this.compiled.get(workspaceId);
+    if (!c) {
+      c = compileJourneySettings(input);
+      this.compiled.set(workspaceId, c);
+    }
+    return c;
+  }
+}
+
+/** Every JSON path the journey model and the workspace's rules read. */
+function pathsFor(_config: JourneyConfig, settings: JourneySettings): JourneyPaths {
+  const paths: JourneyPaths = {
+    context: [
+      'userAgent',
+      'page.url',
+      'page.search',
+      'page.referrer',
+      'page.path',
+      'referrer.url',
+      'referrer.link',
+      'campaign.source',
+      'campaign.medium',
+      'campaign.name',
+      'campaign.content',
+      'campaign.term',
+    ],
+    properties: [
+      'url',
+      'search',
+      'referrer',
+      'path',
+      ...CLICK_IDS,
+      'how_did_you_hear',
+      'heard_about_us',
+      'hdyhau',
+      'attribution_source',
+      'referral_source',
+      'promo_code',
+      'coupon',
+      'discount_code',
+      'voucher',
+    ],
+    traits: ['how_did_you_hear', 'heard_about_us', 'hdyhau', 'attribution_source', 'referral_source'],
+  };
+  const visit = (c: Condition) => {
+    if ('all' in c) c.all.forEach(visit);
+    else if ('any' in c) c.any.forEach(visit);
+    else if ('not' in c) visit(c.not);
+    else if ('field' in c) {
+      const dot = c.field.indexOf('.');
+      const root = c.field.slice(0, dot) as keyof JourneyPaths;
+      if (dot > 0 && root in paths && !paths[root].includes(c.field.slice(dot + 1)))
+        paths[root].push(c.field.slice(dot + 1));
+    }
+  };
+  for (const r of effectiveChannelRules(settings.channels)) visit(r.when as Condition);
+  const model = settings.stageModel ?? STAGE_PRESETS[settings.stagePreset];
+  for (const s of model.stages) for (const t of s.enter ?? []) visit(t.when as Condition);
+  return paths;
+}
+
+/** A scan row back into the shape the journey model reads (flat dotted keys → nested). */
+function scanEvent(r: JourneyScanRow): JourneyEvent {
+  return {
+    seq: r.seq,
+    messageId: r.messageId,
+    type: r.type as MessageType,
+    event: r.event,
+    name: r.event,
+    groupId: r.groupId,
+    timestamp: r.timestamp,
+    properties: nest(r.properties),
+    traits: nest(r.traits),
+    context: nest(r.context),
+  };
+}
+
+function nest(json: string | null): JsonObject | null {
+  if (json === null) return null;
+  const flat = JSON.parse(json) as Record<string, JsonValue>;
+  let out: JsonObject | null = null;
+  for (const key in flat) {
+    const v = flat[key];
+    if (v === null || v === undefined) continue;
+    out ??= {};
+    const parts = key.split('.');
+    let at: JsonObject = out;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const k = parts[i] as string;
+      const next = at[k];
+      if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) at[k] = {};
+      at = at[k] as JsonObject;
+    }
+    at[parts[parts.length - 1] as string] = v;
+  }
+  return out;
+}
