@@ -11,6 +11,7 @@ interface JourneyFlags extends AccessFlags {
   account?: boolean;
   steps: string;
   includeBots?: boolean;
+  asOf?: string;
 }
 
 type View = ReturnType<typeof journeyView> & { person?: string; account?: string };
@@ -29,6 +30,7 @@ export function registerJourney(program: Command, deps: LocalAccess): void {
     .option('--account', 'the argument is an account (group id): the account journey and stage')
     .option('-n, --steps <n>', 'timeline steps to show (first touch first)', '40')
     .option('--include-bots', 'keep bot traffic (flagged) in the journey')
+    .option('--as-of <date>', 'evaluate inactivity (churn) as of this date instead of now, e.g. 2026-06-30')
     .option('-d, --data <dir>', 'data directory (env THROUGHLINE_DATA_DIR, default ./data)')
     .option('--url <url>', 'server URL, used when a running server holds the database (env THROUGHLINE_URL)')
     .option('--admin-key <key>', "admin key for the server's API (env THROUGHLINE_ADMIN_KEY)")
@@ -49,6 +51,10 @@ Examples:
       }
       const steps = Number.parseInt(flags.steps, 10);
       if (!Number.isInteger(steps) || steps < 0 || steps > 5000) return fail('--steps must be 0–5000');
+      if (flags.asOf !== undefined && Number.isNaN(Date.parse(flags.asOf)))
+        return fail(
+          `--as-of: not a date: ${JSON.stringify(flags.asOf)} (e.g. 2026-06-30 or 2026-06-30T12:00:00Z)`,
+        );
       const got = await fetchJourney(deps, flags, ref, steps);
       if (!got.ok) return fail(got.error);
       if (flags.json) printJson(got.value);
@@ -67,6 +73,8 @@ async function fetchJourney(
   const a = access.value;
   const page = { limit: Math.max(1, steps), offset: 0 };
   const includeBots = flags.includeBots === true;
+  const asOf = flags.asOf === undefined ? undefined : new Date(Date.parse(flags.asOf)).toISOString();
+  const options = { includeBots, ...(asOf ? { asOf: Date.parse(asOf) } : {}) };
   try {
     if (a.kind === 'remote') {
       const base = flags.account
@@ -75,20 +83,20 @@ async function fetchJourney(
       const view = await apiRequest<View>(
         a.target,
         'GET',
-        `${base}/journey?limit=${page.limit}&includeBots=${includeBots}`,
+        `${base}/journey?limit=${page.limit}&includeBots=${includeBots}${asOf ? `&asOf=${asOf}` : ''}`,
       );
       return { ok: true, value: view };
     }
     const ws = await workspaceIdOf(a.workspaces, flags.workspace);
     const { persons, journeys } = await a.people();
     if (flags.account) {
-      const j = await journeys.accountJourney(ws, ref, { includeBots });
+      const j = await journeys.accountJourney(ws, ref, options);
       if (!j.ok) return { ok: false, error: j.error };
       return { ok: true, value: { account: ref, ...journeyView(j.value, page) } };
     }
     const p = await persons.resolve(ws, ref);
     if (!p.ok) return { ok: false, error: p.error };
-    const j = await journeys.personJourney(ws, p.value, { includeBots });
+    const j = await journeys.personJourney(ws, p.value, options);
     return { ok: true, value: { person: p.value.personId, ...journeyView(j, page) } };
   } catch (e) {
     return { ok: false, error: (e as Error).message };

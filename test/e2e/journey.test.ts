@@ -18,14 +18,19 @@ afterAll(async () => {
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${s.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, json: await res.json() };
 }
 const journey = (ref: string, q = '') => api('GET', `/api/persons/${encodeURIComponent(ref)}/journey${q}`);
-const at = (day: number, hour = 12, minute = 0) => new Date(Date.UTC(2026, 2, day, hour, minute)).toISOString();
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const at = (day: number, hour = 12, minute = 0) =>
+  new Date(Date.UTC(2026, 2, day, hour, minute)).toISOString();
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const page = (url: string, referrer: string) => ({
   userAgent: CHROME,
   page: { url, referrer, path: new URL(url).pathname, search: new URL(url).search },
@@ -33,7 +38,12 @@ const page = (url: string, referrer: string) => ({
 const SECRET = 'whsec_test_0123456789abcdef';
 const stripe = new Stripe('sk_test_unused');
 
-function stripeEvent(id: string, type: string, object: Record<string, unknown>, created = Date.UTC(2026, 2, 20) / 1000) {
+function stripeEvent(
+  id: string,
+  type: string,
+  object: Record<string, unknown>,
+  created = Date.UTC(2026, 2, 20) / 1000,
+) {
   return JSON.stringify({ id, object: 'event', type, created, data: { object } });
 }
 const signed = (payload: string, secret = SECRET) => ({
@@ -43,22 +53,45 @@ const signed = (payload: string, secret = SECRET) => ({
 describe('journeys through the API', () => {
   beforeAll(async () => {
     const analytics = new Analytics({ writeKey: WRITE_KEY, host: s.url, flushAt: 50, flushInterval: 50 });
-    analytics.page({ anonymousId: 'ja-1', name: 'Blog', timestamp: at(1), context: page('https://acme.example/blog/x', 'https://www.google.com/') });
-    analytics.page({ anonymousId: 'ja-1', name: 'Pricing', timestamp: at(1, 12, 2), context: page('https://acme.example/pricing', 'https://acme.example/blog/x') });
+    analytics.page({
+      anonymousId: 'ja-1',
+      name: 'Blog',
+      timestamp: at(1),
+      context: page('https://acme.example/blog/x', 'https://www.google.com/'),
+    });
+    analytics.page({
+      anonymousId: 'ja-1',
+      name: 'Pricing',
+      timestamp: at(1, 12, 2),
+      context: page('https://acme.example/pricing', 'https://acme.example/blog/x'),
+    });
     analytics.page({
       anonymousId: 'ja-1',
       name: 'News',
       timestamp: at(5),
       context: page('https://acme.example/news?utm_source=hubspot&utm_medium=email&utm_campaign=nurture', ''),
     });
-    analytics.identify({ anonymousId: 'ja-1', userId: 'jane', traits: { email: 'jane@example.com' }, timestamp: at(5, 12, 1) });
-    analytics.track({ userId: 'jane', event: 'Signed Up', timestamp: at(5, 12, 2), context: { userAgent: CHROME } });
+    analytics.identify({
+      anonymousId: 'ja-1',
+      userId: 'jane',
+      traits: { email: 'jane@example.com' },
+      timestamp: at(5, 12, 1),
+    });
+    analytics.track({
+      userId: 'jane',
+      event: 'Signed Up',
+      timestamp: at(5, 12, 2),
+      context: { userAgent: CHROME },
+    });
     analytics.track({ userId: 'jane', event: 'Demo Requested', timestamp: at(8) });
     analytics.page({
       anonymousId: 'crawler-1',
       name: 'Home',
       timestamp: at(2),
-      context: { userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', page: { url: 'https://acme.example/', referrer: '' } },
+      context: {
+        userAgent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+        page: { url: 'https://acme.example/', referrer: '' },
+      },
     });
     await analytics.closeAndFlush();
     const ws = await api('GET', '/api/journey/settings');
@@ -84,7 +117,11 @@ describe('journeys through the API', () => {
     // Skew correction moves SDK timestamps by the milliseconds between sentAt and arrival.
     expect(Math.abs(Date.parse(j.stages[0].enteredAt) - Date.parse(at(1)))).toBeLessThan(5000);
     expect(j.totalSteps).toBe(6);
-    expect(j.steps.find((x: Json) => x.event === 'Signed Up')).toMatchObject({ channel: 'Email', stage: 'lead', session: 1 });
+    expect(j.steps.find((x: Json) => x.event === 'Signed Up')).toMatchObject({
+      channel: 'Email',
+      stage: 'lead',
+      session: 1,
+    });
   });
 
   it('leaves bots out unless asked, and says so', async () => {
@@ -96,30 +133,50 @@ describe('journeys through the API', () => {
 
   it('workspace channel rules apply at once; bad rules are refused with the path', async () => {
     const put = await api('PUT', '/api/journey/settings', {
-      channels: { rules: [{ channel: 'Nurture email', when: { field: 'campaign', op: 'eq', value: 'nurture' } }] },
+      channels: {
+        rules: [{ channel: 'Nurture email', when: { field: 'campaign', op: 'eq', value: 'nurture' } }],
+      },
     });
     expect(put.status).toBe(200);
     expect(put.json.source).toBe('api');
     expect((await journey('user_id:jane')).json.touchpoints[1].channel).toBe('Nurture email');
     const rules = await api('GET', '/api/journey/rules');
     expect(rules.json.channelRules[0].channel).toBe('Nurture email');
-    const bad = await api('PUT', '/api/journey/settings', { channels: { rules: [{ channel: 'X', when: { field: 'medium', op: 'like' } }] } });
+    const bad = await api('PUT', '/api/journey/settings', {
+      channels: { rules: [{ channel: 'X', when: { field: 'medium', op: 'like' } }] },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toMatch(/channels\.rules\[0\]\.when/);
     await api('PUT', '/api/journey/settings', {});
   });
 
   it('Stripe: unsigned and badly signed requests are refused and store nothing', async () => {
-    const payload = stripeEvent('evt_1', 'invoice.paid', { id: 'in_1', customer: 'cus_1', customer_email: 'jane@example.com', amount_paid: 4900, currency: 'usd' });
+    const payload = stripeEvent('evt_1', 'invoice.paid', {
+      id: 'in_1',
+      customer: 'cus_1',
+      customer_email: 'jane@example.com',
+      amount_paid: 4900,
+      currency: 'usd',
+    });
     const before = (await allEvents(s.url)).length;
     expect((await post(s.url, `/webhooks/stripe/${workspaceId}`, payload, {})).status).toBe(404);
     expect((await api('PUT', '/api/webhooks/stripe', { endpointSecret: SECRET })).status).toBe(200);
     const unsigned = await post(s.url, `/webhooks/stripe/${workspaceId}`, payload, {});
     expect(unsigned.status).toBe(400);
     expect(unsigned.json.error.code).toBe('invalid_signature');
-    const wrong = await post(s.url, `/webhooks/stripe/${workspaceId}`, payload, signed(payload, 'whsec_other_secret'));
+    const wrong = await post(
+      s.url,
+      `/webhooks/stripe/${workspaceId}`,
+      payload,
+      signed(payload, 'whsec_other_secret'),
+    );
     expect(wrong.status).toBe(400);
-    const tampered = await post(s.url, `/webhooks/stripe/${workspaceId}`, payload.replace('4900', '1'), signed(payload));
+    const tampered = await post(
+      s.url,
+      `/webhooks/stripe/${workspaceId}`,
+      payload.replace('4900', '1'),
+      signed(payload),
+    );
     expect(tampered.status).toBe(400);
     expect((await allEvents(s.url)).length).toBe(before);
   });
@@ -131,7 +188,19 @@ describe('journeys through the API', () => {
       customer: 'cus_1',
       currency: 'usd',
       start_date: Date.UTC(2026, 2, 12) / 1000,
-      items: { data: [{ quantity: 2, price: { id: 'price_pro', nickname: 'Pro', unit_amount: 4900, recurring: { interval: 'month', interval_count: 1 } } }] },
+      items: {
+        data: [
+          {
+            quantity: 2,
+            price: {
+              id: 'price_pro',
+              nickname: 'Pro',
+              unit_amount: 4900,
+              recurring: { interval: 'month', interval_count: 1 },
+            },
+          },
+        ],
+      },
     });
     const r1 = await post(s.url, `/webhooks/stripe/${workspaceId}`, sub, signed(sub));
     expect(r1.status).toBe(200);
@@ -152,28 +221,62 @@ describe('journeys through the API', () => {
     const again = await post(s.url, `/webhooks/stripe/${workspaceId}`, invoice, signed(invoice));
     expect(again.json).toMatchObject({ accepted: 0, duplicates: 2 });
     const other = stripeEvent('evt_4', 'charge.refunded', { id: 'ch_1' });
-    expect((await post(s.url, `/webhooks/stripe/${workspaceId}`, other, signed(other))).json).toMatchObject({ ignored: 'charge.refunded' });
+    expect((await post(s.url, `/webhooks/stripe/${workspaceId}`, other, signed(other))).json).toMatchObject({
+      ignored: 'charge.refunded',
+    });
 
     const j = (await journey('email:jane@example.com', '?asOf=2026-05-01T00:00:00Z')).json;
     const events = j.steps.map((x: Json) => x.event);
-    expect(events).toEqual(expect.arrayContaining(['Subscription Started', 'Invoice Paid', 'Subscription Renewed']));
-    expect(j.stages.map((x: Json) => x.stage)).toEqual(['awareness', 'engaged', 'lead', 'opportunity', 'customer', 'retained']);
+    expect(events).toEqual(
+      expect.arrayContaining(['Subscription Started', 'Invoice Paid', 'Subscription Renewed']),
+    );
+    expect(j.stages.map((x: Json) => x.stage)).toEqual([
+      'awareness',
+      'engaged',
+      'lead',
+      'opportunity',
+      'customer',
+      'retained',
+    ]);
     const profile = (await api('GET', `/api/persons/${encodeURIComponent('email:jane@example.com')}`)).json;
     expect(profile.lifetimeRevenue).toBe(98);
     // As of today, 180 days without activity have passed since the renewal: churned.
     const now = (await journey('email:jane@example.com')).json;
-    expect(now.stages.at(-1)).toMatchObject({ stage: 'churned', enteredAt: '2026-10-09T00:00:00.000Z', trigger: { kind: 'inactivity', days: 180 } });
+    expect(now.stages.at(-1)).toMatchObject({
+      stage: 'churned',
+      enteredAt: '2026-10-09T00:00:00.000Z',
+      trigger: { kind: 'inactivity', days: 180 },
+    });
   });
 
   it('throughline journey prints it, through the API when the server holds the file', async () => {
-    const r = await cliAsync(['journey', 'email:jane@example.com', '--data', s.dataDir, '--url', s.url, '--admin-key', ADMIN_KEY]);
+    const r = await cliAsync([
+      'journey',
+      'email:jane@example.com',
+      '--data',
+      s.dataDir,
+      '--url',
+      s.url,
+      '--admin-key',
+      ADMIN_KEY,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('stage: Churned');
     expect(r.stdout).toContain('Retained/Renewed 2026-04-12 → Churned 2026-10-09 (inactive)');
     expect(r.stdout).toMatch(/Organic Search\s+google \/ organic/);
     expect(r.stdout).toContain('⇒ Customer');
-    const json = await cliAsync(['journey', 'user_id:jane', '--json', '--url', s.url, '--admin-key', ADMIN_KEY, '--data', s.dataDir]);
+    const json = await cliAsync([
+      'journey',
+      'user_id:jane',
+      '--json',
+      '--url',
+      s.url,
+      '--admin-key',
+      ADMIN_KEY,
+      '--data',
+      s.dataDir,
+    ]);
     expect(JSON.parse(json.stdout).stage).toBe('churned');
   });
 

@@ -4,6 +4,7 @@ import type { JsonObject } from '../spec/message.js';
 import {
   type CanonicalRecord,
   type FieldSpec,
+  type OutMessage,
   RowError,
   SOURCE_KINDS,
   SOURCE_OBJECTS,
@@ -109,8 +110,17 @@ export function mapRow(row: Record<string, unknown>, m: CompiledMapping): Result
     const anonymousId = owner.id !== null ? `${m.system}:${owner.kind}:${owner.id}` : null;
     if (anonymousId === null && owner.email === null)
       throw new RowError(null, `a ${m.def.object} row needs a person: an id or an email field`);
+    const outs = m.def.messages(r);
+    // The row says this person belongs to the account: a group call makes them a member.
+    if (owner.account !== null && owner.kind !== 'account' && !outs.some((o) => o.message.type === 'group')) {
+      outs.push({
+        key: 'group',
+        at: (outs[0] as OutMessage).at,
+        message: { type: 'group', groupId: owner.account },
+      });
+    }
     return ok(
-      m.def.messages(r).map((out) => {
+      outs.map((out) => {
         const msg: JsonObject = {
           ...out.message,
           messageId: messageIdOf(`${m.system}:${m.def.object}:${rowId}:${out.key}`),
