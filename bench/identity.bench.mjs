@@ -24,7 +24,7 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const NOW = Date.UTC(2026, 10, 22);
 const clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 
-async function readEvents(file, limit = Number.POSITIVE_INFINITY) {
+export async function readEvents(file, limit = Number.POSITIVE_INFINITY) {
   const events = [];
   let seq = 0;
   for await (const line of createInterface({
@@ -63,7 +63,7 @@ function incremental(events, runs) {
  * as a server start would. Sequence numbers follow event time, so persons interleave as they do
  * in live traffic (the simulator writes each person's messages together).
  */
-async function storeWith(file, dir) {
+export async function storeWith(file, dir) {
   const opened = await openDatabase(dir);
   if (!opened.ok) throw new Error(opened.error.message);
   const db = opened.value;

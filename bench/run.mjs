@@ -7,6 +7,7 @@ const BENCHMARKS = {
   simulate: () => import('./simulate.bench.mjs'),
   import: () => import('./import.bench.mjs'),
   identity: () => import('./identity.bench.mjs'),
+  journey: () => import('./journey.bench.mjs'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -35,7 +35,7 @@ export class DuckDBJourneyStore implements JourneyStore {
     await this.reader.run(
       'CREATE OR REPLACE TEMP TABLE journey_person_map (identifier_id INTEGER, person INTEGER)',
     );
-    const appender = await this.reader.createAppender('journey_person_map', 'temp');
+    const appender = await this.reader.createAppender('journey_person_map', 'main', 'temp');
     for (let id = 0; id < personOf.length; id++) {
       const p = personOf[id] as number;
       if (p < 0) continue;

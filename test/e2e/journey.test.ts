@@ -1,9 +1,18 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Analytics } from '@segment/analytics-node';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync } from '../support/cli.js';
 import { allEvents, type Json, post } from '../support/http.js';
-import { ADMIN_KEY, removeDir, startTestServer, type TestServer, WRITE_KEY } from '../support/servers.js';
+import {
+  ADMIN_KEY,
+  removeDir,
+  startTestServer,
+  type TestServer,
+  tempDir,
+  WRITE_KEY,
+} from '../support/servers.js';
 
 let s: TestServer;
 let workspaceId: string;
@@ -284,5 +293,40 @@ describe('journeys through the API', () => {
     const r = await journey('email:nobody@example.com');
     expect(r.status).toBe(404);
     expect((await api('GET', '/api/accounts/nope/journey')).status).toBe(404);
+  });
+});
+
+describe('journey settings from a config file', () => {
+  it('apply to every workspace; a bad file stops the start with the reason', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'journey.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        default: {
+          channels: { ruleset: 'ga4' },
+          ownDomains: ['acme-shop.example'],
+          sessions: { style: 'ua' },
+        },
+      }),
+    );
+    const t = await startTestServer(join(dir, 'data'), { THROUGHLINE_JOURNEY_CONFIG: file });
+    try {
+      const res = await fetch(`${t.url}/api/journey/settings`, {
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      });
+      const body = await res.json();
+      expect(body).toMatchObject({
+        source: 'file',
+        settings: { channels: { ruleset: 'ga4' }, sessions: { style: 'ua' } },
+      });
+    } finally {
+      await t.close();
+    }
+    writeFileSync(file, JSON.stringify({ default: { stagePreset: 'retail' } }));
+    await expect(startTestServer(join(dir, 'data2'), { THROUGHLINE_JOURNEY_CONFIG: file })).rejects.toThrow(
+      /stagePreset/,
+    );
+    removeDir(dir);
   });
 });
