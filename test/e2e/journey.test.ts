@@ -4,7 +4,7 @@ import { Analytics } from '@segment/analytics-node';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync } from '../support/cli.js';
-import { allEvents, type Json, post } from '../support/http.js';
+import { adminApi, allEvents, type Json, post } from '../support/http.js';
 import {
   ADMIN_KEY,
   removeDir,
@@ -24,17 +24,7 @@ afterAll(async () => {
   removeDir(s.dataDir);
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {
-  const res = await fetch(`${s.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_KEY}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const api = (method: string, path: string, body?: unknown) => adminApi(s.url, method, path, body);
 const journey = (ref: string, q = '') => api('GET', `/api/persons/${encodeURIComponent(ref)}/journey${q}`);
 const at = (day: number, hour = 12, minute = 0) =>
   new Date(Date.UTC(2026, 2, day, hour, minute)).toISOString();

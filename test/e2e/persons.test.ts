@@ -1,7 +1,7 @@
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync } from '../support/cli.js';
-import { type Json, post } from '../support/http.js';
+import { adminApi, type Json, post } from '../support/http.js';
 import { ADMIN_KEY, removeDir, startTestServer, type TestServer, WRITE_KEY } from '../support/servers.js';
 
 let s: TestServer;
@@ -13,17 +13,7 @@ afterAll(async () => {
   removeDir(s.dataDir);
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {
-  const res = await fetch(`${s.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${ADMIN_KEY}`,
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const api = (method: string, path: string, body?: unknown) => adminApi(s.url, method, path, body);
 const get = (path: string) => api('GET', path);
 const ref = (r: string) => encodeURIComponent(r);
 const at = (day: number, hour = 12) => new Date(Date.UTC(2026, 2, day, hour)).toISOString();

@@ -46,3 +46,21 @@ export async function allEvents(url: string, query = ''): Promise<Json[]> {
 }
 
 export const readJson = (res: Response): Promise<Json> => res.json();
+
+/** An admin API call with a JSON body (or none). */
+export async function adminApi(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Json }> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, json: await res.json() };
+}
