@@ -30,7 +30,10 @@ const pct = (xs, p) => {
 
 /** Per-event cost of live journeys, in arrival order (late events replay their person). */
 function incremental(events) {
-  const config = journeyConfig(ChannelRules.compile(BASE_RULES.journey), CompiledStageModel.compile(B2B_SAAS_STAGES));
+  const config = journeyConfig(
+    ChannelRules.compile(BASE_RULES.journey),
+    CompiledStageModel.compile(B2B_SAAS_STAGES),
+  );
   const parsed = events.map(journeyEventOf);
   const builders = new Map();
   const times = new Float64Array(parsed.length);
@@ -73,7 +76,9 @@ async function bulk(dir, runs) {
   const opened = await openDatabase(dir);
   if (!opened.ok) throw new Error(opened.error.message);
   const db = opened.value;
-  const identity = new IdentityService(new DuckDBIdentityStore(db.identity, db.reader), clock, { flushIntervalMs: 50 });
+  const identity = new IdentityService(new DuckDBIdentityStore(db.identity, db.reader), clock, {
+    flushIntervalMs: 50,
+  });
   await identity.start();
   const store = new DuckDBJourneyStore(db.writer, db.reader);
   const journeys = new JourneyService(store, identity, new PersonService(identity), clock);
@@ -84,7 +89,8 @@ async function bulk(dir, runs) {
   for (let i = 0; i < runs; i++) {
     // Baseline: the same scan (join, sort, JSON paths), rows handed to a no-op.
     const personOf = new Int32Array(identity.graph.nextId).fill(-1);
-    for (let id = 0; id < identity.graph.nextId; id++) if (identity.graph.exists(id)) personOf[id] = identity.graph.personOf(id);
+    for (let id = 0; id < identity.graph.nextId; id++)
+      if (identity.graph.exists(id)) personOf[id] = identity.graph.personOf(id);
     let t = performance.now();
     let rows = 0;
     await store.scan(
@@ -102,7 +108,12 @@ async function bulk(dir, runs) {
   }
   await identity.drain();
   db.close();
-  return { seconds: median(times), scan: median(scans.map((s) => s.seconds)), scanRows: scans[0].rows, summary };
+  return {
+    seconds: median(times),
+    scan: median(scans.map((s) => s.seconds)),
+    scanRows: scans[0].rows,
+    summary,
+  };
 }
 
 export async function run({ quick }) {
