@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DEFAULTS } from '../config/config.js';
 import { type CompiledMapping, compileMapping, objectsOf } from '../core/sources/source-mapping.js';
-import { SOURCE_KINDS, type SourceKind } from '../core/sources/source-objects.js';
+import { SOURCE_KINDS, type SourceKind } from '../core/sources/source-object.js';
 import { linesAsRows } from '../services/import-service.js';
 import { workspaceIdOf } from './keys.command.js';
 import type { LocalAccess } from './local-or-remote.js';

@@ -4,7 +4,7 @@ import { buildJourney, type Journey, JourneyBuilder, type JourneyConfig } from '
 import { type JourneyEvent, journeyEventOf } from '../core/journey/journey-event.js';
 import { compileJourneySettings, type JourneySettings } from '../core/journey/journey-settings.js';
 import { effectiveChannelRules } from '../core/journey/rulesets.js';
-import { CLICK_IDS } from '../core/journey/touch-fields.js';
+import { CLICK_IDS, PROMO_KEYS, SELF_REPORTED_KEYS } from '../core/journey/touch-fields.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { JsonObject, JsonValue, MessageType } from '../core/spec/message.js';
 import type { IdentityService } from './identity-service.js';
@@ -145,23 +145,18 @@ export class JourneyService {
       for (const t of j.touchpoints) summary.channels[t.channel] = (summary.channels[t.channel] ?? 0) + 1;
       if (j.stage) summary.stages[j.stage] = (summary.stages[j.stage] ?? 0) + 1;
     };
-    await this.store.scan(
-      workspaceId,
-      personOf,
-      pathsFor(config, this.settingsOf(workspaceId).settings),
-      (rows) => {
-        for (const r of rows) {
-          if (r.person !== person) {
-            finish();
-            person = r.person;
-            builder = new JourneyBuilder(config);
-          }
-          builder!.add(scanEvent(r));
+    await this.store.scan(workspaceId, personOf, pathsFor(this.settingsOf(workspaceId).settings), (rows) => {
+      for (const r of rows) {
+        if (r.person !== person) {
+          finish();
+          person = r.person;
+          builder = new JourneyBuilder(config);
         }
-        summary.events += rows.length;
-        o.onProgress?.(summary.events);
-      },
-    );
+        builder!.add(scanEvent(r));
+      }
+      summary.events += rows.length;
+      o.onProgress?.(summary.events);
+    });
     finish();
     return summary;
   }
@@ -207,7 +202,7 @@ export class JourneyService {
 }
 
 /** Every JSON path the journey model and the workspace's rules read. */
-function pathsFor(_config: JourneyConfig, settings: JourneySettings): JourneyPaths {
+function pathsFor(settings: JourneySettings): JourneyPaths {
   const paths: JourneyPaths = {
     context: [
       'userAgent',
@@ -223,23 +218,8 @@ function pathsFor(_config: JourneyConfig, settings: JourneySettings): JourneyPat
       'campaign.content',
       'campaign.term',
     ],
-    properties: [
-      'url',
-      'search',
-      'referrer',
-      'path',
-      ...CLICK_IDS,
-      'how_did_you_hear',
-      'heard_about_us',
-      'hdyhau',
-      'attribution_source',
-      'referral_source',
-      'promo_code',
-      'coupon',
-      'discount_code',
-      'voucher',
-    ],
-    traits: ['how_did_you_hear', 'heard_about_us', 'hdyhau', 'attribution_source', 'referral_source'],
+    properties: ['url', 'search', 'referrer', 'path', ...CLICK_IDS, ...SELF_REPORTED_KEYS, ...PROMO_KEYS],
+    traits: [...SELF_REPORTED_KEYS],
   };
   const visit = (c: Condition) => {
     if ('all' in c) c.all.forEach(visit);

@@ -155,11 +155,16 @@ function lookup(key: string): SourceCategory | null {
   if (Object.hasOwn(EXACT, host)) return EXACT[host] ?? null;
   if (Object.hasOwn(BRANDS, host)) return BRANDS[host] ?? null;
   // A host: its registrable name decides (`uk.search.yahoo.com` → yahoo, `google.co.uk` → google).
+  const name = registrableName(host);
+  if (name !== null && Object.hasOwn(BRANDS, name)) return BRANDS[name] ?? null;
+  return null;
+}
+
+/** The name a host is registered under: `uk.search.yahoo.com` → yahoo, `www.google.co.uk` → google. */
+export function registrableName(host: string): string | null {
   const labels = host.split('.');
   if (labels.length < 2) return null;
   let i = labels.length - 2;
   while (i > 0 && SECOND_LEVEL.has(labels[i] as string)) i--;
-  const name = labels[i] as string;
-  if (Object.hasOwn(BRANDS, name)) return BRANDS[name] ?? null;
-  return null;
+  return labels[i] as string;
 }

@@ -1,7 +1,7 @@
 import type { JsonObject } from '../spec/message.js';
 import type { Fields, FieldValue } from './conditions.js';
 import { type JourneyEvent, pathOf, scalarOf, textOf } from './journey-event.js';
-import { sourceCategoryOf } from './source-categories.js';
+import { registrableName, sourceCategoryOf } from './source-categories.js';
 
 /**
  * What an event says about how the person got here: campaign parameters, click ids, referrer,
@@ -63,14 +63,15 @@ export interface TouchOptions {
 
 export const DEFAULT_TOUCH_OPTIONS: TouchOptions = { ownDomains: [], ignoreReferrers: [] };
 
-const SELF_REPORTED_KEYS = [
+/** Where forms put "how did you hear about us?" and promo codes (the bulk scan reads these too). */
+export const SELF_REPORTED_KEYS = [
   'how_did_you_hear',
   'heard_about_us',
   'hdyhau',
   'attribution_source',
   'referral_source',
 ];
-const PROMO_KEYS = ['promo_code', 'coupon', 'discount_code', 'voucher'];
+export const PROMO_KEYS = ['promo_code', 'coupon', 'discount_code', 'voucher'];
 
 /** Auto-tagged click ids GA4 (and Microsoft Ads) decode into a source/medium. */
 const CLICK_SOURCE: Partial<Record<ClickId, [string, string]>> = {
@@ -266,11 +267,8 @@ function matchesHost(host: string, list: readonly string[]): boolean {
 
 /** `www.google.co.uk` → `google`: GA4 reports search engines by name. */
 function searchEngineName(host: string): string {
-  const labels = host.split('.');
-  let i = labels.length - 2;
-  while (i > 0 && ['co', 'com', 'net', 'org'].includes(labels[i] as string)) i--;
-  const name = labels[Math.max(0, i)] as string;
-  return name === 'search' ? host : name;
+  const name = registrableName(host);
+  return name === null || name === 'search' ? host : name;
 }
 
 function firstText(obj: JsonObject | null, keys: readonly string[]): string | null {

@@ -7,11 +7,10 @@ import {
   type OutMessage,
   RowError,
   SOURCE_KINDS,
-  SOURCE_OBJECTS,
   type SourceKind,
   type SourceObject,
-  sourceObject,
-} from './source-objects.js';
+} from './source-object.js';
+import { SOURCE_OBJECTS, sourceObject } from './source-objects.js';
 
 /**
  * A mapping file says which object a file holds and where each canonical field is in it:
