@@ -8,6 +8,7 @@ const BENCHMARKS = {
   import: () => import('./import.bench.mjs'),
   identity: () => import('./identity.bench.mjs'),
   journey: () => import('./journey.bench.mjs'),
+  dedup: () => import('./dedup.bench.mjs'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

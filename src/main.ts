@@ -1,28 +1,33 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { LocalStore } from './cli/local-or-remote.js';
-import type { Config } from './config/config.js';
+import { type Config, DEFAULTS } from './config/config.js';
 import { err, ok, type Result } from './core/result.js';
+import type { StoredEvent } from './core/spec/message.js';
 import { createApp } from './http/create-app.js';
 import { createMetrics } from './http/metrics.js';
 import { EventQueryService } from './services/event-query-service.js';
-import { IdentityService } from './services/identity-service.js';
-import { ImportService } from './services/import-service.js';
-import { IngestService } from './services/ingest-service.js';
+import { IDENTITY, IdentityService } from './services/identity-service.js';
+import { ImportService, type StoredIds } from './services/import-service.js';
+import { type IngestObserver, IngestService, receivedHistory } from './services/ingest-service.js';
 import { type JourneyFileSettings, JourneyService } from './services/journey-service.js';
+import { ConsumerRunner } from './services/log-consumer.js';
+import { LOADER, LogLoader } from './services/log-loader.js';
 import { PersonAdminService } from './services/person-admin-service.js';
 import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
 import { WebhookService } from './services/webhook-service.js';
 import { type IssuedKey, type Random, WorkspaceService } from './services/workspace-service.js';
-import { DuckDBBulkLoader } from './store/duckdb-bulk-load.js';
 import { type Database, openDatabase } from './store/duckdb-database.js';
 import { DuckDBEventStore } from './store/duckdb-event-store.js';
 import { DuckDBIdentityStore } from './store/duckdb-identity-store.js';
 import { DuckDBJourneyStore } from './store/duckdb-journey-store.js';
+import { DuckDBLogLoadStore } from './store/duckdb-log-load-store.js';
 import { DuckDBWebhookStore } from './store/duckdb-webhook-store.js';
 import { DuckDBWorkspaceStore } from './store/duckdb-workspace-store.js';
+import { SegmentLog } from './store/segment-log.js';
 
 /** Composition root: config → store → services → http, and the ordered shutdown. */
 
@@ -36,43 +41,92 @@ const systemClock: Clock = {
 };
 const systemRandom: Random = { token: (bytes) => randomBytes(bytes).toString('base64url') };
 
-const MAX_ROWS_PER_COMMIT = 5000;
-
 export interface RunningServer {
   url: string;
   app: FastifyInstance;
   /** Keys created on this start (first start of an empty data dir), to show the user once. */
   createdKeys: IssuedKey[];
-  /** Stops accepting, lets in-flight requests finish, commits what is queued, closes the database. */
+  /** Resolves when the background start-up (dedup index, log replay, identity catch-up) is done. */
+  recovered: Promise<void>;
+  /** Stops accepting, lets in-flight requests finish, loads what is logged, closes the database. */
   close(): Promise<void>;
 }
+
+/** How long a read waits for the loader and the identity pipeline to reach what was acknowledged. */
+const READ_BARRIER_MS = 5_000;
+const DELETE_BARRIER_MS = 60_000;
 
 export async function startServer(config: Config): Promise<Result<RunningServer, string>> {
   const opened = await openDatabase(config.dataDir, { checkpointThreshold: config.checkpointThreshold });
   if (!opened.ok) return err(opened.error.message);
   const db = opened.value;
-  let ready = false;
+  const recoveryNotes: Array<[string, Record<string, unknown>]> = [];
+  let log: SegmentLog;
+  try {
+    log = await SegmentLog.open({
+      dir: logDirOf(config.dataDir),
+      consumers: [LOADER, IDENTITY],
+      keepConsumed: config.logRetention === 'keep',
+      warn: (message, details) => recoveryNotes.push([message, details]),
+    });
+  } catch (e) {
+    db.close();
+    return err(`cannot open the ingest log: ${(e as Error).message}`);
+  }
 
   const eventStore = new DuckDBEventStore(db.writer, db.reader);
+  const loadStore = new DuckDBLogLoadStore(db.writer);
+  let app: FastifyInstance | undefined;
+  const logError = (msg: string) => (e: Error) => app?.log.error({ err: e }, msg);
+  const loader = new LogLoader(log, loadStore, systemClock, {
+    minIntervalMs: LOAD_INTERVAL_MS,
+    retryMs: 1000,
+    onError: logError('loading the ingest log into DuckDB failed; retrying'),
+  });
+  const people = identityServices(db);
+  const identityRunner = new ConsumerRunner(log, people.identity, systemClock, {
+    retryMs: 1000,
+    onError: (consumer, e, seq) =>
+      app?.log.error({ err: e, consumer, afterSeq: seq }, 'log consumer failed; it retries from that record'),
+  });
+  people.identity.onPersisted = (seq) => log.checkpoint(IDENTITY, seq);
+  people.identity.onFlushError = logError('writing identity rows failed; retrying');
+
   let ingest: IngestService | undefined;
-  const metrics = createMetrics(
-    () => ingest?.pendingRows ?? 0,
-    () => ingest?.rememberedIds ?? 0,
-  );
-  ingest = new IngestService(eventStore, systemClock, randomUUID, metrics.observer, {
+  const metrics = createMetrics(() => ({
+    pendingRows: ingest?.pendingRows ?? 0,
+    dedupIds: ingest?.rememberedIds ?? 0,
+    dedupBytes: ingest?.dedupBytes ?? 0,
+    logBytes: log.bytesHeld,
+    loadLagRows: loader.lagRows,
+    loadLagSeconds: loader.lagMs / 1000,
+    corruptSegments: loader.corruptSegments,
+    consumerLagRows: { [IDENTITY]: identityRunner.lag },
+    consumerFailures: { [IDENTITY]: identityRunner.failures },
+  }));
+  ingest = new IngestService(log, systemClock, randomUUID, metrics.observer, {
     dedupWindowMs: config.dedupWindowDays * 86_400_000,
-    maxRowsPerCommit: MAX_ROWS_PER_COMMIT,
-    minCommitIntervalMs: config.commitIntervalMs,
     maxPendingRows: config.maxPendingRows,
   });
   const workspaces = new WorkspaceService(new DuckDBWorkspaceStore(db.admin), systemClock, systemRandom);
-  const people = identityServices(db);
   ingest.admit = (event) => people.identity.admits(event);
-  ingest.onCommitted((events) => people.identity.process(events));
+  const barrier = async (strict: boolean) => {
+    const seq = log.head;
+    const timeout = strict ? DELETE_BARRIER_MS : READ_BARRIER_MS;
+    const loaded = await loader.waitFor(seq, timeout);
+    const resolved = await people.identity.waitFor(seq, timeout);
+    if (strict && !(loaded && resolved))
+      throw new Error(
+        `the ingest log is not loaded up to seq ${seq} yet (${loader.problem ?? 'still loading'})`,
+      );
+  };
+  people.identity.readBarrier = (o) => barrier(o?.strict ?? false);
+
   let journeyFile: JourneyFileSettings;
   try {
     journeyFile = readJourneyFile(config.journeyConfig);
   } catch (e) {
+    await log.close();
     db.close();
     return err((e as Error).message);
   }
@@ -84,11 +138,34 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     journeyFile,
   );
   const webhooks = new WebhookService(new DuckDBWebhookStore(db.admin), ingest, systemClock);
+  const running = ingest;
+  const health = () => {
+    const body = {
+      status: running.accepting ? 'ok' : 'starting',
+      version: VERSION,
+      log: {
+        head: log.head,
+        loaded: loader.position,
+        lagRows: loader.lagRows,
+        lagMs: loader.lagMs,
+        bytes: log.bytesHeld,
+        ...(loader.problem ? { problem: loader.problem } : {}),
+      },
+      identity: {
+        state: identityRunner.state,
+        resolved: people.identity.position,
+        lagRows: identityRunner.lag,
+        ...(identityRunner.lastError ? { problem: identityRunner.lastError } : {}),
+      },
+      dedup: { ids: running.rememberedIds, ready: running.accepting },
+    };
+    return { ready: running.accepting, body };
+  };
 
-  const app = await createApp({
+  app = await createApp({
     ingest,
     workspaces,
-    queries: new EventQueryService(eventStore),
+    queries: new EventQueryService(eventStore, () => barrier(false)),
     identity: people.identity,
     persons: people.persons,
     personAdmin: people.admin,
@@ -98,8 +175,23 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     version: VERSION,
     logger: { level: config.logLevel },
     trustProxy: config.trustProxy,
-    isReady: () => ready,
+    health,
+    imports: {
+      imports: new ImportService(ingest, systemClock, randomUUID, storedIdsOf(eventStore)),
+      accepting: () => running.accepting,
+      admit: (event) => people.identity.admits(event),
+      loaded: async () => {
+        await loader.waitFor(log.head, 600_000);
+      },
+    },
+    liveEvents: (listener) =>
+      log.onDurable((records) => {
+        const events: StoredEvent[] = [];
+        for (const r of records) if (r.kind === 'event') events.push(r.event);
+        if (events.length > 0) listener(events);
+      }),
   });
+  for (const [message, details] of recoveryNotes) app.log.warn(details, message);
 
   let createdKeys: IssuedKey[] = [];
   try {
@@ -108,38 +200,80 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
       ...(config.adminKey ? { adminKey: config.adminKey } : {}),
     });
     if (boot.created) createdKeys = boot.keys;
-    const restored = await ingest.start();
-    app.log.info({ seq: restored.seq, dedupIds: restored.remembered, database: db.path }, 'store opened');
-    const graph = await people.identity.start();
-    app.log.info(graph, 'identity graph loaded');
     await journeys.start();
     await webhooks.start();
     await app.listen({ port: config.port, host: config.host });
   } catch (e) {
     await app.close().catch(() => undefined);
+    await log.close();
     db.close();
     return err(`start-up failed: ${(e as Error).message}`);
   }
-  ready = true;
+
+  // Start-up never waits: the server listens at once; the deduplication index, the loader's
+  // replay of unloaded segments and the identity catch-up run now, with progress in /health.
+  const served = app;
+  const recovered = (async () => {
+    const loadedSeq = await loadStore.loadedSeq();
+    const storedMaxSeq = await eventStore.maxSeq();
+    const remembered = await running.start({
+      storedMaxSeq,
+      remember: receivedHistory(
+        eventStore,
+        log,
+        loadedSeq,
+        systemClock.now() - config.dedupWindowDays * 86_400_000,
+      ),
+    });
+    served.log.info(
+      { seq: remembered.seq, dedupIds: remembered.remembered, database: db.path },
+      'ingest ready',
+    );
+    await loader.start();
+    const graph = await people.identity.start();
+    const legacy = await people.identity.catchUpFromStore(log.tail > log.head ? storedMaxSeq : log.tail - 1);
+    identityRunner.start();
+    await identityRunner.caughtUp();
+    served.log.info(
+      { ...graph, caughtUpFromStore: legacy, replayedTo: people.identity.position },
+      'identity graph ready',
+    );
+  })().catch((e: unknown) => served.log.error({ err: e }, 'start-up recovery failed'));
 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const running = ingest;
   return ok({
     url: `http://${host}:${port}`,
     app,
     createdKeys,
+    recovered,
     close: async () => {
-      ready = false;
-      await app.close();
-      await running.drain();
+      await served.close();
+      await recovered;
+      // Load what is logged, so a clean stop leaves nothing behind to replay.
+      await log.close();
+      await loader.stop();
+      identityRunner.stop();
       await people.identity.drain();
       await eventStore.close();
       db.close();
     },
   });
 }
+
+/** Imports deduplicate against every id a workspace holds, not only those of the window. */
+const storedIdsOf =
+  (store: DuckDBEventStore): StoredIds =>
+  (workspaceId) =>
+  (onId) =>
+    store.loadFingerprints(0, onId, workspaceId);
+
+/** Where the ingest log of a data directory lives. */
+export const logDirOf = (dataDir: string) => join(dataDir, 'log');
+
+/** Loads start at least this far apart under load, so each takes a large batch. */
+const LOAD_INTERVAL_MS = 200;
 
 const IDENTITY_FLUSH_MS = 50;
 
@@ -169,15 +303,73 @@ export async function openLocal(
   const opened = await openDatabase(dataDir);
   if (!opened.ok) return err({ locked: opened.error.code === 'locked', message: opened.error.message });
   const db: Database = opened.value;
+  let log: SegmentLog;
+  try {
+    log = await SegmentLog.open({
+      dir: logDirOf(dataDir),
+      consumers: [LOADER, IDENTITY],
+      warn: (message, details) =>
+        process.stderr.write(`throughline: ${message} ${JSON.stringify(details)}\n`),
+    });
+  } catch (e) {
+    db.close();
+    return err({ locked: false, message: `cannot open the ingest log: ${(e as Error).message}` });
+  }
   const workspaces = new WorkspaceService(new DuckDBWorkspaceStore(db.admin), systemClock, systemRandom);
-  const imports = new ImportService(new DuckDBBulkLoader(db.writer, dataDir), systemClock, randomUUID);
+  const eventStore = new DuckDBEventStore(db.writer, db.reader);
+  const loadStore = new DuckDBLogLoadStore(db.writer);
+  const loader = new LogLoader(log, loadStore, systemClock, { minIntervalMs: 0, retryMs: 0 });
   const people = identityServices(db);
+  const loaderReady = once(async () => {
+    await loader.start();
+    await loader.stop();
+    return loader;
+  });
   return ok({
     workspaces,
-    imports,
-    /** The identity graph, caught up with everything stored (the first call loads it). */
+    /** The collector on this directory's log, with its deduplication index filled. */
+    importer: once(async () => {
+      const collector = new IngestService(log, systemClock, randomUUID, silentObserver, {
+        dedupWindowMs: DEFAULTS.dedupWindowDays * 86_400_000,
+        maxPendingRows: Number.POSITIVE_INFINITY,
+      });
+      const loadedSeq = await loadStore.loadedSeq();
+      // Identity keeps the log until it has resolved it (at the server's next start).
+      const identity = await people.identity.store.load({
+        identifier: () => undefined,
+        link: () => undefined,
+        op: () => undefined,
+        membership: () => undefined,
+      });
+      log.checkpoint(IDENTITY, identity.processedSeq);
+      await collector.start({
+        storedMaxSeq: await eventStore.maxSeq(),
+        remember: receivedHistory(
+          eventStore,
+          log,
+          loadedSeq,
+          systemClock.now() - DEFAULTS.dedupWindowDays * 86_400_000,
+        ),
+      });
+      await people.identity.loadRules();
+      return {
+        imports: new ImportService(collector, systemClock, randomUUID, storedIdsOf(eventStore)),
+        admit: (event: StoredEvent) => people.identity.admits(event),
+        load: async (onProgress?: (loaded: number, head: number) => void) => {
+          const l = await loaderReady();
+          await l.catchUp((loaded) => onProgress?.(loaded, log.head));
+        },
+      };
+    }),
+    /** The identity graph, caught up with everything logged and stored (the first call loads it). */
     people: once(async () => {
+      await (await loaderReady()).catchUp();
       await people.identity.start();
+      const storedMaxSeq = await eventStore.maxSeq();
+      await people.identity.catchUpFromStore(log.tail > log.head ? storedMaxSeq : log.tail - 1);
+      await log.read(people.identity.position, (records) => people.identity.handle(records));
+      await people.identity.flush();
+      log.checkpoint(IDENTITY, people.identity.persistedSeq);
       const journeys = new JourneyService(
         new DuckDBJourneyStore(db.writer, db.reader),
         people.identity,
@@ -188,16 +380,24 @@ export async function openLocal(
       await journeys.start();
       return { ...people, journeys };
     }),
-    admission: async () => {
-      await people.identity.loadRules();
-      return (event) => people.identity.admits(event);
-    },
     close: async () => {
       await people.identity.drain();
+      await log.close();
+      await eventStore.close();
       db.close();
     },
   });
 }
+
+const silentObserver: IngestObserver = {
+  received: () => undefined,
+  accepted: () => undefined,
+  rejected: () => undefined,
+  deduplicated: () => undefined,
+  suppressed: () => undefined,
+  conflicting: () => undefined,
+  committed: () => undefined,
+};
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {
   let made: Promise<T> | undefined;

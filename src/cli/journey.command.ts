@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { journeyView } from '../core/journey/journey-view.js';
+import { parseTimestamp } from '../core/spec/timestamp.js';
 import { apiRequest } from './api-client.js';
 import { workspaceIdOf } from './keys.command.js';
 import { type AccessFlags, type LocalAccess, openAccess } from './local-or-remote.js';
@@ -30,7 +31,10 @@ export function registerJourney(program: Command, deps: LocalAccess): void {
     .option('--account', 'the argument is an account (group id): the account journey and stage')
     .option('-n, --steps <n>', 'timeline steps to show (first touch first)', '40')
     .option('--include-bots', 'keep bot traffic (flagged) in the journey')
-    .option('--as-of <date>', 'evaluate inactivity (churn) as of this date instead of now, e.g. 2026-06-30')
+    .option(
+      '--as-of <date>',
+      'evaluate inactivity (churn) as of this date instead of now, e.g. 2026-06-30 (UTC unless a zone is given)',
+    )
     .option('-d, --data <dir>', 'data directory (env THROUGHLINE_DATA_DIR, default ./data)')
     .option('--url <url>', 'server URL, used when a running server holds the database (env THROUGHLINE_URL)')
     .option('--admin-key <key>', "admin key for the server's API (env THROUGHLINE_ADMIN_KEY)")
@@ -51,11 +55,10 @@ Examples:
       }
       const steps = Number.parseInt(flags.steps, 10);
       if (!Number.isInteger(steps) || steps < 0 || steps > 5000) return fail('--steps must be 0–5000');
-      if (flags.asOf !== undefined && Number.isNaN(Date.parse(flags.asOf)))
-        return fail(
-          `--as-of: not a date: ${JSON.stringify(flags.asOf)} (e.g. 2026-06-30 or 2026-06-30T12:00:00Z)`,
-        );
-      const got = await fetchJourney(deps, flags, ref, steps);
+      const asOf = flags.asOf === undefined ? undefined : parseTimestamp(flags.asOf);
+      if (asOf !== undefined && !asOf.ok)
+        return fail(`--as-of: ${asOf.error} (e.g. 2026-06-30 or 2026-06-30T12:00:00Z; no zone = UTC)`);
+      const got = await fetchJourney(deps, flags, ref, steps, asOf?.value);
       if (!got.ok) return fail(got.error);
       if (flags.json) printJson(got.value);
       else process.stdout.write(render(got.value));
@@ -67,14 +70,17 @@ async function fetchJourney(
   flags: JourneyFlags,
   ref: string,
   steps: number,
+  /** Epoch ms, already checked. */
+  asOfMs: number | undefined,
 ): Promise<{ ok: true; value: View } | { ok: false; error: string }> {
   const access = await openAccess(deps, flags, true);
   if (!access.ok) return access;
   const a = access.value;
   const page = { limit: Math.max(1, steps), offset: 0 };
   const includeBots = flags.includeBots === true;
-  const asOf = flags.asOf === undefined ? undefined : new Date(Date.parse(flags.asOf)).toISOString();
-  const options = { includeBots, ...(asOf ? { asOf: Date.parse(asOf) } : {}) };
+  // Sent to a server as an ISO instant with its zone, so the server reads what we read.
+  const asOf = asOfMs === undefined ? undefined : new Date(asOfMs).toISOString();
+  const options = { includeBots, ...(asOfMs === undefined ? {} : { asOf: asOfMs }) };
   try {
     if (a.kind === 'remote') {
       const base = flags.account

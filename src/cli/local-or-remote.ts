@@ -17,13 +17,20 @@ export interface LocalPeople {
   journeys: JourneyService;
 }
 
+/** An import into the data directory's log, and the load of the log into the database. */
+export interface LocalImporter {
+  imports: ImportService;
+  /** Which events may be stored: not those of deleted persons whose identifiers are suppressed. */
+  admit(event: StoredEvent): boolean;
+  /** Loads everything logged into the database (so it is queryable when the command ends). */
+  load(onProgress?: (loaded: number, head: number) => void): Promise<void>;
+}
+
 export interface LocalStore {
   workspaces: WorkspaceService;
-  imports: ImportService;
+  importer(): Promise<LocalImporter>;
   /** The identity graph, loaded and caught up on first use. */
   people(): Promise<LocalPeople>;
-  /** Which events may be stored: not those of deleted persons whose identifiers are suppressed. */
-  admission(): Promise<(event: StoredEvent) => boolean>;
   close(): void | Promise<void>;
 }
 

@@ -16,6 +16,8 @@ const schema = z.object({
   commitIntervalMs: z.coerce.number().min(0).max(100),
   /** JSON file of journey settings (channel rules, stages, sessions): defaults and per workspace. */
   journeyConfig: z.string().min(1).optional(),
+  /** `delete`: a log segment goes once every consumer has it; `keep`: segments stay (backups, replays). */
+  logRetention: z.enum(['delete', 'keep']),
   checkpointThreshold: z
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'must be a size such as 16MB or 1GiB'),
@@ -41,6 +43,7 @@ export const DEFAULTS = {
   maxPendingRows: 100_000,
   commitIntervalMs: 4,
   checkpointThreshold: '16MB',
+  logRetention: 'delete',
 } as const;
 
 /**
@@ -64,6 +67,7 @@ export function loadConfig(
     maxPendingRows: nonEmpty(env.THROUGHLINE_MAX_PENDING_ROWS) ?? DEFAULTS.maxPendingRows,
     commitIntervalMs: nonEmpty(env.THROUGHLINE_COMMIT_INTERVAL_MS) ?? DEFAULTS.commitIntervalMs,
     checkpointThreshold: nonEmpty(env.THROUGHLINE_CHECKPOINT_THRESHOLD) ?? DEFAULTS.checkpointThreshold,
+    logRetention: nonEmpty(env.THROUGHLINE_LOG_RETENTION) ?? DEFAULTS.logRetention,
     journeyConfig: pick(flags.journeyConfig, 'THROUGHLINE_JOURNEY_CONFIG'),
   };
   const parsed = schema.safeParse(input);
@@ -90,6 +94,7 @@ const SOURCES: Record<string, string> = {
   maxPendingRows: 'THROUGHLINE_MAX_PENDING_ROWS',
   commitIntervalMs: 'THROUGHLINE_COMMIT_INTERVAL_MS',
   checkpointThreshold: 'THROUGHLINE_CHECKPOINT_THRESHOLD',
+  logRetention: 'THROUGHLINE_LOG_RETENTION',
   journeyConfig: '--journey-config / THROUGHLINE_JOURNEY_CONFIG',
 };
 

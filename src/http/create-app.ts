@@ -17,6 +17,7 @@ import type { Metrics } from './metrics.js';
 import { accountsRoutes } from './routes/accounts.route.js';
 import { eventsRoutes } from './routes/events.route.js';
 import { identitySettingsRoutes } from './routes/identity-settings.route.js';
+import { type ImportDeps, importRoutes } from './routes/import.route.js';
 import { journeyRoutes } from './routes/journey.route.js';
 import { keysRoutes } from './routes/keys.route.js';
 import { liveEventsRoutes } from './routes/live-events.route.js';
@@ -40,8 +41,12 @@ export interface AppDeps {
   logger: FastifyServerOptions['logger'];
   /** Trust X-Forwarded-For from these proxies (Fastify `trustProxy`): true or addresses/CIDRs. */
   trustProxy: boolean | string[];
-  /** False until start-up finished; /health answers 503 until then. */
-  isReady(): boolean;
+  /** Readiness and pipeline progress; /health answers 503 until ready (the collector accepts). */
+  health(): { ready: boolean; body: object };
+  /** Bulk imports through the API (`POST /api/import`). */
+  imports: ImportDeps;
+  /** Subscribes to events as they become durable (the live stream). */
+  liveEvents(listener: (events: StoredEvent[]) => void): () => void;
 }
 
 /** Builds the HTTP application without listening, so tests and main.ts share it. */
@@ -85,11 +90,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   // Browsers send analytics.js calls cross-origin: reflect the caller's origin.
   await app.register(cors, { origin: true, methods: ['GET', 'POST', 'DELETE', 'OPTIONS'], maxAge: 86_400 });
 
-  app.get('/health', { schema: { tags: ['Operations'], summary: 'Readiness' } }, async (_req, reply) =>
-    deps.isReady()
-      ? { status: 'ok', version: deps.version }
-      : reply.code(503).send({ status: 'starting', version: deps.version }),
-  );
+  app.get('/health', { schema: { tags: ['Operations'], summary: 'Readiness' } }, async (_req, reply) => {
+    const h = deps.health();
+    return reply.code(h.ready ? 200 : 503).send(h.body);
+  });
   app.get(
     '/metrics',
     { schema: { tags: ['Operations'], summary: 'Prometheus metrics' } },
@@ -119,7 +123,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     await api.register(eventsRoutes, { queries: deps.queries });
     await api.register(liveEventsRoutes, {
-      subscribe: (l: (events: StoredEvent[]) => void) => deps.ingest.onCommitted(l),
+      subscribe: deps.liveEvents,
       heartbeatMs: 15_000,
     });
     await api.register(keysRoutes, { workspaces: deps.workspaces });
@@ -128,6 +132,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(identitySettingsRoutes, { identity: deps.identity });
     await api.register(journeyRoutes, { persons: deps.persons, journeys: deps.journeys });
     await api.register(webhookSettingsRoutes, { webhooks: deps.webhooks });
+    await api.register(importRoutes, deps.imports);
   });
 
   return app;

@@ -2,7 +2,20 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { IngestObserver } from '../services/ingest-service.js';
 
 /** Prometheus metrics for the collector; exposed at GET /metrics. */
-export function createMetrics(pendingRows: () => number, dedupSize: () => number) {
+/** Gauges read at scrape time from the log pipeline. */
+export interface PipelineGauges {
+  pendingRows: number;
+  dedupIds: number;
+  dedupBytes: number;
+  logBytes: number;
+  loadLagRows: number;
+  loadLagSeconds: number;
+  corruptSegments: number;
+  consumerLagRows: Record<string, number>;
+  consumerFailures: Record<string, number>;
+}
+
+export function createMetrics(read: () => PipelineGauges) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'throughline_' });
   const c = (name: string, help: string, labelNames: string[] = []) =>
@@ -33,22 +46,60 @@ export function createMetrics(pendingRows: () => number, dedupSize: () => number
     buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000],
     registers: [registry],
   });
-  new Gauge({
-    name: 'throughline_commit_pending_rows',
-    help: 'Rows accepted and waiting for a commit',
-    registers: [registry],
-    collect() {
-      this.set(pendingRows());
-    },
-  });
-  new Gauge({
-    name: 'throughline_dedup_window_ids',
-    help: 'messageIds remembered for deduplication',
-    registers: [registry],
-    collect() {
-      this.set(dedupSize());
-    },
-  });
+  const gauge = (name: string, help: string, value: (g: PipelineGauges) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(value(read()));
+      },
+    });
+  gauge(
+    'throughline_commit_pending_rows',
+    'Rows accepted and waiting for the log write',
+    (g) => g.pendingRows,
+  );
+  gauge('throughline_dedup_window_ids', 'messageIds remembered for deduplication', (g) => g.dedupIds);
+  gauge('throughline_dedup_window_bytes', 'Memory held by the deduplication index', (g) => g.dedupBytes);
+  gauge('throughline_log_bytes', 'Bytes of ingest log segments on disk', (g) => g.logBytes);
+  gauge(
+    'throughline_load_lag_rows',
+    'Log records durable but not yet loaded into DuckDB',
+    (g) => g.loadLagRows,
+  );
+  gauge(
+    'throughline_load_lag_seconds',
+    'How long the oldest record not yet loaded into DuckDB has waited',
+    (g) => g.loadLagSeconds,
+  );
+  gauge(
+    'throughline_log_corrupt_segments',
+    'Times loading stopped at a corrupt record in a log segment',
+    (g) => g.corruptSegments,
+  );
+  for (const [name, help, pick] of [
+    [
+      'throughline_consumer_lag_rows',
+      'Log records a consumer has not handled yet',
+      (g: PipelineGauges) => g.consumerLagRows,
+    ],
+    [
+      'throughline_consumer_failures',
+      'Failures that stalled a consumer (it retries from the failed record)',
+      (g: PipelineGauges) => g.consumerFailures,
+    ],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['consumer'],
+      registers: [registry],
+      collect() {
+        for (const [consumer, v] of Object.entries(pick(read()))) this.set({ consumer }, v);
+      },
+    });
+  }
 
   const observer: IngestObserver = {
     received: (n) => received.inc(n),

@@ -28,7 +28,11 @@ export function decodeCursor(s: string): Result<EventCursor, string> {
 }
 
 export class EventQueryService {
-  constructor(private readonly store: EventStore) {}
+  constructor(
+    private readonly store: EventStore,
+    /** Waits until the store holds what was acknowledged before the query (the loader's position). */
+    private readonly fresh: () => Promise<void> = async () => undefined,
+  ) {}
 
   async list(workspaceId: string, f: EventFilter): Promise<Result<EventPage, string>> {
     let after: EventCursor | undefined;
@@ -38,6 +42,7 @@ export class EventQueryService {
       after = c.value;
     }
     const { cursor: _ignored, ...filter } = f;
+    await this.fresh();
     const events = await this.store.listEvents({ ...filter, workspaceId, ...(after ? { after } : {}) });
     const last = events[events.length - 1];
     const nextCursor =
@@ -45,7 +50,12 @@ export class EventQueryService {
     return ok({ events, nextCursor });
   }
 
-  quarantine(workspaceId: string, code: string | undefined, limit: number): Promise<QuarantinedMessage[]> {
+  async quarantine(
+    workspaceId: string,
+    code: string | undefined,
+    limit: number,
+  ): Promise<QuarantinedMessage[]> {
+    await this.fresh();
     return this.store.listQuarantine({ workspaceId, limit, ...(code ? { code } : {}) });
   }
 }

@@ -5,6 +5,7 @@ import { personIdOf } from '../core/identity/person-id.js';
 import { revenueOf } from '../core/identity/profile.js';
 import { resolveEvent } from '../core/identity/resolve-event.js';
 import type { StoredEvent } from '../core/spec/message.js';
+import type { LogRecord } from './event-log.js';
 import type {
   EventIdentityRow,
   IdentifierRow,
@@ -22,6 +23,9 @@ export type PersonEvent =
   | { kind: 'merged'; workspaceId: string; personId: string; from: string[] }
   | { kind: 'split'; workspaceId: string; from: string; into: string[] }
   | { kind: 'deleted'; workspaceId: string; personId: string };
+
+/** The identity pipeline's name as a consumer of the ingest log. */
+export const IDENTITY = 'identity';
 
 export interface IdentityOptions {
   /** How long resolved rows may wait before they are written (they are in memory at once). */
@@ -49,6 +53,18 @@ export class IdentityService {
   private indexedAll = false;
   private indexing: Promise<void> | null = null;
   private rulesLoaded: Promise<IdentityRules[]> | null = null;
+  private persisted = 0;
+  private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+  readonly name = IDENTITY;
+  /** Told each durable position (the log's checkpoint for this consumer). */
+  onPersisted: ((seq: number) => void) | null = null;
+  onFlushError: ((error: Error) => void) | null = null;
+  /**
+   * Waits until reads see everything acknowledged so far: the composition root makes it wait
+   * for the loader's and this pipeline's durable positions. Alone (tests, offline tools) it
+   * writes what is pending.
+   */
+  readBarrier: (options?: { strict: boolean }) => Promise<void> = () => this.flush();
 
   constructor(
     readonly store: IdentityStore,
@@ -56,9 +72,13 @@ export class IdentityService {
     private readonly options: IdentityOptions,
   ) {}
 
-  /** Loads the graph from its log and catches up with events committed since. */
-  async start(): Promise<{ identifiers: number; links: number; caughtUp: number }> {
-    const rules = await this.loadRules();
+  /**
+   * Loads the graph from its link log. Events it has not resolved yet are replayed from the
+   * ingest log by a ConsumerRunner; `catchUpFromStore` covers what only the database holds
+   * (data written before the ingest log existed).
+   */
+  async start(): Promise<{ identifiers: number; links: number; processedSeq: number }> {
+    await this.loadRules();
     const ops: IdentityOpRow[] = [];
     let identifiers = 0;
     const { processedSeq } = await this.store.load({
@@ -76,15 +96,63 @@ export class IdentityService {
     this.graph.rebuild();
     this.graph.drainChanges();
     this.processedSeq = processedSeq;
+    this.persisted = processedSeq;
+    return { identifiers, links: this.graph.linkCount, processedSeq };
+  }
+
+  /** Resolves stored events after the position up to `upTo` (those the ingest log no longer holds). */
+  async catchUpFromStore(upTo: number): Promise<number> {
+    if (this.processedSeq >= upTo) return 0;
+    const rules = await this.loadRules();
     let caughtUp = 0;
     const custom = rules.some((r) => r.customIdentifiers.length > 0);
-    await this.store.eventsAfter(processedSeq, custom, async (events) => {
-      this.process(events);
-      caughtUp += events.length;
+    await this.store.eventsAfter(this.processedSeq, custom, async (events) => {
+      const mine = events.filter((e) => e.seq <= upTo);
+      this.process(mine);
+      caughtUp += mine.length;
       if (this.pending.events.length >= 50_000) await this.flush();
     });
     await this.flush();
-    return { identifiers, links: this.graph.linkCount, caughtUp };
+    return caughtUp;
+  }
+
+  /** The last seq resolved in memory (the graph is current up to it). */
+  get position(): number {
+    return this.processedSeq;
+  }
+
+  /** The last seq whose derived rows are durable: reads of timelines wait for this. */
+  get persistedSeq(): number {
+    return this.persisted;
+  }
+
+  /** Consumer of the ingest log: resolves its events and steps past its quarantine records. */
+  handle(records: LogRecord[]): void {
+    const events: StoredEvent[] = [];
+    for (const r of records) if (r.kind === 'event') events.push(r.event);
+    this.process(events);
+    const last = records[records.length - 1];
+    if (last && last.seq > this.processedSeq) {
+      this.processedSeq = last.seq;
+      this.pending.processedSeq = last.seq;
+      this.scheduleFlush();
+    }
+  }
+
+  /** Resolves once derived rows up to `seq` are durable, or false after `timeoutMs`. */
+  waitFor(seq: number, timeoutMs: number): Promise<boolean> {
+    if (this.persisted >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { seq, resolve: () => resolve(true) };
+      this.waiters.push(waiter);
+      void this.clock.sleep(timeoutMs).then(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) {
+          this.waiters.splice(i, 1);
+          resolve(false);
+        }
+      });
+    });
   }
 
   /**
@@ -108,34 +176,42 @@ export class IdentityService {
     return () => this.listeners.delete(listener);
   }
 
-  /** Resolves committed events, in commit order. Synchronous: the graph is current on return. */
+  /**
+   * Resolves events in seq order. Synchronous: the graph is current on return. The position
+   * moves past an event only once it is resolved, so an exception leaves it at the event that
+   * failed (the runner retries from there) and never skips the rest of a batch.
+   */
   process(events: StoredEvent[]): void {
     const p = this.pending;
-    for (const e of events) {
-      if (e.seq <= this.processedSeq) continue;
-      this.processedSeq = e.seq;
-      const r = resolveEvent(this.graph, e);
-      for (const id of r.created) {
-        p.identifiers.push(this.identifierRow(id));
-        if (this.indexedAll) this.index(id);
+    try {
+      for (const e of events) {
+        if (e.seq <= this.processedSeq) continue;
+        const r = resolveEvent(this.graph, e);
+        for (const id of r.created) {
+          p.identifiers.push(this.identifierRow(id));
+          if (this.indexedAll) this.index(id);
+        }
+        if (r.logged) p.links.push(this.linkRow(r.logged.id));
+        if (r.primary !== null) {
+          const groupId = e.groupId ?? null;
+          p.events.push({
+            seq: e.seq,
+            workspaceId: e.workspaceId,
+            identifierId: r.primary,
+            timestamp: e.timestamp,
+            type: e.type,
+            groupId,
+            revenue: revenueOf(e.type, e.event, e.properties),
+          });
+          if (e.type === 'group' && groupId !== null) this.addMember(e.workspaceId, groupId, r.primary);
+        }
+        this.processedSeq = e.seq;
+        p.processedSeq = e.seq;
       }
-      if (r.logged) p.links.push(this.linkRow(r.logged.id));
-      if (r.primary === null) continue;
-      const groupId = e.groupId ?? null;
-      p.events.push({
-        seq: e.seq,
-        workspaceId: e.workspaceId,
-        identifierId: r.primary,
-        timestamp: e.timestamp,
-        type: e.type,
-        groupId,
-        revenue: revenueOf(e.type, e.event, e.properties),
-      });
-      if (e.type === 'group' && groupId !== null) this.addMember(e.workspaceId, groupId, r.primary);
+    } finally {
+      this.publish();
+      this.scheduleFlush();
     }
-    p.processedSeq = this.processedSeq;
-    this.publish();
-    this.scheduleFlush();
   }
 
   /** Writes everything resolved so far; resolves when it is durable. */
@@ -151,7 +227,17 @@ export class IdentityService {
         } catch (e) {
           // Keep the rows for the next attempt, ahead of anything resolved meanwhile.
           this.pending = mergeBatches(batch, this.pending);
+          this.onFlushError?.(e as Error);
           throw e;
+        }
+        this.persisted = Math.max(this.persisted, batch.processedSeq);
+        this.onPersisted?.(this.persisted);
+        for (let i = this.waiters.length - 1; i >= 0; i--) {
+          const w = this.waiters[i] as { seq: number; resolve: () => void };
+          if (w.seq <= this.persisted) {
+            this.waiters.splice(i, 1);
+            w.resolve();
+          }
         }
       });
     return this.writing;
@@ -313,6 +399,11 @@ export class IdentityService {
 
   // ── suppression ────────────────────────────────────────────────────────────
 
+  /** Adds identifiers whose messages ingestion must drop from now on. */
+  suppress(list: Suppression[]): void {
+    for (const s of list) this.suppressed.add(s);
+  }
+
   /** False for an event that carries a suppressed identifier: ingestion drops it. */
   admits(event: StoredEvent): boolean {
     return this.suppressed.admits(event, this.graph.rulesOf(event.workspaceId));
@@ -381,10 +472,11 @@ export class IdentityService {
   }
 
   private scheduleFlush(): void {
-    if (this.flushTimer) return;
+    if (this.flushTimer || this.pending.processedSeq === 0) return;
     this.flushTimer = this.clock.sleep(this.options.flushIntervalMs).then(async () => {
       this.flushTimer = null;
-      await this.flush().catch(() => undefined);
+      // A failed write keeps its rows pending (reported through onFlushError): try again later.
+      await this.flush().catch(() => this.scheduleFlush());
     });
   }
 

@@ -1,9 +1,18 @@
 import type { ErrorCode } from '../core/error-codes.js';
 import { importLine } from '../core/spec/import-line.js';
-import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
-import type { BulkLoader, BulkLoadResult, Clock } from './ports.js';
+import type { StoredEvent } from '../core/spec/message.js';
+import type { LogRecord } from './event-log.js';
+import type { IngestService } from './ingest-service.js';
+import type { Clock } from './ports.js';
 
-export interface ImportStats extends BulkLoadResult {
+/** What an import did with its rows. */
+export interface ImportStats {
+  /** Events appended to the log (new messageIds). */
+  inserted: number;
+  /** Exact repeats of a message already received or earlier in the import. */
+  duplicates: number;
+  /** Reused messageIds with a different payload: quarantined as `conflicting_duplicate`. */
+  conflicts: number;
   lines: number;
   /** Blank lines are skipped, and counted so nothing goes unaccounted for. */
   blankLines: number;
@@ -29,42 +38,50 @@ export async function* linesAsRows(lines: AsyncIterable<string[]>): AsyncGenerat
 export interface ImportOptions {
   workspaceId: string;
   importId: string;
-  /** Rows handed to the store at a time. */
+  /** Records appended to the log at a time (one write and sync each). */
   chunkRows?: number;
   onProgress?: (linesDone: number) => void;
   /** Whether a valid event may be stored (suppressed identifiers are not). */
   admit?: (event: StoredEvent) => boolean;
 }
 
+/** The collector's steps an import shares with the Tracking API (IngestService). */
+export type Collector = Pick<IngestService, 'nextSeq' | 'dedupe' | 'appendRecords' | 'rememberAll'>;
+
+/** Every id a workspace's store holds, for deduplicating imports of old data. */
+export type StoredIds = (
+  workspaceId: string,
+) => (onId: (workspaceId: string, messageId: string, fingerprint: string) => void) => Promise<number>;
+
+/** Seqs are given when a chunk is appended, so live traffic between chunks keeps the log in order. */
+const UNNUMBERED = 0;
+
 /**
- * Loads Segment-format NDJSON into the event store. Every line goes through the Tracking API's
- * validation and normalisation; bad lines are quarantined with their line number and reason;
- * the load commits all at once, so a failed import leaves nothing half-done and can be re-run
- * (deduplication makes re-runs harmless).
+ * Imports rows through the same validation, normalisation, deduplication and ingest log as the
+ * Tracking API: bad rows are quarantined with their line number and reason, the good ones
+ * beside them are logged, and the loader moves them into DuckDB. Chunks are appended as they
+ * are ready, so memory stays flat whatever the file's size; re-running an import stores
+ * nothing twice (deduplication).
  */
 export class ImportService {
   constructor(
-    private readonly loader: BulkLoader,
+    private readonly collector: Collector,
     private readonly clock: Clock,
     private readonly newId: () => string,
+    private readonly storedIds?: StoredIds,
   ) {}
 
   async importLines(lines: AsyncIterable<string[]>, options: ImportOptions): Promise<ImportStats> {
-    let n = 0;
-    async function* asRows(): AsyncGenerator<ImportRow[]> {
-      for await (const batch of lines)
-        yield batch.map((line) => ({ line: ++n, raw: line, messages: [line] }));
-    }
-    return this.importRows(asRows(), options);
+    return this.importRows(linesAsRows(lines), options);
   }
 
   /**
-   * Loads rows of any source: each row (a line of the input, with its number) carries the
-   * Segment messages it became, or the reason it could not become any. Bad rows and bad
-   * messages are quarantined with their line number; the good ones beside them load.
+   * Imports rows of any source: each row (a line of the input, with its number) carries the
+   * Segment messages it became, or the reason it could not become any.
    */
   async importRows(rows: AsyncIterable<ImportRow[]>, options: ImportOptions): Promise<ImportStats> {
-    const load = await this.loader.begin(options.workspaceId, options.importId);
+    const c = this.collector;
+    if (this.storedIds) await c.rememberAll(options.workspaceId, this.storedIds(options.workspaceId));
     const now = this.clock.now();
     const chunkRows = options.chunkRows ?? 20_000;
     const stats: ImportStats = {
@@ -78,80 +95,108 @@ export class ImportService {
       duplicates: 0,
       conflicts: 0,
     };
-    let seq = load.firstSeq;
-    let events: StoredEvent[] = [];
-    let quarantine: QuarantinedMessage[] = [];
-    try {
-      const reject = (
-        row: ImportRow,
-        code: ErrorCode,
-        message: string,
-        field: string | null,
-        messageId: string | null,
-      ) => {
+    let records: LogRecord[] = [];
+    let newIds: string[] = [];
+    const waits: Promise<void>[] = [];
+    const reject = (
+      seq: number,
+      line: number,
+      raw: string,
+      code: ErrorCode,
+      message: string,
+      field: string | null,
+      messageId: string | null,
+    ) => {
+      // Conflicting ids are counted apart from bad lines, as the Tracking API reports them.
+      if (code !== 'conflicting_duplicate') {
         stats.rejected++;
         stats.rejectedByCode[code] = (stats.rejectedByCode[code] ?? 0) + 1;
-        if (stats.rejectedSample.length < 20) stats.rejectedSample.push(`line ${row.line}: ${message}`);
-        quarantine.push({
+        if (stats.rejectedSample.length < 20) stats.rejectedSample.push(`line ${line}: ${message}`);
+      }
+      records.push({
+        kind: 'quarantine',
+        seq,
+        row: {
           workspaceId: options.workspaceId,
           receivedAt: now,
           requestId: options.importId,
-          batchIndex: row.line,
+          batchIndex: line,
           messageId,
           code,
-          reason: `line ${row.line}: ${message}`,
+          reason: `line ${line}: ${message}`,
           field,
-          payload: row.raw.length > 64_000 ? row.raw.slice(0, 64_000) : row.raw,
-        });
-      };
-      for await (const batch of rows) {
-        for (const row of batch) {
-          stats.lines++;
-          if ('error' in row) {
-            reject(row, 'invalid_row', row.error.message, row.error.field, null);
-            continue;
-          }
-          if (row.messages.length === 1 && (row.messages[0] as string).trim() === '') {
-            stats.blankLines++;
-            continue;
-          }
-          for (const line of row.messages) {
-            const result = importLine(line, {
-              workspaceId: options.workspaceId,
-              seq,
-              now,
-              newMessageId: this.newId,
-            });
-            if (result.ok) {
-              if (options.admit && !options.admit(result.value)) {
-                stats.suppressed++;
-                continue;
-              }
-              events.push(result.value);
-              seq++;
-              continue;
-            }
-            const e = result.error;
-            reject({ ...row, raw: line }, e.code, e.message, e.field ?? null, e.messageId);
-          }
-        }
-        if (events.length >= chunkRows) {
-          await load.addEvents(events);
-          events = [];
-        }
-        if (quarantine.length >= chunkRows) {
-          await load.addQuarantine(quarantine);
-          quarantine = [];
-        }
-        options.onProgress?.(stats.lines);
+          payload: raw.length > 64_000 ? raw.slice(0, 64_000) : raw,
+        },
+      });
+    };
+    const flush = async () => {
+      for (const r of records) {
+        r.seq = c.nextSeq();
+        if (r.kind === 'event') r.event.seq = r.seq;
       }
-      await load.addEvents(events);
-      await load.addQuarantine(quarantine);
-      const result = await load.finish();
-      return { ...stats, ...result };
-    } catch (e) {
-      await load.abort().catch(() => undefined);
-      throw e;
+      const appending = c.appendRecords(options.workspaceId, records, newIds);
+      records = [];
+      newIds = [];
+      await appending;
+    };
+    for await (const batch of rows) {
+      for (const row of batch) {
+        stats.lines++;
+        if ('error' in row) {
+          reject(UNNUMBERED, row.line, row.raw, 'invalid_row', row.error.message, row.error.field, null);
+          continue;
+        }
+        if (row.messages.length === 1 && (row.messages[0] as string).trim() === '') {
+          stats.blankLines++;
+          continue;
+        }
+        for (const line of row.messages) {
+          const seq = c.nextSeq();
+          const result = importLine(line, {
+            workspaceId: options.workspaceId,
+            seq,
+            now,
+            newMessageId: this.newId,
+          });
+          if (!result.ok) {
+            const e = result.error;
+            reject(seq, row.line, line, e.code, e.message, e.field ?? null, e.messageId);
+            continue;
+          }
+          const event = result.value;
+          if (options.admit && !options.admit(event)) {
+            stats.suppressed++;
+            continue;
+          }
+          const { verdict, original } = c.dedupe(event);
+          if (verdict === 'duplicate') {
+            stats.duplicates++;
+            if (original) waits.push(original);
+            continue;
+          }
+          if (verdict === 'conflict') {
+            stats.conflicts++;
+            reject(
+              seq,
+              row.line,
+              line,
+              'conflicting_duplicate',
+              `messageId ${JSON.stringify(event.messageId)} was already received with a different payload`,
+              'messageId',
+              event.messageId,
+            );
+            continue;
+          }
+          newIds.push(event.messageId);
+          records.push({ kind: 'event', seq, event });
+          stats.inserted++;
+        }
+      }
+      if (records.length >= chunkRows) await flush();
+      options.onProgress?.(stats.lines);
     }
+    await flush();
+    await Promise.all(waits);
+    return stats;
   }
 }

@@ -1,9 +1,9 @@
 import type { ErrorCode } from '../core/error-codes.js';
-import { DedupWindow } from '../core/spec/dedup-window.js';
+import { DedupIndex, type DedupVerdict } from '../core/spec/dedup-index.js';
 import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import { type BatchEnvelope, normalizeMessage } from '../core/spec/normalize-message.js';
 import { messageIdOf, validateMessage } from '../core/spec/validate-message.js';
-import { GroupCommit } from './group-commit.js';
+import type { EventLog, LogRecord } from './event-log.js';
 import type { Clock, EventStore } from './ports.js';
 
 /** Counters the ingest path reports; main.ts wires them to Prometheus. */
@@ -20,9 +20,7 @@ export interface IngestObserver {
 
 export interface IngestOptions {
   dedupWindowMs: number;
-  maxRowsPerCommit: number;
-  minCommitIntervalMs: number;
-  /** Above this many rows waiting for a commit, new requests are turned away with `overloaded`. */
+  /** Above this many rows waiting for the log, new requests are turned away with `overloaded`. */
   maxPendingRows: number;
 }
 
@@ -62,80 +60,109 @@ export interface RequestRejection {
 }
 
 /**
- * The collector's use case: validate → normalise → deduplicate → group commit.
- * Resolves only after every accepted and quarantined row of the request is durable.
+ * The collector's use case: validate → normalise → deduplicate → append to the ingest log.
+ * Resolves only once every accepted and quarantined row of the request is durable in the log,
+ * and a duplicate only once the original it repeats is durable too.
  */
 export class IngestService {
-  private dedup: DedupWindow;
+  private dedup: DedupIndex;
   private seq = 0;
-  private readonly commits: GroupCommit;
-  private readonly listeners = new Set<(events: StoredEvent[]) => void>();
-  /** Decides whether a valid event may be stored; set by the identity pipeline for suppressions. */
+  private pending = 0;
+  /** Ids appended but not yet durable → that append: a retry of one must wait for it. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Workspaces whose whole stored history is in the index, and since when. */
+  private readonly allRemembered = new Map<string, number>();
+  private ready = false;
+  private started: () => void = () => undefined;
+  /** Resolves once `start` is done: seqs handed out before it could repeat stored ones. */
+  private readonly whenStarted = new Promise<void>((resolve) => {
+    this.started = resolve;
+  });
+  /** Decides whether a valid event may be stored: the collector's suppression list. */
   admit: (event: StoredEvent) => boolean = () => true;
 
   constructor(
-    private readonly store: EventStore,
+    private readonly log: EventLog,
     private readonly clock: Clock,
     private readonly newId: () => string,
     private readonly observer: IngestObserver,
     private readonly options: IngestOptions,
   ) {
-    this.dedup = new DedupWindow(options.dedupWindowMs, clock.now());
-    this.commits = new GroupCommit(store, clock, options, (events, info) => {
-      observer.committed(info.rows, info.seconds);
-      if (events.length > 0) for (const l of this.listeners) l(events);
-    });
+    this.dedup = new DedupIndex(options.dedupWindowMs, clock.now());
   }
 
-  /** Restores the sequence and the deduplication window from what is already stored. */
-  async start(): Promise<{ seq: number; remembered: number }> {
-    this.seq = await this.store.maxSeq();
-    const since = this.clock.now() - this.options.dedupWindowMs;
-    const remembered = await this.store.loadFingerprints(since, (ws, id, fp) =>
-      this.dedup.remember(DedupWindow.key(ws, id), fp),
-    );
+  /**
+   * Continues the sequence after the log and the store, and fills the deduplication index
+   * with what was received within the window. Until it resolves, `ready` is false and the
+   * Tracking API asks clients to retry.
+   */
+  async start(history: {
+    storedMaxSeq: number;
+    remember: (
+      onId: (workspaceId: string, messageId: string, fingerprint: string) => void,
+    ) => Promise<number>;
+  }): Promise<{ seq: number; remembered: number }> {
+    this.seq = Math.max(this.seq, this.log.head, history.storedMaxSeq);
+    const remembered = await history.remember((ws, id, fp) => this.dedup.remember(ws, id, fp));
+    this.ready = true;
+    this.started();
     return { seq: this.seq, remembered };
   }
 
-  /** Called with each committed group of events, in commit order. */
-  onCommitted(listener: (events: StoredEvent[]) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** False while the deduplication index is still loading (start-up). */
+  get accepting(): boolean {
+    return this.ready;
+  }
+
+  /** The newest seq handed out: a read that must see a request's writes waits for this. */
+  get lastSeq(): number {
+    return this.seq;
   }
 
   get pendingRows(): number {
-    return this.commits.pendingRows;
+    return this.pending;
   }
 
   get rememberedIds(): number {
     return this.dedup.size;
   }
 
+  get dedupBytes(): number {
+    return this.dedup.bytes;
+  }
+
   get overloaded(): boolean {
-    return this.commits.pendingRows > this.options.maxPendingRows;
+    return this.pending > this.options.maxPendingRows;
   }
 
   async ingest(req: IngestRequest): Promise<IngestOutcome> {
+    // The edges answer 503 while starting; anything else that gets here waits for the start.
+    if (!this.ready) await this.whenStarted;
     const receivedAt = this.clock.now();
-    const events: StoredEvent[] = [];
-    const quarantine: QuarantinedMessage[] = [];
+    const records: LogRecord[] = [];
     const failures: MessageFailure[] = [];
-    const newKeys: string[] = [];
+    const newIds: string[] = [];
+    const originals: Promise<void>[] = [];
+    let accepted = 0;
     let duplicates = 0;
     let suppressed = 0;
 
     const reject = (index: number, raw: unknown, code: ErrorCode, message: string, field?: string) => {
       failures.push(field === undefined ? { index, code, message } : { index, code, message, field });
-      quarantine.push({
-        workspaceId: req.workspaceId,
-        receivedAt,
-        requestId: req.requestId,
-        batchIndex: req.pathType ? null : index,
-        messageId: messageIdOf(raw),
-        code,
-        reason: message,
-        field: field ?? null,
-        payload: req.pathType ? req.rawBody : serialise(raw, req.rawBody),
+      records.push({
+        kind: 'quarantine',
+        seq: ++this.seq,
+        row: {
+          workspaceId: req.workspaceId,
+          receivedAt,
+          requestId: req.requestId,
+          batchIndex: req.pathType ? null : index,
+          messageId: messageIdOf(raw),
+          code,
+          reason: message,
+          field: field ?? null,
+          payload: req.pathType ? req.rawBody : serialise(raw, req.rawBody),
+        },
       });
     };
 
@@ -164,10 +191,10 @@ export class IngestService {
         continue;
       }
       if (valid.value.messageId !== undefined) {
-        const key = DedupWindow.key(req.workspaceId, event.messageId);
-        const verdict = this.dedup.check(key, event.fingerprint, receivedAt);
+        const { verdict, original } = this.dedupe(event);
         if (verdict === 'duplicate') {
           duplicates++;
+          if (original) originals.push(original);
           continue;
         }
         if (verdict === 'conflict') {
@@ -180,55 +207,130 @@ export class IngestService {
           );
           continue;
         }
-        newKeys.push(key);
+        newIds.push(event.messageId);
       }
       this.seq++;
-      events.push(event);
+      records.push({ kind: 'event', seq: event.seq, event });
+      accepted++;
     }
 
     this.observer.received(req.messages.length);
-    try {
-      await this.commits.submit(events, quarantine);
-    } catch (e) {
-      // Nothing of this request was stored: let the client's retry through deduplication.
-      for (const key of newKeys) this.dedup.forget(key);
-      throw e;
-    }
-    this.observer.accepted(events.length);
+    const appended = this.appendRecords(req.workspaceId, records, newIds);
+    // A duplicate is acknowledged only once its original is durable: if that write fails, the
+    // retry fails with it, and the next retry is taken as new (its id was forgotten).
+    await Promise.all([appended, ...originals]);
+    this.observer.accepted(accepted);
     if (duplicates > 0) this.observer.deduplicated(duplicates);
     if (suppressed > 0) this.observer.suppressed(suppressed);
     for (const f of failures) {
       if (f.code === 'conflicting_duplicate') this.observer.conflicting(1);
       this.observer.rejected(f.code, 1);
     }
-    return { accepted: events.length, duplicates, suppressed, failures };
+    return { accepted, duplicates, suppressed, failures };
+  }
+
+  /** The next seq of the log (every record, event or quarantine, takes one). */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  /**
+   * Checks an event's messageId against the window (remembering it when new). A duplicate
+   * comes with its original's pending write, if that is not durable yet, to wait for.
+   */
+  dedupe(event: StoredEvent): { verdict: DedupVerdict; original?: Promise<void> } {
+    const verdict = this.dedup.check(event.workspaceId, event.messageId, event.fingerprint, this.clock.now());
+    if (verdict !== 'duplicate') return { verdict };
+    const original = this.inFlight.get(inFlightKey(event.workspaceId, event.messageId));
+    return original ? { verdict, original } : { verdict };
+  }
+
+  /**
+   * Appends records to the log; resolves once they are durable. `newIds` are the messageIds
+   * first seen in them: until durable, their retries wait; on failure they are forgotten.
+   */
+  appendRecords(workspaceId: string, records: LogRecord[], newIds: string[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    const started = this.clock.now();
+    this.pending += records.length;
+    const appended = this.log.append(records);
+    const keys = newIds.map((id) => inFlightKey(workspaceId, id));
+    for (const k of keys) this.inFlight.set(k, appended);
+    const settle = () => {
+      this.pending -= records.length;
+      for (const k of keys) if (this.inFlight.get(k) === appended) this.inFlight.delete(k);
+    };
+    return appended.then(
+      () => {
+        settle();
+        this.observer.committed(records.length, (this.clock.now() - started) / 1000);
+      },
+      (e: unknown) => {
+        settle();
+        // Nothing of this request is durable: let the client's retry through deduplication.
+        for (const id of newIds) this.dedup.forget(workspaceId, id);
+        throw e;
+      },
+    );
+  }
+
+  /**
+   * Makes sure every id the store holds for this workspace is remembered, whatever its arrival
+   * time: a re-run import of old data (arrival times long past the window) stores nothing twice.
+   * Loaded at most once per window and workspace.
+   */
+  async rememberAll(
+    workspaceId: string,
+    load: (onId: (workspaceId: string, messageId: string, fingerprint: string) => void) => Promise<number>,
+  ): Promise<void> {
+    const at = this.allRemembered.get(workspaceId);
+    if (at !== undefined && this.clock.now() - at < this.options.dedupWindowMs) return;
+    await load((ws, id, fp) => this.dedup.remember(ws, id, fp));
+    this.allRemembered.set(workspaceId, this.clock.now());
   }
 
   /** Keeps a whole rejected request (unparseable body, bad envelope) in quarantine. */
   async quarantineRequest(r: RequestRejection): Promise<void> {
-    await this.commits.submit(
-      [],
-      [
-        {
-          workspaceId: r.workspaceId,
-          receivedAt: this.clock.now(),
-          requestId: r.requestId,
-          batchIndex: null,
-          messageId: null,
-          code: r.code,
-          reason: r.reason,
-          field: null,
-          payload: r.payload,
-        },
-      ],
-    );
+    await this.whenStarted;
+    const row: QuarantinedMessage = {
+      workspaceId: r.workspaceId,
+      receivedAt: this.clock.now(),
+      requestId: r.requestId,
+      batchIndex: null,
+      messageId: null,
+      code: r.code,
+      reason: r.reason,
+      field: null,
+      payload: r.payload,
+    };
+    await this.appendRecords(r.workspaceId, [{ kind: 'quarantine', seq: ++this.seq, row }], []);
     this.observer.rejected(r.code, 1);
   }
+}
 
-  /** Commits everything still queued (shutdown). */
-  drain(): Promise<void> {
-    return this.commits.drain();
-  }
+const inFlightKey = (workspaceId: string, messageId: string) => `${workspaceId}\u0001${messageId}`;
+
+/**
+ * What the collector must remember at start: the ids received within the window that the store
+ * holds, and those still only in the log (logged, not yet loaded).
+ */
+export function receivedHistory(
+  store: Pick<EventStore, 'loadFingerprints'>,
+  log: Pick<EventLog, 'read'>,
+  loadedSeq: number,
+  sinceMs: number,
+): (onId: (workspaceId: string, messageId: string, fingerprint: string) => void) => Promise<number> {
+  return async (onId) => {
+    let n = await store.loadFingerprints(sinceMs, onId);
+    await log.read(loadedSeq, (records) => {
+      for (const r of records) {
+        if (r.kind !== 'event') continue;
+        onId(r.event.workspaceId, r.event.messageId, r.event.fingerprint);
+        n++;
+      }
+    });
+    return n;
+  };
 }
 
 /** Hostile nesting can defeat JSON.stringify; then the request body itself is kept. */

@@ -113,7 +113,7 @@ export class JourneyService {
     workspaceId: string,
     o: { onProgress?: (events: number) => void } = {},
   ): Promise<BulkSummary> {
-    await this.identity.flush();
+    await this.identity.readBarrier();
     const config = this.configFor(workspaceId);
     const graph = this.identity.graph;
     const personOf = new Int32Array(graph.nextId).fill(-1);

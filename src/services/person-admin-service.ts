@@ -99,12 +99,15 @@ export class PersonAdminService {
    * payloads that mention them. With `suppress`, their future messages are dropped at ingestion.
    */
   async delete(workspaceId: string, person: PersonRef, suppress: boolean): Promise<DeletionReceipt> {
-    await this.identity.flush();
     const graph = this.identity.graph;
     const views = person.members.map((m) => graph.identifier(m));
     const suppressions: Suppression[] = suppress
       ? views.map((v) => ({ workspaceId, type: v.type, valueHash: identifierHash(v.type, v.value) }))
       : [];
+    // Drop new messages first, then wait until everything acknowledged before is in the
+    // database: a logged event loaded after the delete would bring the person back.
+    this.identity.suppress(suppressions);
+    await this.identity.readBarrier({ strict: true });
     const receiptId = `del_${this.newId()}`;
     const at = this.clock.now();
     const deleted = await this.identity.store.deletePerson({

@@ -97,7 +97,7 @@ export class PersonService {
   }
 
   async profile(workspaceId: string, p: PersonRef): Promise<Profile> {
-    await this.identity.flush();
+    await this.identity.readBarrier();
     const [activity, traitEvents] = await Promise.all([
       this.identity.store.activity(p.members),
       this.identity.store.traitEvents(p.members),
@@ -199,7 +199,7 @@ export class PersonService {
       if (!c.ok) return c;
       after = c.value;
     }
-    await this.identity.flush();
+    await this.identity.readBarrier();
     const events = await this.identity.store.timeline({
       identifierIds: members,
       order: o.order,
@@ -227,7 +227,7 @@ export class PersonService {
       if (!hits.has(anchor)) hits.set(anchor, `${this.graph.identifier(id).type}`);
     }
     if (hits.size < limit) {
-      await this.identity.flush();
+      await this.identity.readBarrier();
       for (const id of await this.identity.store.identifiersWithTrait(workspaceId, q, limit)) {
         if (hits.size >= limit) break;
         if (!this.graph.exists(id)) continue;
@@ -261,7 +261,7 @@ export class PersonService {
   async account(workspaceId: string, groupId: string) {
     const memberIds = this.accountIdentifiers(workspaceId, groupId);
     if (!memberIds.ok) return memberIds;
-    await this.identity.flush();
+    await this.identity.readBarrier();
     const { traits, updatedAt } = foldTraits(
       await this.identity.store.accountTraitEvents(workspaceId, groupId),
     );

@@ -45,10 +45,14 @@ export interface EventStore {
   /** Releases write resources after the last commit. */
   close(): Promise<void>;
   maxSeq(): Promise<number>;
-  /** Streams (workspace, messageId, fingerprint) of events received since `sinceMs`, for deduplication. */
+  /**
+   * Streams (workspace, messageId, fingerprint) of events received since `sinceMs` (of one
+   * workspace, when given), for deduplication.
+   */
   loadFingerprints(
     sinceMs: number,
     onRow: (workspaceId: string, messageId: string, fingerprint: string) => void,
+    workspaceId?: string,
   ): Promise<number>;
   listEvents(query: EventQuery): Promise<StoredEvent[]>;
   listQuarantine(query: QuarantineQuery): Promise<QuarantinedMessage[]>;
@@ -83,31 +87,4 @@ export interface WorkspaceStore {
   insertKey(key: ApiKeyRecord): Promise<void>;
   /** Returns false when no active key has that id. */
   revokeKey(workspaceId: string | undefined, keyId: string, at: number): Promise<boolean>;
-}
-
-/** What a bulk load did with the rows it was given. */
-export interface BulkLoadResult {
-  inserted: number;
-  /** Exact repeats of a message already stored or earlier in the load. */
-  duplicates: number;
-  /** Reused messageIds with a different payload: quarantined as `conflicting_duplicate`. */
-  conflicts: number;
-}
-
-/**
- * A large, all-or-nothing load (file imports). Rows are spooled as they come; `finish`
- * deduplicates them against each other and against what is stored, then commits once.
- */
-export interface BulkLoad {
-  /** The seq of the first row of this load (rows take consecutive seqs). */
-  readonly firstSeq: number;
-  addEvents(events: StoredEvent[]): Promise<void>;
-  addQuarantine(rows: QuarantinedMessage[]): Promise<void>;
-  finish(): Promise<BulkLoadResult>;
-  /** Discards everything spooled; nothing of the load is stored. */
-  abort(): Promise<void>;
-}
-
-export interface BulkLoader {
-  begin(workspaceId: string, importId: string): Promise<BulkLoad>;
 }

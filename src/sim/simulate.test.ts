@@ -225,24 +225,39 @@ describe('planted patterns', () => {
     ).toBeLessThan(0.35);
   });
 
-  it('churn drivers raise churn where their hazard ratio says so', () => {
-    const app = run(configOf('subscription-app', { people: 20_000, seed: 3 })).summary.planted;
-    const realised = (app.churnDrivers as JsonObject).realisedMonthlyChurnByBehaviour as Record<
-      string,
-      { paidMonths: number; churned: number }
-    >;
-    const rateWhere = (test: (k: string) => boolean) => {
-      let months = 0;
-      let churned = 0;
-      for (const [k, v] of Object.entries(realised)) {
-        if (!test(k)) continue;
-        months += v.paidMonths;
-        churned += v.churned;
-      }
-      return churned / months;
+  it('churn drivers raise churn where their hazard ratio says so, unless --null', () => {
+    // The assertion is about hazard *ratios*, so the base hazard is raised (0.04 → 0.15; no
+    // behaviour mix reaches the 0.95 cap) to get ~170 churns from 2,000 persons, ~1.5 s a run
+    // instead of ~26 s for 20,000. Planted ≈ 3.5 (over 5 standard errors above 1.5), null ≈ 1.1:
+    // the null run (same seed and size) shows the comparison can fail.
+    const notActivatedOverActivated = (overrides: Record<string, unknown>) => {
+      const sim = new Simulation(
+        configOf('subscription-app', {
+          people: 2000,
+          seed: 3,
+          churn: { baseMonthlyHazard: 0.15 },
+          ...overrides,
+        }),
+      );
+      for (const _ of sim.units()); // only the planted truth is read: nothing kept
+      const app = sim.summary().planted;
+      const realised = (app.churnDrivers as JsonObject).realisedMonthlyChurnByBehaviour as Record<
+        string,
+        { paidMonths: number; churned: number }
+      >;
+      const rateWhere = (test: (k: string) => boolean) => {
+        let months = 0;
+        let churned = 0;
+        for (const [k, v] of Object.entries(realised)) {
+          if (!test(k)) continue;
+          months += v.paidMonths;
+          churned += v.churned;
+        }
+        return churned / months;
+      };
+      return rateWhere((k) => k.startsWith('notActivated')) / rateWhere((k) => k.startsWith('activated'));
     };
-    expect(rateWhere((k) => k.startsWith('notActivated'))).toBeGreaterThan(
-      1.5 * rateWhere((k) => k.startsWith('activated')),
-    );
+    expect(notActivatedOverActivated({})).toBeGreaterThan(1.5);
+    expect(notActivatedOverActivated({ null: true })).toBeLessThan(1.5);
   });
 });

@@ -96,10 +96,12 @@ export class DuckDBEventStore implements EventStore {
   async loadFingerprints(
     sinceMs: number,
     onRow: (workspaceId: string, messageId: string, fingerprint: string) => void,
+    workspaceId?: string,
   ): Promise<number> {
     const result = await this.reader.stream(
-      'SELECT workspace_id, message_id, fingerprint FROM events WHERE received_at >= epoch_ms($1::BIGINT) ORDER BY seq',
-      [sinceMs],
+      `SELECT workspace_id, message_id, fingerprint FROM events
+       WHERE received_at >= epoch_ms($since::BIGINT) ${workspaceId === undefined ? '' : 'AND workspace_id = $ws'}`,
+      workspaceId === undefined ? { since: sinceMs } : { since: sinceMs, ws: workspaceId },
     );
     let n = 0;
     for await (const chunk of result.yieldRowsJs()) {

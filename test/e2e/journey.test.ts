@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Analytics } from '@segment/analytics-node';
 import Stripe from 'stripe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cliAsync } from '../support/cli.js';
 import { adminApi, allEvents, type Json, post } from '../support/http.js';
 import {
@@ -283,6 +283,41 @@ describe('journeys through the API', () => {
     const r = await journey('email:nobody@example.com');
     expect(r.status).toBe(404);
     expect((await api('GET', '/api/accounts/nope/journey')).status).toBe(404);
+  });
+
+  it('asOf without a zone is UTC, in the API and the CLI, whatever the zone; a bad one is refused by name', async () => {
+    // Jane churns at 2026-10-09T00:00Z. Read in New York's zone (UTC-4 then), 2026-10-08T22:00
+    // would be 02:00Z the next day and show her churned; read as UTC it is two hours before.
+    const asOf = '2026-10-08T22:00:00';
+    vi.stubEnv('TZ', 'America/New_York'); // this process (the server) and the CLI it spawns
+    try {
+      expect(new Date(2026, 9, 8).getTimezoneOffset()).toBe(240);
+      const viaApi = (await journey('email:jane@example.com', `?asOf=${asOf}`)).json;
+      expect(viaApi.stages.at(-1).stage).toBe('retained');
+      const remote = ['--url', s.url, '--admin-key', ADMIN_KEY, '--data', s.dataDir, '--json'];
+      const r = await cliAsync(['journey', 'email:jane@example.com', '--as-of', asOf, ...remote]);
+      expect(JSON.parse(r.stdout).stage).toBe('retained');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    for (const path of ['/api/persons/email%3Ajane%40example.com/journey', '/api/accounts/acme/journey']) {
+      const bad = await api('GET', `${path}?asOf=yesterday`);
+      expect(bad.status).toBe(400);
+      expect(bad.json.error).toMatchObject({
+        code: 'invalid_query',
+        message: expect.stringContaining('asOf: "yesterday" is not an ISO-8601 date-time'),
+      });
+    }
+    const cli = await cliAsync([
+      'journey',
+      'email:jane@example.com',
+      '--as-of',
+      '2026-02-31',
+      '--data',
+      s.dataDir,
+    ]);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('--as-of: "2026-02-31" is not a valid date-time');
   });
 });
 

@@ -116,7 +116,7 @@ describe('throughline import', () => {
         expect.stringMatching(/^missing_field line 2: /),
         expect.stringMatching(/^invalid_json line 4: /),
         expect.stringMatching(/^invalid_timestamp line 7: /),
-        expect.stringMatching(/^conflicting_duplicate messageId "m-1"/),
+        expect.stringMatching(/^conflicting_duplicate line 6: messageId "m-1"/),
       ]),
     );
   });

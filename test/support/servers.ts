@@ -34,6 +34,8 @@ export async function startTestServer(
   const started = await startServer(config.value);
   if (!started.ok) throw new Error(started.error);
   const server = started.value;
+  // The server listens at once; the collector accepts once its deduplication index is loaded.
+  await server.recovered;
   return {
     url: server.url.replace('localhost', '127.0.0.1'),
     dataDir,
@@ -87,7 +89,22 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
       reject(new Error(`server exited with ${code} before listening:\n${out}`));
     });
   });
+  await untilHealthy(url, 20_000);
   return { url, child, output: () => out, exited };
+}
+
+/** Waits until /health says the collector accepts (it listens before its start-up finishes). */
+export async function untilHealthy(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`${url}/health`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${url}/health did not answer 200 within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export function removeDir(dir: string): void {

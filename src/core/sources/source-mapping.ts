@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { err, ok, type Result } from '../result.js';
 import type { JsonObject } from '../spec/message.js';
+import { parseTimestamp } from '../spec/timestamp.js';
 import {
   type CanonicalRecord,
   type FieldSpec,
@@ -162,7 +163,7 @@ function parseField(field: string, column: string, raw: unknown, spec: FieldSpec
       return v;
     }
     case 'date': {
-      const ms = parseDate(raw);
+      const ms = parseSourceDate(raw);
       if (ms === null)
         throw new RowError(
           field,
@@ -173,18 +174,18 @@ function parseField(field: string, column: string, raw: unknown, spec: FieldSpec
   }
 }
 
-/** ISO 8601 (a bare date or a time without zone is UTC), or epoch seconds / milliseconds. */
-function parseDate(raw: unknown): number | null {
+/**
+ * A date cell of an export: epoch seconds (9–10 digits) or milliseconds (11–13 digits), else
+ * whatever `parseTimestamp` reads (ISO 8601; a bare date or a time without zone is UTC).
+ */
+export function parseSourceDate(raw: unknown): number | null {
   const text = String(raw).trim();
   if (/^\d{9,13}$/.test(text)) {
     const n = Number(text);
     return text.length <= 10 ? n * 1000 : n;
   }
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return null;
-  const hasZone = /([zZ]|[+-]\d{2}:?\d{2})$/.test(text);
-  const iso = text.length === 10 ? `${text}T00:00:00Z` : hasZone ? text : `${text.replace(' ', 'T')}Z`;
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? null : ms;
+  const t = parseTimestamp(text);
+  return t.ok ? t.value : null;
 }
 
 /** Readable when short, else a hash-like fold (message ids are at most 100 characters). */

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseTimestamp } from './timestamp.js';
 
 describe('parseTimestamp', () => {
@@ -9,6 +9,38 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp('2024-05-01T07:30:15.123-0500')).toEqual({ ok: true, value: z });
     expect(parseTimestamp('2024-05-01T12:30:15.123456')).toEqual({ ok: true, value: z });
     expect(parseTimestamp('2024-05-01')).toEqual({ ok: true, value: Date.UTC(2024, 4, 1) });
+  });
+
+  it('reads the forms exports write: a space before the zone, 24:00 as the end of the day', () => {
+    const z = Date.UTC(2024, 4, 1, 12, 30, 15);
+    expect(parseTimestamp('2024-05-01 12:30:15 +00:00')).toEqual({ ok: true, value: z });
+    expect(parseTimestamp('2024-05-01 07:30:15 -0500')).toEqual({ ok: true, value: z });
+    expect(parseTimestamp('2024-05-01 14:30:15+02')).toEqual({ ok: true, value: z });
+    expect(parseTimestamp('2024-05-01 12:30')).toEqual({ ok: true, value: Date.UTC(2024, 4, 1, 12, 30) });
+    expect(parseTimestamp('2024-05-01T24:00:00')).toEqual({ ok: true, value: Date.UTC(2024, 4, 2) });
+    expect(parseTimestamp('2024-12-31T24:00Z')).toEqual({ ok: true, value: Date.UTC(2025, 0, 1) });
+    for (const bad of [
+      '2024-05-01T24:00:01',
+      '2024-05-01T24:30',
+      '2024-05-01T25:00',
+      '2024-05-01 12:30:15 UTC',
+    ])
+      expect(parseTimestamp(bad).ok).toBe(false);
+  });
+
+  it('reads a time without a zone as UTC, whatever zone the process runs in', () => {
+    vi.stubEnv('TZ', 'America/New_York');
+    try {
+      // The zone took effect: Date.parse reads the same text as New York time (UTC-4 in May).
+      expect(Date.parse('2024-05-01T12:30:15')).toBe(Date.UTC(2024, 4, 1, 16, 30, 15));
+      expect(parseTimestamp('2024-05-01T12:30:15')).toEqual({
+        ok: true,
+        value: Date.UTC(2024, 4, 1, 12, 30, 15),
+      });
+      expect(parseTimestamp('2024-05-01')).toEqual({ ok: true, value: Date.UTC(2024, 4, 1) });
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('rejects non-dates and impossible dates with the offending text', () => {

@@ -1,12 +1,15 @@
 import { err, ok, type Result } from '../result.js';
 
-// ISO 8601 date-time as SDKs send it: date, optional time with optional fraction and zone.
+// ISO 8601 date-time as SDKs and exports send it: date, optional time (T or space) with optional
+// fraction and zone; a space before a numeric zone is allowed (`2024-05-01 12:30:15 +0000`).
 const ISO_8601 =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(Z| ?[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
 /**
- * Parses an ISO-8601 timestamp to epoch milliseconds. A time without a zone is read as UTC
- * (Date.parse would use the server's local zone, making results depend on where we run).
+ * Parses an ISO-8601 timestamp to epoch milliseconds: the one parser for time strings (SDK
+ * messages, API query parameters, CLI flags, source imports). A date or a time without a zone is
+ * read as UTC (Date.parse would use the server's local zone, making results depend on where we
+ * run). `24:00` is the end of its day; impossible dates (Feb 31) are rejected, not rolled over.
  */
 export function parseTimestamp(input: string): Result<number, string> {
   const m = ISO_8601.exec(input.trim());
@@ -14,15 +17,25 @@ export function parseTimestamp(input: string): Result<number, string> {
   const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
   const month = Number(mo);
   const day = Number(d);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) {
+  const endOfDay = h === '24' && mi === '00' && s === '00' && /^0*$/.test(frac);
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 31 ||
+    (Number(h) > 23 && !endOfDay) ||
+    Number(mi) > 59 ||
+    Number(s) > 60
+  ) {
     return err(`"${truncate(input)}" is not a valid date-time`);
   }
-  const ms = frac ? Number(`0.${frac}`) * 1000 : 0;
-  const base = Date.UTC(Number(y), month - 1, day, Number(h), Number(mi), Number(s));
+  const date = Date.UTC(Number(y), month - 1, day);
   // Date.UTC silently rolls Feb 31 into March; reject instead.
-  if (new Date(base).getUTCDate() !== day) return err(`"${truncate(input)}" is not a valid date-time`);
-  const offset = zoneOffsetMinutes(zone.toUpperCase());
-  return ok(base + Math.floor(ms) - offset * 60_000);
+  if (new Date(date).getUTCDate() !== day) return err(`"${truncate(input)}" is not a valid date-time`);
+  const ms = frac ? Number(`0.${frac}`) * 1000 : 0;
+  const time = ((Number(h) * 60 + Number(mi)) * 60 + Number(s)) * 1000 + Math.floor(ms);
+  const offset = zoneOffsetMinutes(zone.trim().toUpperCase());
+  return ok(date + time - offset * 60_000);
 }
 
 function zoneOffsetMinutes(zone: string): number {

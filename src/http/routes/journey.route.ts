@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RuleError } from '../../core/journey/conditions.js';
 import { journeyView } from '../../core/journey/journey-view.js';
+import { err, ok, type Result } from '../../core/result.js';
+import { parseTimestamp } from '../../core/spec/timestamp.js';
 import type { JourneyService } from '../../services/journey-service.js';
 import type { PersonService } from '../../services/person-service.js';
 import { sendError } from '../errors.js';
@@ -19,8 +21,8 @@ const journeyQuery = {
     },
     asOf: {
       type: 'string',
-      format: 'date-time',
-      description: 'evaluate inactivity as of this time (default now)',
+      description:
+        'evaluate inactivity as of this time (default now); ISO-8601 date or date-time, UTC when it has no zone',
     },
   },
 } as const;
@@ -35,7 +37,14 @@ interface Deps {
 /** Journeys of persons and accounts, and the workspace's journey settings. */
 export async function journeyRoutes(app: FastifyInstance, deps: Deps): Promise<void> {
   const security = [{ adminKey: [] }];
-  const asOfOf = (q: JourneyQuery) => (q.asOf ? Date.parse(q.asOf) : undefined);
+  /** `asOf` read by the one timestamp parser (no zone = UTC), as journey options. */
+  const asOfOf = (q: JourneyQuery): Result<{ asOf?: number }, string> => {
+    if (q.asOf === undefined) return ok({});
+    const t = parseTimestamp(q.asOf);
+    return t.ok
+      ? ok({ asOf: t.value })
+      : err(`asOf: ${t.error} (e.g. 2026-06-30 or 2026-06-30T12:00:00Z; no zone = UTC)`);
+  };
 
   app.get<{ Params: { ref: string }; Querystring: JourneyQuery }>(
     '/api/persons/:ref/journey',
@@ -51,13 +60,12 @@ export async function journeyRoutes(app: FastifyInstance, deps: Deps): Promise<v
     },
     async (request, reply) => {
       const ws = request.workspaceId!;
+      const q = request.query;
+      const asOf = asOfOf(q);
+      if (!asOf.ok) return sendError(reply, 'invalid_query', asOf.error, { field: 'asOf' });
       const p = await deps.persons.resolve(ws, request.params.ref);
       if (!p.ok) return sendError(reply, 'not_found', p.error, { ref: request.params.ref });
-      const q = request.query;
-      const j = await deps.journeys.personJourney(ws, p.value, {
-        includeBots: q.includeBots,
-        ...(q.asOf ? { asOf: asOfOf(q) } : {}),
-      });
+      const j = await deps.journeys.personJourney(ws, p.value, { includeBots: q.includeBots, ...asOf.value });
       return {
         person: p.value.personId,
         ...(p.value.redirectedFrom ? { redirectedFrom: p.value.redirectedFrom } : {}),
@@ -81,9 +89,11 @@ export async function journeyRoutes(app: FastifyInstance, deps: Deps): Promise<v
     },
     async (request, reply) => {
       const q = request.query;
+      const asOf = asOfOf(q);
+      if (!asOf.ok) return sendError(reply, 'invalid_query', asOf.error, { field: 'asOf' });
       const j = await deps.journeys.accountJourney(request.workspaceId!, request.params.id, {
         includeBots: q.includeBots,
-        ...(q.asOf ? { asOf: asOfOf(q) } : {}),
+        ...asOf.value,
       });
       if (!j.ok) return sendError(reply, 'not_found', j.error);
       return { account: request.params.id, ...journeyView(j.value, q) };

@@ -130,6 +130,14 @@ async function receive(
     return sendError(reply, 'invalid_body', reason);
   }
 
+  if (!deps.ingest.accepting) {
+    reply.header('Retry-After', String(deps.retryAfterSeconds));
+    return sendError(
+      reply,
+      'overloaded',
+      'the server is starting (loading its deduplication index); retry after the delay given',
+    );
+  }
   if (deps.ingest.overloaded) {
     reply.header('Retry-After', String(deps.retryAfterSeconds));
     return sendError(reply, 'overloaded', 'the server is busy committing; retry after the delay given');

@@ -1,0 +1,93 @@
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import type { StoredEvent } from '../../core/spec/message.js';
+import type { ImportService } from '../../services/import-service.js';
+import { sendError } from '../errors.js';
+import { errorResponses } from '../schemas/common.schema.js';
+
+export interface ImportDeps {
+  imports: ImportService;
+  /** False while the collector is starting (its deduplication index loading). */
+  accepting: () => boolean;
+  admit: (event: StoredEvent) => boolean;
+  /** Resolves once everything logged so far is loaded into the database (queryable). */
+  loaded: () => Promise<void>;
+}
+
+const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/json-seq', 'text/plain'];
+
+/**
+ * POST /api/import: a Segment-format NDJSON body (gzip allowed), streamed through the same
+ * validation, deduplication and ingest log as the Tracking API, in flat memory. `throughline
+ * import` uses it when a server holds the data directory.
+ */
+export async function importRoutes(app: FastifyInstance, deps: ImportDeps): Promise<void> {
+  // The body is read as a stream by the handler, never buffered whole.
+  app.addContentTypeParser(NDJSON_TYPES, (_request, payload, done) => done(null, payload));
+  app.post(
+    '/api/import',
+    {
+      schema: {
+        tags: ['Ingestion'],
+        summary: 'Bulk import of NDJSON messages (one Segment message per line; gzip allowed)',
+        description:
+          'Each line gets the Tracking API validation and normalisation; bad lines are quarantined with their line number. Answers once every line is durable and loaded.',
+        response: errorResponses(400, 401, 415),
+      },
+    },
+    async (request, reply) => {
+      if (!deps.accepting()) {
+        reply.header('Retry-After', '1');
+        return sendError(
+          reply,
+          'overloaded',
+          'the server is starting (loading its deduplication index); retry shortly',
+        );
+      }
+      const encoding = (request.headers['content-encoding'] ?? 'identity').toLowerCase();
+      if (encoding !== 'identity' && encoding !== 'gzip') {
+        return sendError(
+          reply,
+          'unsupported_encoding',
+          `content-encoding ${encoding} is not supported; send gzip or none`,
+        );
+      }
+      const body = request.body as Readable;
+      const text = encoding === 'gzip' ? body.pipe(createGunzip()) : body;
+      let streamError: Error | null = null;
+      text.on('error', (e) => {
+        streamError = e;
+      });
+      const stats = await deps.imports
+        .importLines(lines(text), {
+          workspaceId: request.workspaceId as string,
+          importId: request.id,
+          admit: deps.admit,
+        })
+        .catch((e: Error) => {
+          streamError ??= e;
+          return null;
+        });
+      if (streamError || !stats) {
+        const message = (streamError as Error | null)?.message ?? 'the body could not be read';
+        return sendError(reply, 'invalid_encoding', `the import body could not be read: ${message}`, {
+          note: 'lines read before the error were imported; re-sending the file is safe (deduplication)',
+        });
+      }
+      await deps.loaded();
+      return { importId: request.id, ...stats };
+    },
+  );
+}
+
+async function* lines(stream: Readable): AsyncGenerator<string[]> {
+  stream.setEncoding('utf8');
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop() ?? '';
+    yield parts;
+  }
+  if (rest !== '') yield [rest];
+}

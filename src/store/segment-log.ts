@@ -1,0 +1,442 @@
+import { mkdirSync, readdirSync } from 'node:fs';
+import { type FileHandle, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type EventLog,
+  LogCorruptError,
+  type LogRecord,
+  type LogSegment,
+  type SegmentedLog,
+} from '../services/event-log.js';
+import { checkLine, decodeRecord, encodeRecord, endsGroup } from './log-line.js';
+
+/** The file operations a write goes through; tests replace them to inject faults (ENOSPC). */
+export interface LogIo {
+  write(fh: FileHandle, data: Buffer): Promise<void>;
+  sync(fh: FileHandle): Promise<void>;
+  truncate(fh: FileHandle, length: number): Promise<void>;
+}
+
+const realIo: LogIo = {
+  write: async (fh, data) => {
+    let done = 0;
+    while (done < data.length) done += (await fh.write(data, done, data.length - done)).bytesWritten;
+  },
+  sync: (fh) => fh.datasync(),
+  truncate: (fh, length) => fh.truncate(length),
+};
+
+export interface SegmentLogOptions {
+  /** Where segment files live (`<dataDir>/log`). */
+  dir: string;
+  /** A segment is sealed once it holds this many bytes. */
+  segmentBytes?: number;
+  /** Consumers whose checkpoints must all pass a segment before it is removed. */
+  consumers: string[];
+  /** Keep consumed segments instead of removing them (retention setting). */
+  keepConsumed?: boolean;
+  io?: Partial<LogIo>;
+  /** Where recovery reports a discarded torn tail (the server's logger). */
+  warn?: (message: string, details: Record<string, unknown>) => void;
+}
+
+interface Segment extends LogSegment {
+  sealed: boolean;
+  /** Durable bytes: what a reader may read of the active segment. */
+  durableBytes: number;
+}
+
+interface Pending {
+  records: LogRecord[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+const SEGMENT_NAME = /^(\d{16})\.seg$/;
+const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(16, '0')}.seg`;
+const READ_CHUNK = 5000;
+
+/**
+ * The local ingest log: append-only segment files of checksummed JSON lines (log-line.ts).
+ * Appends are group-written: whatever queued while one write and fdatasync were in flight goes
+ * out in the next single write and sync, and every promise of a group resolves only after that
+ * sync. Segments are named after their first seq, so opening reads only the last one (to find
+ * the head and discard a torn, never-acknowledged tail).
+ */
+export class SegmentLog implements SegmentedLog {
+  private readonly segments: Segment[] = [];
+  private active: { segment: Segment; fh: FileHandle } | null = null;
+  private queue: Pending[] = [];
+  private sealRequested: Array<() => void> = [];
+  private writing: Promise<void> | null = null;
+  private lastQueuedSeq = 0;
+  private durableHead = 0;
+  private readonly listeners = new Set<(records: LogRecord[]) => void>();
+  private readonly checkpoints = new Map<string, number>();
+  private removing: Promise<void> = Promise.resolve();
+  private readonly io: LogIo;
+  private readonly segmentBytes: number;
+  /** Set after a failed write whose partial bytes could not be cut off yet. */
+  private dirtyFrom: number | null = null;
+
+  private constructor(private readonly options: SegmentLogOptions) {
+    this.io = { ...realIo, ...options.io };
+    this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Opens (creating) the log directory; a torn tail of the last segment is cut off and reported. */
+  static async open(options: SegmentLogOptions): Promise<SegmentLog> {
+    mkdirSync(options.dir, { recursive: true });
+    const log = new SegmentLog(options);
+    await log.recover();
+    return log;
+  }
+
+  get head(): number {
+    return this.durableHead;
+  }
+
+  get tail(): number {
+    return this.segments[0]?.firstSeq ?? this.durableHead + 1;
+  }
+
+  /** Bytes of sealed and active segments still on disk. */
+  get bytesHeld(): number {
+    return this.segments.reduce((n, s) => n + s.durableBytes, 0);
+  }
+
+  onDurable(listener: (records: LogRecord[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  append(records: LogRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    const first = records[0] as LogRecord;
+    if (first.seq <= this.lastQueuedSeq) {
+      throw new Error(`log append out of order: seq ${first.seq} after ${this.lastQueuedSeq}`);
+    }
+    this.lastQueuedSeq = (records[records.length - 1] as LogRecord).seq;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ records, resolve, reject });
+      this.writing ??= this.writeLoop();
+    });
+  }
+
+  seal(): Promise<void> {
+    if (!this.active || this.active.segment.events + this.active.segment.quarantined === 0) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.sealRequested.push(resolve);
+      this.writing ??= this.writeLoop();
+    });
+  }
+
+  private async writeLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0 || this.sealRequested.length > 0) {
+        if (this.queue.length > 0) await this.writeGroup(this.queue.splice(0));
+        if (
+          this.sealRequested.length > 0 ||
+          (this.active && this.active.segment.bytes >= this.segmentBytes)
+        ) {
+          await this.sealActive();
+          for (const done of this.sealRequested.splice(0)) done();
+        }
+      }
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  private async writeGroup(group: Pending[]): Promise<void> {
+    const all: LogRecord[] = [];
+    let text = '';
+    for (const p of group) for (const r of p.records) all.push(r);
+    for (let i = 0; i < all.length; i++) text += encodeRecord(all[i] as LogRecord, i === all.length - 1);
+    const data = Buffer.from(text, 'utf8');
+    let target: { segment: Segment; fh: FileHandle };
+    try {
+      target = await this.writable((all[0] as LogRecord).seq);
+      if (this.dirtyFrom !== null) {
+        await this.io.truncate(target.fh, this.dirtyFrom);
+        this.dirtyFrom = null;
+      }
+      try {
+        await this.io.write(target.fh, data);
+        await this.io.sync(target.fh);
+      } catch (e) {
+        // Nothing of this group was acknowledged: cut off whatever part of it reached the file.
+        this.dirtyFrom = target.segment.durableBytes;
+        await this.io.truncate(target.fh, target.segment.durableBytes).then(
+          () => {
+            this.dirtyFrom = null;
+          },
+          () => undefined,
+        );
+        throw e;
+      }
+    } catch (e) {
+      for (const p of group) p.reject(e);
+      return;
+    }
+    const s = target.segment;
+    s.bytes += data.length;
+    s.durableBytes = s.bytes;
+    for (const r of all) {
+      if (r.kind === 'event') s.events++;
+      else s.quarantined++;
+    }
+    s.lastSeq = (all[all.length - 1] as LogRecord).seq;
+    this.durableHead = s.lastSeq;
+    for (const p of group) p.resolve();
+    for (const l of this.listeners) l(all);
+  }
+
+  /** The active segment, created (and its directory entry synced) on the first record after a seal. */
+  private async writable(firstSeq: number): Promise<{ segment: Segment; fh: FileHandle }> {
+    if (this.active) return this.active;
+    const path = join(this.options.dir, segmentName(firstSeq));
+    const fh = await open(path, 'a');
+    await syncDir(this.options.dir);
+    const segment: Segment = {
+      id: firstSeq,
+      path,
+      firstSeq,
+      lastSeq: firstSeq - 1,
+      events: 0,
+      quarantined: 0,
+      bytes: 0,
+      durableBytes: 0,
+      sealed: false,
+    };
+    this.segments.push(segment);
+    this.active = { segment, fh };
+    return this.active;
+  }
+
+  private async sealActive(): Promise<void> {
+    const a = this.active;
+    if (!a) return;
+    this.active = null;
+    a.segment.sealed = true;
+    await a.fh.close();
+    if (a.segment.events + a.segment.quarantined === 0) {
+      this.segments.splice(this.segments.indexOf(a.segment), 1);
+      await rm(a.segment.path, { force: true });
+    }
+  }
+
+  sealedAfter(after: number): LogSegment[] {
+    return this.segments.filter((s) => s.sealed && s.lastSeq > after).map(publicView);
+  }
+
+  async verify(segment: LogSegment): Promise<LogSegment> {
+    const buf = await readFile(segment.path);
+    let events = 0;
+    let quarantined = 0;
+    let last: [number, number] | null = null;
+    forEachLine(buf, buf.length, (start, end) => {
+      const problem = checkLine(buf, start, end);
+      if (problem) throw new LogCorruptError(segment.path, start, problem);
+      if (buf[start + 6] === 0x71) quarantined++;
+      else events++;
+      last = [start, end];
+    });
+    const s = this.segments.find((x) => x.id === segment.id);
+    const lastSeq = last
+      ? decodeRecord(buf.toString('utf8', (last as [number, number])[0], (last as [number, number])[1])).seq
+      : segment.firstSeq - 1;
+    if (s) Object.assign(s, { events, quarantined, lastSeq });
+    return { ...segment, events, quarantined, lastSeq, bytes: buf.length };
+  }
+
+  async read(after: number, onChunk: (records: LogRecord[]) => Promise<void> | void): Promise<void> {
+    const upTo = this.durableHead;
+    // Segments are taken one at a time: one removed meanwhile (consumed by all) is skipped.
+    for (const s of [...this.segments]) {
+      if (s.lastSeq <= after || s.firstSeq > upTo) continue;
+      let buf: Buffer;
+      try {
+        buf = await readFile(s.path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !this.segments.includes(s)) continue;
+        throw e;
+      }
+      const limit = Math.min(buf.length, s.durableBytes);
+      let chunk: LogRecord[] = [];
+      const lines: Array<[number, number]> = [];
+      forEachLine(buf, limit, (start, end) => {
+        const problem = checkLine(buf, start, end);
+        if (problem) throw new LogCorruptError(s.path, start, problem);
+        lines.push([start, end]);
+      });
+      for (const [start, end] of lines) {
+        const record = decodeRecord(buf.toString('utf8', start, end));
+        if (record.seq <= after || record.seq > upTo) continue;
+        chunk.push(record);
+        if (chunk.length >= READ_CHUNK) {
+          await onChunk(chunk);
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) await onChunk(chunk);
+    }
+  }
+
+  checkpoint(consumer: string, seq: number): void {
+    if ((this.checkpoints.get(consumer) ?? 0) >= seq) return;
+    this.checkpoints.set(consumer, seq);
+    if (this.options.keepConsumed) return;
+    let min = Number.POSITIVE_INFINITY;
+    for (const name of this.options.consumers) min = Math.min(min, this.checkpoints.get(name) ?? 0);
+    const done = this.segments.filter((s) => s.sealed && s.lastSeq <= min);
+    if (done.length === 0) return;
+    for (const s of done) this.segments.splice(this.segments.indexOf(s), 1);
+    this.removing = this.removing.then(async () => {
+      for (const s of done) await rm(s.path, { force: true });
+    });
+  }
+
+  /** The lowest checkpoint among the consumers that gate removal (what is fully consumed). */
+  checkpointOf(consumer: string): number {
+    return this.checkpoints.get(consumer) ?? 0;
+  }
+
+  /** Waits for writes in flight and seals the active segment (a loader may still take it). */
+  async close(): Promise<void> {
+    while (this.writing) await this.writing;
+    await this.sealActive();
+    await this.removing;
+  }
+
+  // ── recovery ───────────────────────────────────────────────────────────────
+
+  private async recover(): Promise<void> {
+    const names = readdirSync(this.options.dir)
+      .map((n) => SEGMENT_NAME.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    for (let i = 0; i < names.length; i++) {
+      const firstSeq = names[i] as number;
+      const path = join(this.options.dir, segmentName(firstSeq));
+      const next = names[i + 1];
+      const size = (await stat(path)).size;
+      const segment: Segment = {
+        id: firstSeq,
+        path,
+        firstSeq,
+        // Seqs may have gaps (a failed write): the next segment's first seq bounds this one's last.
+        lastSeq: next === undefined ? firstSeq - 1 : next - 1,
+        events: 0,
+        quarantined: 0,
+        bytes: size,
+        durableBytes: size,
+        sealed: true,
+      };
+      this.segments.push(segment);
+      if (next === undefined) await this.recoverLast(segment);
+    }
+    const last = this.segments[this.segments.length - 1];
+    this.durableHead = last?.lastSeq ?? 0;
+    this.lastQueuedSeq = this.durableHead;
+    // An empty last segment (all of it torn) is removed; its seqs are never reused anyway.
+    if (last && last.bytes === 0) {
+      this.segments.pop();
+      await rm(last.path, { force: true });
+    }
+  }
+
+  /**
+   * Reads the last segment to its first bad record, and keeps it up to the end of the last
+   * whole group write before that: everything after was never acknowledged (a write is
+   * acknowledged only after its sync, and the next starts only after that), so it is cut off,
+   * kept aside and reported — never loaded, not even the complete lines of a partial write.
+   */
+  private async recoverLast(segment: Segment): Promise<void> {
+    const buf = await readFile(segment.path);
+    let good = 0;
+    let lastLine: [number, number] | null = null;
+    let problem: string | null = null;
+    let events = 0;
+    let quarantined = 0;
+    let eventsSoFar = 0;
+    let quarantinedSoFar = 0;
+    try {
+      forEachLine(buf, buf.length, (start, end) => {
+        problem = checkLine(buf, start, end);
+        if (problem) throw new StopScan();
+        if (buf[start + 6] === 0x71) quarantinedSoFar++;
+        else eventsSoFar++;
+        if (endsGroup(buf, start, end)) {
+          good = end + 1;
+          lastLine = [start, end];
+          events = eventsSoFar;
+          quarantined = quarantinedSoFar;
+        }
+      });
+      if (good < buf.length) problem ??= 'incomplete last write';
+    } catch (e) {
+      if (!(e instanceof StopScan)) throw e;
+    }
+    segment.events = events;
+    segment.quarantined = quarantined;
+    if (lastLine) {
+      const [start, end] = lastLine as [number, number];
+      segment.lastSeq = decodeRecord(buf.toString('utf8', start, end)).seq;
+    }
+    if (good < buf.length) {
+      const aside = `${segment.path}.torn-${Date.now()}`;
+      await writeFile(aside, buf.subarray(good));
+      const fh = await open(segment.path, 'r+');
+      await fh.truncate(good);
+      await fh.datasync();
+      await fh.close();
+      this.options.warn?.('discarded a torn, unacknowledged tail of the ingest log', {
+        segment: segment.path,
+        atByte: good,
+        bytes: buf.length - good,
+        reason: problem,
+        keptAs: aside,
+      });
+    }
+    segment.bytes = good;
+    segment.durableBytes = good;
+  }
+}
+
+class StopScan extends Error {}
+
+/** Calls `onLine(start, end)` for each complete line (end excludes the newline) below `limit`. */
+function forEachLine(buf: Buffer, limit: number, onLine: (start: number, end: number) => void): void {
+  let start = 0;
+  while (start < limit) {
+    const nl = buf.indexOf(10, start);
+    if (nl === -1 || nl >= limit) return;
+    onLine(start, nl);
+    start = nl + 1;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+const publicView = (s: Segment): LogSegment => ({
+  id: s.id,
+  path: s.path,
+  firstSeq: s.firstSeq,
+  lastSeq: s.lastSeq,
+  events: s.events,
+  quarantined: s.quarantined,
+  bytes: s.durableBytes,
+});
+
+export type { EventLog };
