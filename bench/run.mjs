@@ -9,6 +9,7 @@ const BENCHMARKS = {
   identity: () => import('./identity.bench.mjs'),
   journey: () => import('./journey.bench.mjs'),
   dedup: () => import('./dedup.bench.mjs'),
+  restart: () => import('./restart.bench.mjs'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -68,6 +68,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
       consumers: [LOADER, IDENTITY],
       keepConsumed: config.logRetention === 'keep',
       warn: (message, details) => recoveryNotes.push([message, details]),
+      onListenerError: (e) => app?.log.error({ err: e }, 'a listener of the ingest log failed'),
     });
   } catch (e) {
     db.close();
@@ -320,11 +321,17 @@ export async function openLocal(
   const loadStore = new DuckDBLogLoadStore(db.writer);
   const loader = new LogLoader(log, loadStore, systemClock, { minIntervalMs: 0, retryMs: 0 });
   const people = identityServices(db);
-  const loaderReady = once(async () => {
+  /** Loads everything logged; with `during`, loads while it runs (DuckDB on the other core). */
+  const loadAll = async (during?: () => Promise<void>) => {
     await loader.start();
-    await loader.stop();
-    return loader;
-  });
+    try {
+      await during?.();
+    } finally {
+      await loader.stop();
+    }
+    if (loader.problem) throw new Error(loader.problem);
+  };
+  const loaded = once(() => loadAll());
   return ok({
     workspaces,
     /** The collector on this directory's log, with its deduplication index filled. */
@@ -355,15 +362,14 @@ export async function openLocal(
       return {
         imports: new ImportService(collector, systemClock, randomUUID, storedIdsOf(eventStore)),
         admit: (event: StoredEvent) => people.identity.admits(event),
-        load: async (onProgress?: (loaded: number, head: number) => void) => {
-          const l = await loaderReady();
-          await l.catchUp((loaded) => onProgress?.(loaded, log.head));
-        },
+        run: loadAll,
+        loadedSeq: () => loader.position,
+        head: () => log.head,
       };
     }),
     /** The identity graph, caught up with everything logged and stored (the first call loads it). */
     people: once(async () => {
-      await (await loaderReady()).catchUp();
+      await loaded();
       await people.identity.start();
       const storedMaxSeq = await eventStore.maxSeq();
       await people.identity.catchUpFromStore(log.tail > log.head ? storedMaxSeq : log.tail - 1);

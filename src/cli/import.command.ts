@@ -125,31 +125,32 @@ Examples:
         }
         const workspaceId = await workspaceIdOf(workspaces, flags.workspace);
         const showProgress = flags.progress && !flags.json;
-        const { imports, admit, load } = await importer();
+        const { imports, admit, run, loadedSeq, head } = await importer();
         const bar = progressBar('import', size, 'bytes', showProgress);
         const started = performance.now();
         let bytes = 0;
         const onBytes = (b: number) => {
           bytes = b;
         };
-        const stats = await imports.importRows(
-          mapping ? sourceRows(file, mapping, onBytes) : linesAsRows(readLines(file, onBytes)),
-          {
-            workspaceId,
-            importId: randomUUID(),
-            onProgress: (lines) => bar.update(bytes, { extra: `${lines.toLocaleString('en-US')} lines` }),
-            admit,
-          },
-        );
-        bar.update(size);
-        bar.stop();
-        // Logged is durable; loading makes it queryable before the command ends.
-        let loadBar: ReturnType<typeof progressBar> | null = null;
-        await load((loaded, head) => {
-          loadBar ??= progressBar('load  ', head, 'seq', showProgress);
-          loadBar.update(loaded);
+        let stats: ImportStats | undefined;
+        // The log is loaded into the database while the file is read: the command ends queryable.
+        await run(async () => {
+          stats = await imports.importRows(
+            mapping ? sourceRows(file, mapping, onBytes) : linesAsRows(readLines(file, onBytes)),
+            {
+              workspaceId,
+              importId: randomUUID(),
+              onProgress: (lines) =>
+                bar.update(bytes, {
+                  extra: `${lines.toLocaleString('en-US')} lines, ${Math.max(0, head() - loadedSeq()).toLocaleString('en-US')} to load`,
+                }),
+              admit,
+            },
+          );
+          bar.update(size, { extra: 'loading the rest' });
         });
-        (loadBar as ReturnType<typeof progressBar> | null)?.stop();
+        bar.stop();
+        if (!stats) throw new Error('the import did not finish');
         report(file, workspaceId, stats, (performance.now() - started) / 1000, flags.json === true);
       } catch (e) {
         fail(

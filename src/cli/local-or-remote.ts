@@ -22,8 +22,13 @@ export interface LocalImporter {
   imports: ImportService;
   /** Which events may be stored: not those of deleted persons whose identifiers are suppressed. */
   admit(event: StoredEvent): boolean;
-  /** Loads everything logged into the database (so it is queryable when the command ends). */
-  load(onProgress?: (loaded: number, head: number) => void): Promise<void>;
+  /**
+   * Runs `work` (the import) while the loader moves the log into the database, then loads the
+   * rest, so everything is queryable when it resolves.
+   */
+  run(work: () => Promise<void>): Promise<void>;
+  loadedSeq(): number;
+  head(): number;
 }
 
 export interface LocalStore {

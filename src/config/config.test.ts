@@ -23,12 +23,12 @@ describe('loadConfig', () => {
   it('checks tuning settings', () => {
     const r = loadConfig(
       {},
-      { THROUGHLINE_CHECKPOINT_THRESHOLD: 'lots', THROUGHLINE_COMMIT_INTERVAL_MS: '-1' },
+      { THROUGHLINE_CHECKPOINT_THRESHOLD: 'lots', THROUGHLINE_LOG_RETENTION: 'forever' },
     );
     expect(r.ok).toBe(false);
     const errors = r.ok ? [] : r.error;
     expect(errors.some((e) => e.startsWith('THROUGHLINE_CHECKPOINT_THRESHOLD = "lots"'))).toBe(true);
-    expect(errors.some((e) => e.startsWith('THROUGHLINE_COMMIT_INTERVAL_MS = "-1"'))).toBe(true);
+    expect(errors.some((e) => e.startsWith('THROUGHLINE_LOG_RETENTION = "forever"'))).toBe(true);
     expect(loadConfig({}, { THROUGHLINE_CHECKPOINT_THRESHOLD: '256MB' })).toMatchObject({
       ok: true,
       value: { checkpointThreshold: '256MB' },

@@ -13,7 +13,6 @@ const schema = z.object({
   logLevel: z.enum(LOG_LEVELS),
   dedupWindowDays: z.coerce.number().min(7, 'must be at least 7 days').max(90),
   maxPendingRows: z.coerce.number().int().min(1000),
-  commitIntervalMs: z.coerce.number().min(0).max(100),
   /** JSON file of journey settings (channel rules, stages, sessions): defaults and per workspace. */
   journeyConfig: z.string().min(1).optional(),
   /** `delete`: a log segment goes once every consumer has it; `keep`: segments stay (backups, replays). */
@@ -41,7 +40,6 @@ export const DEFAULTS = {
   logLevel: 'info',
   dedupWindowDays: 7,
   maxPendingRows: 100_000,
-  commitIntervalMs: 4,
   checkpointThreshold: '16MB',
   logRetention: 'delete',
 } as const;
@@ -65,7 +63,6 @@ export function loadConfig(
     logLevel: pick(flags.logLevel, 'THROUGHLINE_LOG_LEVEL') ?? DEFAULTS.logLevel,
     dedupWindowDays: nonEmpty(env.THROUGHLINE_DEDUP_WINDOW_DAYS) ?? DEFAULTS.dedupWindowDays,
     maxPendingRows: nonEmpty(env.THROUGHLINE_MAX_PENDING_ROWS) ?? DEFAULTS.maxPendingRows,
-    commitIntervalMs: nonEmpty(env.THROUGHLINE_COMMIT_INTERVAL_MS) ?? DEFAULTS.commitIntervalMs,
     checkpointThreshold: nonEmpty(env.THROUGHLINE_CHECKPOINT_THRESHOLD) ?? DEFAULTS.checkpointThreshold,
     logRetention: nonEmpty(env.THROUGHLINE_LOG_RETENTION) ?? DEFAULTS.logRetention,
     journeyConfig: pick(flags.journeyConfig, 'THROUGHLINE_JOURNEY_CONFIG'),
@@ -92,7 +89,6 @@ const SOURCES: Record<string, string> = {
   logLevel: '--log-level / THROUGHLINE_LOG_LEVEL',
   dedupWindowDays: 'THROUGHLINE_DEDUP_WINDOW_DAYS',
   maxPendingRows: 'THROUGHLINE_MAX_PENDING_ROWS',
-  commitIntervalMs: 'THROUGHLINE_COMMIT_INTERVAL_MS',
   checkpointThreshold: 'THROUGHLINE_CHECKPOINT_THRESHOLD',
   logRetention: 'THROUGHLINE_LOG_RETENTION',
   journeyConfig: '--journey-config / THROUGHLINE_JOURNEY_CONFIG',

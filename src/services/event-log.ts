@@ -28,6 +28,14 @@ export interface EventLog {
   /** Reads the durable records with seq > `after`, in order and in chunks, up to the head at call time. */
   read(after: number, onChunk: (records: LogRecord[]) => Promise<void> | void): Promise<void>;
   /**
+   * (workspace, messageId, fingerprint) of the durable events after `after` (the deduplication
+   * index's start-up load); may include some at or before `after`.
+   */
+  readIds(
+    after: number,
+    onId: (workspaceId: string, messageId: string, fingerprint: string) => void,
+  ): Promise<void>;
+  /**
    * Records a consumer's durable checkpoint: everything up to `seq` is done and will not be
    * read again. Segments below every registered consumer's checkpoint are removed.
    */

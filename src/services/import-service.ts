@@ -129,15 +129,19 @@ export class ImportService {
         },
       });
     };
+    // One chunk is written and synced while the next is parsed; memory holds at most two.
+    let inFlight: Promise<void> = Promise.resolve();
     const flush = async () => {
       for (const r of records) {
         r.seq = c.nextSeq();
         if (r.kind === 'event') r.event.seq = r.seq;
       }
       const appending = c.appendRecords(options.workspaceId, records, newIds);
+      appending.catch(() => undefined);
       records = [];
       newIds = [];
-      await appending;
+      await inFlight;
+      inFlight = appending;
     };
     for await (const batch of rows) {
       for (const row of batch) {
@@ -196,6 +200,7 @@ export class ImportService {
       options.onProgress?.(stats.lines);
     }
     await flush();
+    await inFlight;
     await Promise.all(waits);
     return stats;
   }

@@ -316,18 +316,15 @@ const inFlightKey = (workspaceId: string, messageId: string) => `${workspaceId}\
  */
 export function receivedHistory(
   store: Pick<EventStore, 'loadFingerprints'>,
-  log: Pick<EventLog, 'read'>,
+  log: Pick<EventLog, 'readIds'>,
   loadedSeq: number,
   sinceMs: number,
 ): (onId: (workspaceId: string, messageId: string, fingerprint: string) => void) => Promise<number> {
   return async (onId) => {
     let n = await store.loadFingerprints(sinceMs, onId);
-    await log.read(loadedSeq, (records) => {
-      for (const r of records) {
-        if (r.kind !== 'event') continue;
-        onId(r.event.workspaceId, r.event.messageId, r.event.fingerprint);
-        n++;
-      }
+    await log.readIds(loadedSeq, (ws, id, fp) => {
+      onId(ws, id, fp);
+      n++;
     });
     return n;
   };

@@ -8,7 +8,7 @@ import {
   type LogSegment,
   type SegmentedLog,
 } from '../services/event-log.js';
-import { checkLine, decodeRecord, encodeRecord, endsGroup } from './log-line.js';
+import { checkLine, decodeRecord, encodeRecord, endsGroup, eventIdOf } from './log-line.js';
 
 /** The file operations a write goes through; tests replace them to inject faults (ENOSPC). */
 export interface LogIo {
@@ -36,6 +36,8 @@ export interface SegmentLogOptions {
   /** Keep consumed segments instead of removing them (retention setting). */
   keepConsumed?: boolean;
   io?: Partial<LogIo>;
+  /** Where a throwing `onDurable` listener is reported (the server's logger). */
+  onListenerError?: (error: Error) => void;
   /** Where recovery reports a discarded torn tail (the server's logger). */
   warn?: (message: string, details: Record<string, unknown>) => void;
 }
@@ -55,6 +57,7 @@ interface Pending {
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(16, '0')}.seg`;
 const READ_CHUNK = 5000;
+const VERIFY_SLICE_BYTES = 1 << 20;
 
 /**
  * The local ingest log: append-only segment files of checksummed JSON lines (log-line.ts).
@@ -191,7 +194,14 @@ export class SegmentLog implements SegmentedLog {
     s.lastSeq = (all[all.length - 1] as LogRecord).seq;
     this.durableHead = s.lastSeq;
     for (const p of group) p.resolve();
-    for (const l of this.listeners) l(all);
+    for (const l of this.listeners) {
+      // One failing listener (a live stream, say) must neither stop the others nor the log.
+      try {
+        l(all);
+      } catch (e) {
+        this.options.onListenerError?.(e as Error);
+      }
+    }
   }
 
   /** The active segment, created (and its directory entry synced) on the first record after a seal. */
@@ -237,13 +247,27 @@ export class SegmentLog implements SegmentedLog {
     let events = 0;
     let quarantined = 0;
     let last: [number, number] | null = null;
-    forEachLine(buf, buf.length, (start, end) => {
-      const problem = checkLine(buf, start, end);
-      if (problem) throw new LogCorruptError(segment.path, start, problem);
-      if (buf[start + 6] === 0x71) quarantined++;
-      else events++;
-      last = [start, end];
-    });
+    // Checked in slices: a large segment must not hold the event loop (acks wait on it).
+    let start = 0;
+    while (start < buf.length) {
+      const sliceEnd = Math.min(buf.length, start + VERIFY_SLICE_BYTES);
+      const stop = buf.indexOf(10, sliceEnd - 1);
+      const limit = stop === -1 ? buf.length : stop + 1;
+      forEachLine(
+        buf,
+        limit,
+        (from, end) => {
+          const problem = checkLine(buf, from, end);
+          if (problem) throw new LogCorruptError(segment.path, from, problem);
+          if (buf[from + 6] === 0x71) quarantined++;
+          else events++;
+          last = [from, end];
+        },
+        start,
+      );
+      start = limit;
+      if (start < buf.length) await new Promise<void>((r) => setImmediate(r));
+    }
     const s = this.segments.find((x) => x.id === segment.id);
     const lastSeq = last
       ? decodeRecord(buf.toString('utf8', (last as [number, number])[0], (last as [number, number])[1])).seq
@@ -282,6 +306,29 @@ export class SegmentLog implements SegmentedLog {
         }
       }
       if (chunk.length > 0) await onChunk(chunk);
+    }
+  }
+
+  async readIds(
+    after: number,
+    onId: (workspaceId: string, messageId: string, fingerprint: string) => void,
+  ): Promise<void> {
+    const upTo = this.durableHead;
+    for (const s of [...this.segments]) {
+      if (s.lastSeq <= after || s.firstSeq > upTo) continue;
+      const buf = await readFile(s.path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' && !this.segments.includes(s)) return null;
+        throw e;
+      });
+      if (!buf) continue;
+      // Records of a segment before `after` are read too (seqs are not parsed): remembering an
+      // id that is also in the database is harmless.
+      forEachLine(buf, Math.min(buf.length, s.durableBytes), (start, end) => {
+        const problem = checkLine(buf, start, end);
+        if (problem) throw new LogCorruptError(s.path, start, problem);
+        const id = eventIdOf(buf, start, end);
+        if (id) onId(id[0], id[1], id[2]);
+      });
     }
   }
 
@@ -410,8 +457,13 @@ export class SegmentLog implements SegmentedLog {
 class StopScan extends Error {}
 
 /** Calls `onLine(start, end)` for each complete line (end excludes the newline) below `limit`. */
-function forEachLine(buf: Buffer, limit: number, onLine: (start: number, end: number) => void): void {
-  let start = 0;
+function forEachLine(
+  buf: Buffer,
+  limit: number,
+  onLine: (start: number, end: number) => void,
+  from = 0,
+): void {
+  let start = from;
   while (start < limit) {
     const nl = buf.indexOf(10, start);
     if (nl === -1 || nl >= limit) return;

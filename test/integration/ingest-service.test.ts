@@ -285,6 +285,45 @@ describe('the segment log after a crash', () => {
   });
 });
 
+describe('listeners of the log', () => {
+  it('a throwing listener is reported and stops neither the others nor later writes', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const reported: string[] = [];
+    const log = await SegmentLog.open({
+      dir,
+      consumers: [],
+      onListenerError: (e) => reported.push(e.message),
+    });
+    logs.push(log);
+    const seen: number[] = [];
+    log.onDurable(() => {
+      throw new Error('listener broke');
+    });
+    log.onDurable((records) => seen.push(...records.map((r) => r.seq)));
+    const row = (seq: number): LogRecord => ({
+      kind: 'quarantine',
+      seq,
+      row: {
+        workspaceId: 'w',
+        receivedAt: 0,
+        requestId: 'r',
+        batchIndex: null,
+        messageId: null,
+        code: 'invalid_body',
+        reason: 'x',
+        field: null,
+        payload: 'p',
+      },
+    });
+    await log.append([row(1)]);
+    await log.append([row(2)]);
+    expect(seen).toEqual([1, 2]);
+    expect(reported).toEqual(['listener broke', 'listener broke']);
+    expect(log.head).toBe(2);
+  });
+});
+
 describe('a log consumer', () => {
   it('stalls at a failing record, reports it, retries from there and skips nothing', async () => {
     const { ingest, log } = await setup();

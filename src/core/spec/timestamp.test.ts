@@ -52,3 +52,20 @@ describe('parseTimestamp', () => {
     expect(!r.ok && r.error).toContain('not a date');
   });
 });
+
+describe('the canonical SDK form takes a fast path with the same answers', () => {
+  it('agrees with the general parser, and still refuses impossible days', () => {
+    expect(parseTimestamp('2024-05-01T12:30:15.123Z')).toEqual({
+      ok: true,
+      value: Date.UTC(2024, 4, 1, 12, 30, 15, 123),
+    });
+    expect(parseTimestamp('2024-02-29T23:59:59.999Z')).toEqual({
+      ok: true,
+      value: Date.UTC(2024, 1, 29, 23, 59, 59, 999),
+    });
+    expect(parseTimestamp('2023-02-29T00:00:00.000Z').ok).toBe(false);
+    expect(parseTimestamp('2024-04-31T00:00:00.000Z').ok).toBe(false);
+    expect(parseTimestamp('2024-01-01T24:00:00.000Z')).toEqual({ ok: true, value: Date.UTC(2024, 0, 2) });
+    expect(parseTimestamp('2024-01-01T24:00:01.000Z').ok).toBe(false);
+  });
+});
