@@ -110,7 +110,8 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     maxPendingRows: config.maxPendingRows,
   });
   const workspaces = new WorkspaceService(new DuckDBWorkspaceStore(db.admin), systemClock, systemRandom);
-  ingest.admit = (event) => people.identity.admits(event);
+  ingest.rulesOf = (workspaceId) => people.identity.graph.rulesOf(workspaceId);
+  people.identity.onSuppress = (list) => running.suppress(list);
   const barrier = async (strict: boolean) => {
     const seq = log.head;
     const timeout = strict ? DELETE_BARRIER_MS : READ_BARRIER_MS;
@@ -180,7 +181,6 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     imports: {
       imports: new ImportService(ingest, systemClock, randomUUID, storedIdsOf(eventStore)),
       accepting: () => running.accepting,
-      admit: (event) => people.identity.admits(event),
       loaded: async () => {
         await loader.waitFor(log.head, 600_000);
       },
@@ -217,8 +217,10 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
   const recovered = (async () => {
     const loadedSeq = await loadStore.loadedSeq();
     const storedMaxSeq = await eventStore.maxSeq();
+    await people.identity.loadRules();
     const remembered = await running.start({
       storedMaxSeq,
+      suppressions: await people.identity.store.loadSuppressions(),
       remember: receivedHistory(
         eventStore,
         log,
@@ -274,9 +276,10 @@ const storedIdsOf =
 export const logDirOf = (dataDir: string) => join(dataDir, 'log');
 
 /** Loads start at least this far apart under load, so each takes a large batch. */
-const LOAD_INTERVAL_MS = 200;
+const LOAD_INTERVAL_MS = 500;
 
-const IDENTITY_FLUSH_MS = 50;
+/** Identity rows are written at most this often: each write is a DuckDB transaction with a WAL sync. */
+const IDENTITY_FLUSH_MS = 200;
 
 /** The journey settings file (`--journey-config`), if any. */
 function readJourneyFile(path: string | undefined): JourneyFileSettings {
@@ -349,8 +352,11 @@ export async function openLocal(
         membership: () => undefined,
       });
       log.checkpoint(IDENTITY, identity.processedSeq);
+      await people.identity.loadRules();
+      collector.rulesOf = (workspaceId) => people.identity.graph.rulesOf(workspaceId);
       await collector.start({
         storedMaxSeq: await eventStore.maxSeq(),
+        suppressions: await people.identity.store.loadSuppressions(),
         remember: receivedHistory(
           eventStore,
           log,
@@ -358,10 +364,8 @@ export async function openLocal(
           systemClock.now() - DEFAULTS.dedupWindowDays * 86_400_000,
         ),
       });
-      await people.identity.loadRules();
       return {
         imports: new ImportService(collector, systemClock, randomUUID, storedIdsOf(eventStore)),
-        admit: (event: StoredEvent) => people.identity.admits(event),
         run: loadAll,
         loadedSeq: () => loader.position,
         head: () => log.head,

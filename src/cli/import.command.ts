@@ -125,7 +125,7 @@ Examples:
         }
         const workspaceId = await workspaceIdOf(workspaces, flags.workspace);
         const showProgress = flags.progress && !flags.json;
-        const { imports, admit, run, loadedSeq, head } = await importer();
+        const { imports, run, loadedSeq, head } = await importer();
         const bar = progressBar('import', size, 'bytes', showProgress);
         const started = performance.now();
         let bytes = 0;
@@ -144,7 +144,6 @@ Examples:
                 bar.update(bytes, {
                   extra: `${lines.toLocaleString('en-US')} lines, ${Math.max(0, head() - loadedSeq()).toLocaleString('en-US')} to load`,
                 }),
-              admit,
             },
           );
           bar.update(size, { extra: 'loading the rest' });

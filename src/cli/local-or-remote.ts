@@ -1,6 +1,5 @@
 import { DEFAULTS } from '../config/config.js';
 import type { Result } from '../core/result.js';
-import type { StoredEvent } from '../core/spec/message.js';
 import type { IdentityService } from '../services/identity-service.js';
 import type { ImportService } from '../services/import-service.js';
 import type { JourneyService } from '../services/journey-service.js';
@@ -20,8 +19,6 @@ export interface LocalPeople {
 /** An import into the data directory's log, and the load of the log into the database. */
 export interface LocalImporter {
   imports: ImportService;
-  /** Which events may be stored: not those of deleted persons whose identifiers are suppressed. */
-  admit(event: StoredEvent): boolean;
   /**
    * Runs `work` (the import) while the loader moves the log into the database, then loads the
    * rest, so everything is queryable when it resolves.

@@ -15,7 +15,6 @@ import type {
   Suppression,
 } from './identity-ports.js';
 import type { Clock } from './ports.js';
-import { SuppressionList } from './suppression-list.js';
 
 /** A person change as the pipeline publishes it: person ids, not graph internals. */
 export type PersonEvent =
@@ -48,7 +47,6 @@ export class IdentityService {
   readonly ops = new Map<number, IdentityOpRow>();
   /** workspace → account (groupId) → member identifiers. */
   private readonly members = new Map<string, Map<string, Set<number>>>();
-  private readonly suppressed = new SuppressionList();
   private readonly personIndex = new Map<string, number>();
   private indexedAll = false;
   private indexing: Promise<void> | null = null;
@@ -59,6 +57,8 @@ export class IdentityService {
   /** Told each durable position (the log's checkpoint for this consumer). */
   onPersisted: ((seq: number) => void) | null = null;
   onFlushError: ((error: Error) => void) | null = null;
+  /** Where suppressions go: the collector's list (set by the composition root). */
+  onSuppress: ((list: Suppression[]) => void) | null = null;
   /**
    * Waits until reads see everything acknowledged so far: the composition root makes it wait
    * for the loader's and this pipeline's durable positions. Alone (tests, offline tools) it
@@ -156,15 +156,14 @@ export class IdentityService {
   }
 
   /**
-   * The workspaces' rules and the suppression list: all `admits` needs, so an import can check
-   * suppressions without loading the graph. Loaded once; returns the stored rules.
+   * The workspaces' rules (the collector reads them to find an event's identifiers), without
+   * loading the graph. Loaded once; returns the stored rules.
    */
   loadRules(): Promise<IdentityRules[]> {
     this.rulesLoaded ??= (async () => {
       const settings = await this.store.loadSettings();
       for (const s of settings)
         this.graph.setRules(s.workspaceId, new CompiledRules(s.rules as IdentityRules));
-      for (const s of await this.store.loadSuppressions()) this.suppressed.add(s);
       return settings.map((s) => s.rules as IdentityRules);
     })();
     return this.rulesLoaded;
@@ -393,20 +392,15 @@ export class IdentityService {
     this.graph.drainChanges();
     for (const groups of this.members.get(workspaceId)?.values() ?? [])
       for (const i of identifierIds) groups.delete(i);
-    for (const s of suppress) this.suppressed.add(s);
+    this.suppress(suppress);
     this.emit([{ kind: 'deleted', workspaceId, personId }]);
   }
 
   // ── suppression ────────────────────────────────────────────────────────────
 
-  /** Adds identifiers whose messages ingestion must drop from now on. */
+  /** Tells the collector (which owns the suppression list) to drop these identifiers' messages. */
   suppress(list: Suppression[]): void {
-    for (const s of list) this.suppressed.add(s);
-  }
-
-  /** False for an event that carries a suppressed identifier: ingestion drops it. */
-  admits(event: StoredEvent): boolean {
-    return this.suppressed.admits(event, this.graph.rulesOf(event.workspaceId));
+    if (list.length > 0) this.onSuppress?.(list);
   }
 
   // ── internals ──────────────────────────────────────────────────────────────

@@ -1,6 +1,5 @@
 import type { ErrorCode } from '../core/error-codes.js';
 import { importLine } from '../core/spec/import-line.js';
-import type { StoredEvent } from '../core/spec/message.js';
 import type { LogRecord } from './event-log.js';
 import type { IngestService } from './ingest-service.js';
 import type { Clock } from './ports.js';
@@ -41,12 +40,13 @@ export interface ImportOptions {
   /** Records appended to the log at a time (one write and sync each). */
   chunkRows?: number;
   onProgress?: (linesDone: number) => void;
-  /** Whether a valid event may be stored (suppressed identifiers are not). */
-  admit?: (event: StoredEvent) => boolean;
 }
 
 /** The collector's steps an import shares with the Tracking API (IngestService). */
-export type Collector = Pick<IngestService, 'nextSeq' | 'dedupe' | 'appendRecords' | 'rememberAll'>;
+export type Collector = Pick<
+  IngestService,
+  'nextSeq' | 'dedupe' | 'appendRecords' | 'rememberAll' | 'admits'
+>;
 
 /** Every id a workspace's store holds, for deduplicating imports of old data. */
 export type StoredIds = (
@@ -168,7 +168,7 @@ export class ImportService {
             continue;
           }
           const event = result.value;
-          if (options.admit && !options.admit(event)) {
+          if (!c.admits(event)) {
             stats.suppressed++;
             continue;
           }

@@ -1,10 +1,15 @@
 import type { ErrorCode } from '../core/error-codes.js';
+import { CompiledRules, DEFAULT_RULES } from '../core/identity/identity-rules.js';
 import { DedupIndex, type DedupVerdict } from '../core/spec/dedup-index.js';
 import type { MessageType, QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import { type BatchEnvelope, normalizeMessage } from '../core/spec/normalize-message.js';
 import { messageIdOf, validateMessage } from '../core/spec/validate-message.js';
 import type { EventLog, LogRecord } from './event-log.js';
+import type { Suppression } from './identity-ports.js';
 import type { Clock, EventStore } from './ports.js';
+import { SuppressionList } from './suppression-list.js';
+
+const DEFAULT_COMPILED = new CompiledRules(DEFAULT_RULES);
 
 /** Counters the ingest path reports; main.ts wires them to Prometheus. */
 export interface IngestObserver {
@@ -78,8 +83,10 @@ export class IngestService {
   private readonly whenStarted = new Promise<void>((resolve) => {
     this.started = resolve;
   });
-  /** Decides whether a valid event may be stored: the collector's suppression list. */
-  admit: (event: StoredEvent) => boolean = () => true;
+  /** Identifiers of deleted persons whose messages are dropped here, before the log (hashes only). */
+  private readonly suppressed = new SuppressionList();
+  /** The workspace's identity rules: which identifiers an event carries (custom paths, phones). */
+  rulesOf: (workspaceId: string) => CompiledRules = () => DEFAULT_COMPILED;
 
   constructor(
     private readonly log: EventLog,
@@ -98,11 +105,13 @@ export class IngestService {
    */
   async start(history: {
     storedMaxSeq: number;
+    suppressions: Suppression[];
     remember: (
       onId: (workspaceId: string, messageId: string, fingerprint: string) => void,
     ) => Promise<number>;
   }): Promise<{ seq: number; remembered: number }> {
     this.seq = Math.max(this.seq, this.log.head, history.storedMaxSeq);
+    this.suppress(history.suppressions);
     const remembered = await history.remember((ws, id, fp) => this.dedup.remember(ws, id, fp));
     this.ready = true;
     this.started();
@@ -186,7 +195,7 @@ export class IngestService {
         continue;
       }
       const event = normalized.value;
-      if (!this.admit(event)) {
+      if (!this.admits(event)) {
         suppressed++;
         continue;
       }
@@ -227,6 +236,16 @@ export class IngestService {
       this.observer.rejected(f.code, 1);
     }
     return { accepted, duplicates, suppressed, failures };
+  }
+
+  /** False for an event carrying a suppressed identifier (a deleted person's): it is dropped. */
+  admits(event: StoredEvent): boolean {
+    return this.suppressed.admits(event, this.rulesOf(event.workspaceId));
+  }
+
+  /** Drops messages with these identifiers from now on (a person deleted with suppression). */
+  suppress(list: Suppression[]): void {
+    for (const s of list) this.suppressed.add(s);
   }
 
   /** The next seq of the log (every record, event or quarantine, takes one). */

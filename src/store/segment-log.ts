@@ -44,6 +44,11 @@ export interface SegmentLogOptions {
 
 interface Segment extends LogSegment {
   sealed: boolean;
+  /**
+   * Written by this process: its records were checksummed as they were encoded and every write
+   * was synced whole, so it needs no second reading. Segments found at start-up are verified.
+   */
+  writtenHere: boolean;
   /** Durable bytes: what a reader may read of the active segment. */
   durableBytes: number;
 }
@@ -220,6 +225,7 @@ export class SegmentLog implements SegmentedLog {
       bytes: 0,
       durableBytes: 0,
       sealed: false,
+      writtenHere: true,
     };
     this.segments.push(segment);
     this.active = { segment, fh };
@@ -243,6 +249,8 @@ export class SegmentLog implements SegmentedLog {
   }
 
   async verify(segment: LogSegment): Promise<LogSegment> {
+    const own = this.segments.find((x) => x.id === segment.id);
+    if (own?.writtenHere && own.sealed) return publicView(own);
     const buf = await readFile(segment.path);
     let events = 0;
     let quarantined = 0;
@@ -324,8 +332,9 @@ export class SegmentLog implements SegmentedLog {
       // Records of a segment before `after` are read too (seqs are not parsed): remembering an
       // id that is also in the database is harmless.
       forEachLine(buf, Math.min(buf.length, s.durableBytes), (start, end) => {
-        const problem = checkLine(buf, start, end);
-        if (problem) throw new LogCorruptError(s.path, start, problem);
+        // A damaged record is not remembered: the loader reports it and stops there, so it is
+        // never stored either, and the collector must still start.
+        if (checkLine(buf, start, end)) return;
         const id = eventIdOf(buf, start, end);
         if (id) onId(id[0], id[1], id[2]);
       });
@@ -382,6 +391,7 @@ export class SegmentLog implements SegmentedLog {
         bytes: size,
         durableBytes: size,
         sealed: true,
+        writtenHere: false,
       };
       this.segments.push(segment);
       if (next === undefined) await this.recoverLast(segment);
@@ -406,30 +416,36 @@ export class SegmentLog implements SegmentedLog {
     const buf = await readFile(segment.path);
     let good = 0;
     let lastLine: [number, number] | null = null;
-    let problem: string | null = null;
-    let events = 0;
-    let quarantined = 0;
-    let eventsSoFar = 0;
-    let quarantinedSoFar = 0;
-    try {
-      forEachLine(buf, buf.length, (start, end) => {
-        problem = checkLine(buf, start, end);
-        if (problem) throw new StopScan();
-        if (buf[start + 6] === 0x71) quarantinedSoFar++;
-        else eventsSoFar++;
-        if (endsGroup(buf, start, end)) {
-          good = end + 1;
-          lastLine = [start, end];
-          events = eventsSoFar;
-          quarantined = quarantinedSoFar;
-        }
+    let firstBad: { at: number; problem: string } | null = null;
+    let lastGroupEnd: [number, number] | null = null;
+    forEachLine(buf, buf.length, (start, end) => {
+      const problem = checkLine(buf, start, end);
+      if (problem) {
+        firstBad ??= { at: start, problem };
+        return;
+      }
+      if (!endsGroup(buf, start, end)) return;
+      lastGroupEnd = [start, end];
+      if (firstBad === null) {
+        good = end + 1;
+        lastLine = [start, end];
+      }
+    });
+    const bad = firstBad as { at: number; problem: string } | null;
+    const later = lastGroupEnd as [number, number] | null;
+    if (bad && later && later[0] > bad.at) {
+      // Whole writes follow the bad record, so it is no torn tail: acknowledged data was damaged.
+      // Keep everything; the loader stops at it with an error rather than dropping what follows.
+      this.options.warn?.('corrupt record in the middle of the last ingest log segment', {
+        segment: segment.path,
+        atByte: bad.at,
+        reason: bad.problem,
       });
-      if (good < buf.length) problem ??= 'incomplete last write';
-    } catch (e) {
-      if (!(e instanceof StopScan)) throw e;
+      segment.lastSeq = decodeRecord(buf.toString('utf8', later[0], later[1])).seq;
+      segment.bytes = later[1] + 1;
+      segment.durableBytes = later[1] + 1;
+      return;
     }
-    segment.events = events;
-    segment.quarantined = quarantined;
     if (lastLine) {
       const [start, end] = lastLine as [number, number];
       segment.lastSeq = decodeRecord(buf.toString('utf8', start, end)).seq;
@@ -445,7 +461,7 @@ export class SegmentLog implements SegmentedLog {
         segment: segment.path,
         atByte: good,
         bytes: buf.length - good,
-        reason: problem,
+        reason: bad?.problem ?? 'incomplete last write',
         keptAs: aside,
       });
     }
@@ -453,8 +469,6 @@ export class SegmentLog implements SegmentedLog {
     segment.durableBytes = good;
   }
 }
-
-class StopScan extends Error {}
 
 /** Calls `onLine(start, end)` for each complete line (end excludes the newline) below `limit`. */
 function forEachLine(

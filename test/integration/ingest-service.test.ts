@@ -2,7 +2,9 @@ import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { identifierHash } from '../../src/core/identity/person-id.js';
 import type { LogRecord } from '../../src/services/event-log.js';
+import type { Suppression } from '../../src/services/identity-ports.js';
 import { type IngestObserver, IngestService, receivedHistory } from '../../src/services/ingest-service.js';
 import { type Consumer, ConsumerRunner } from '../../src/services/log-consumer.js';
 import { LOADER, LogLoader } from '../../src/services/log-loader.js';
@@ -46,7 +48,9 @@ async function openLog(dir: string, io: Partial<LogIo> = {}, warn?: (m: string) 
   return log;
 }
 
-async function setup(options: { dir?: string; io?: Partial<LogIo>; db?: Database } = {}) {
+async function setup(
+  options: { dir?: string; io?: Partial<LogIo>; db?: Database; suppressions?: Suppression[] } = {},
+) {
   const dir = options.dir ?? tempDir();
   if (!options.dir) dirs.push(dir);
   let db = options.db;
@@ -70,6 +74,7 @@ async function setup(options: { dir?: string; io?: Partial<LogIo>; db?: Database
   const loadStore = new DuckDBLogLoadStore(db.writer);
   await ingest.start({
     storedMaxSeq: await store.maxSeq(),
+    suppressions: options.suppressions ?? [],
     remember: receivedHistory(store, log, await loadStore.loadedSeq(), 0),
   });
   await loader.start();
@@ -210,6 +215,25 @@ describe('ingest through the log, loaded into a real DuckDB', () => {
     expect(await third).toMatchObject({ accepted: 1, duplicates: 0 });
   });
 
+  it('drops the messages of suppressed identifiers at the collector, before the log', async () => {
+    const { ingest, log } = await setup({
+      suppressions: [{ workspaceId: 'w', type: 'user_id', valueHash: identifierHash('user_id', 'gone') }],
+    });
+    const r = await ingest.ingest(
+      req([
+        { type: 'track', userId: 'gone', event: 'E' },
+        { type: 'track', userId: 'kept', event: 'E' },
+      ]),
+    );
+    expect(r).toMatchObject({ accepted: 1, suppressed: 1 });
+    expect(log.head).toBe(1);
+    ingest.suppress([{ workspaceId: 'w', type: 'user_id', valueHash: identifierHash('user_id', 'kept') }]);
+    expect(await ingest.ingest(req([{ type: 'track', userId: 'kept', event: 'E' }]))).toMatchObject({
+      accepted: 0,
+      suppressed: 1,
+    });
+  });
+
   it('restores the sequence and the dedup window on restart, from the log and the store', async () => {
     const first = await setup();
     await first.ingest.ingest(req([{ type: 'track', userId: 'u', event: 'E', messageId: 'loaded' }]));
@@ -264,7 +288,7 @@ describe('the segment log after a crash', () => {
     expect(readdirSync(first.dir).some((n) => n.includes('.torn-'))).toBe(true);
   });
 
-  it('stops loading at a corrupt record in the middle of a segment, with a clear error', async () => {
+  it('after a restart, stops loading at a corrupt record in the middle of a segment, with a clear error', async () => {
     const first = await setup();
     await first.ingest.ingest(
       req(
@@ -272,16 +296,19 @@ describe('the segment log after a crash', () => {
       ),
     );
     await first.ingest.ingest(req([{ type: 'track', userId: 'u', event: 'E', messageId: 'later' }]));
-    await first.log.seal();
+    await first.log.close();
     const segment = join(first.dir, readdirSync(first.dir).find((n) => n.endsWith('.seg')) as string);
-    // Flip a value in the second record: still valid JSON, but its checksum no longer holds.
+    // Flip a value in the second record at rest: still valid JSON, but its checksum no longer holds.
     const text = readFileSync(segment, 'utf8');
     writeFileSync(segment, text.replace('"m":"c1"', '"m":"cX"'));
-    await expect(first.loader.catchUp()).rejects.toThrow(
+    const again = await setup({ dir: first.dir, db: first.db });
+    const before = again.loader.corruptSegments;
+    await expect(again.loader.catchUp()).rejects.toThrow(
       /checksum mismatch; loading of this segment stopped/,
     );
-    expect(first.loader.corruptSegments).toBe(1);
-    expect(await first.store.listEvents({ workspaceId: 'w', limit: 10 })).toHaveLength(0);
+    expect(again.loader.corruptSegments).toBe(before + 1);
+    expect(again.loader.problem).toMatch(/0000000000000001\.seg at byte \d+: checksum mismatch/);
+    expect(await again.store.listEvents({ workspaceId: 'w', limit: 10 })).toHaveLength(0);
   });
 });
 

@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import type { StoredEvent } from '../../core/spec/message.js';
 import type { ImportService } from '../../services/import-service.js';
 import { sendError } from '../errors.js';
 import { errorResponses } from '../schemas/common.schema.js';
@@ -10,7 +9,6 @@ export interface ImportDeps {
   imports: ImportService;
   /** False while the collector is starting (its deduplication index loading). */
   accepting: () => boolean;
-  admit: (event: StoredEvent) => boolean;
   /** Resolves once everything logged so far is loaded into the database (queryable). */
   loaded: () => Promise<void>;
 }
@@ -63,7 +61,6 @@ export async function importRoutes(app: FastifyInstance, deps: ImportDeps): Prom
         .importLines(lines(text), {
           workspaceId: request.workspaceId as string,
           importId: request.id,
-          admit: deps.admit,
         })
         .catch((e: Error) => {
           streamError ??= e;
