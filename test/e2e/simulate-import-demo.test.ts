@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, cliAsync, tempDirs } from '../support/cli.js';
 import { allEvents, getApi, type Json } from '../support/http.js';
-import { startTestServer, type TestServer, WRITE_KEY } from '../support/servers.js';
+import { ADMIN_KEY, startTestServer, type TestServer, WRITE_KEY } from '../support/servers.js';
 
 const digest = (dir: string) =>
   Object.fromEntries(
@@ -56,6 +57,17 @@ describe('throughline simulate', () => {
   });
 });
 
+const MIXED = [
+  // A device two hours fast: receivedAt is when it really arrived.
+  '{"type":"track","event":"A","userId":"u1","messageId":"m-1","timestamp":"2026-03-01T12:00:00Z","sentAt":"2026-03-01T12:00:05Z","receivedAt":"2026-03-01T10:00:05Z"}',
+  '{"type":"track","userId":"u1","messageId":"m-2"}',
+  '',
+  'not json at all',
+  '{"type":"identify","userId":"u1","traits":{"email":"a@b.co"},"messageId":"m-3","timestamp":"2026-03-01T10:01:00Z"}',
+  '{"type":"track","event":"A","userId":"u1","messageId":"m-1","timestamp":"2026-03-01T12:00:00Z","properties":{"changed":true}}',
+  '{"type":"page","anonymousId":"x","messageId":"m-4","timestamp":"yesterday"}',
+];
+
 describe('throughline import', () => {
   const sim = fresh();
   const data = fresh();
@@ -89,16 +101,7 @@ describe('throughline import', () => {
     await server?.close();
     server = null;
     const file = join(fresh(), 'mixed.ndjson');
-    const lines = [
-      // A device two hours fast: receivedAt is when it really arrived.
-      '{"type":"track","event":"A","userId":"u1","messageId":"m-1","timestamp":"2026-03-01T12:00:00Z","sentAt":"2026-03-01T12:00:05Z","receivedAt":"2026-03-01T10:00:05Z"}',
-      '{"type":"track","userId":"u1","messageId":"m-2"}',
-      '',
-      'not json at all',
-      '{"type":"identify","userId":"u1","traits":{"email":"a@b.co"},"messageId":"m-3","timestamp":"2026-03-01T10:01:00Z"}',
-      '{"type":"track","event":"A","userId":"u1","messageId":"m-1","timestamp":"2026-03-01T12:00:00Z","properties":{"changed":true}}',
-      '{"type":"page","anonymousId":"x","messageId":"m-4","timestamp":"yesterday"}',
-    ];
+    const lines = MIXED;
     writeFileSync(file, `${lines.join('\n')}\n`);
     const r = cli(['import', file, '--data', data, '--json']);
     expect(r.code).toBe(2); // something was quarantined: scripts can tell
@@ -121,10 +124,37 @@ describe('throughline import', () => {
     );
   });
 
-  it('refuses while a server holds the data directory, and says what to do', async () => {
-    const r = cli(['import', join(sim, 'messages.ndjson'), '--data', data]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/Stop the server|in use/);
+  it('while a server holds the data directory: says what to do, and with the admin key streams to it', async () => {
+    const file = join(fresh(), 'more.ndjson');
+    writeFileSync(file, `${MIXED.join('\n')}\n`);
+    const refused = await cliAsync(['import', file, '--data', data]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/in use[\s\S]*--admin-key/);
+
+    // Through the API: the same report, line numbers included; what was already there is not stored twice.
+    const more = [
+      '{"type":"track","event":"Through API","userId":"u9","messageId":"api-1","timestamp":"2026-03-02T10:00:00Z"}',
+      '{"type":"track","userId":"u9","messageId":"api-2"}',
+      MIXED[4] as string, // m-3, imported before: a duplicate
+    ];
+    writeFileSync(file, `${more.join('\n')}\n`);
+    const url = (server as TestServer).url;
+    const args = ['import', file, '--data', data, '--admin-key', ADMIN_KEY, '--url', url, '--json'];
+    const r = await cliAsync(args);
+    expect(r.code, r.stderr).toBe(2);
+    const stats = JSON.parse(r.stdout);
+    expect(stats).toMatchObject({ lines: 3, inserted: 1, duplicates: 1, rejected: 1 });
+    expect(stats.rejectedSample).toEqual([
+      expect.stringMatching(/^line 2: track requires a non-empty event name/),
+    ]);
+    expect(await allEvents(url, 'event=Through%20API')).toHaveLength(1);
+
+    // A gzip file goes as it is; running it again stores nothing new.
+    const gz = `${file}.gz`;
+    writeFileSync(gz, gzipSync(`${more.join('\n')}\n`));
+    const again = JSON.parse((await cliAsync([...args.slice(0, 1), gz, ...args.slice(2)])).stdout);
+    expect(again).toMatchObject({ lines: 3, inserted: 0, duplicates: 2, rejected: 1 });
+    expect(await allEvents(url, 'event=Through%20API')).toHaveLength(1);
   });
 });
 
