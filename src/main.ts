@@ -68,7 +68,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
       consumers: [LOADER, IDENTITY],
       keepConsumed: config.logRetention === 'keep',
       warn: (message, details) => recoveryNotes.push([message, details]),
-      onListenerError: (e) => app?.log.error({ err: e }, 'a listener of the ingest log failed'),
+      onError: (e) => app?.log.error({ err: e }, 'the ingest log reported a failure'),
     });
   } catch (e) {
     db.close();
@@ -115,8 +115,10 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
   const barrier = async (strict: boolean) => {
     const seq = log.head;
     const timeout = strict ? DELETE_BARRIER_MS : READ_BARRIER_MS;
-    const loaded = await loader.waitFor(seq, timeout);
-    const resolved = await people.identity.waitFor(seq, timeout);
+    const [loaded, resolved] = await Promise.all([
+      loader.waitFor(seq, timeout),
+      people.identity.waitFor(seq, timeout),
+    ]);
     if (strict && !(loaded && resolved))
       throw new Error(
         `the ingest log is not loaded up to seq ${seq} yet (${loader.problem ?? 'still loading'})`,

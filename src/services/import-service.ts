@@ -45,7 +45,7 @@ export interface ImportOptions {
 /** The collector's steps an import shares with the Tracking API (IngestService). */
 export type Collector = Pick<
   IngestService,
-  'nextSeq' | 'dedupe' | 'appendRecords' | 'rememberAll' | 'admits'
+  'nextSeq' | 'dedupe' | 'appendRecords' | 'rememberAll' | 'admits' | 'hold' | 'release'
 >;
 
 /** Every id a workspace's store holds, for deduplicating imports of old data. */
@@ -129,79 +129,102 @@ export class ImportService {
         },
       });
     };
-    // One chunk is written and synced while the next is parsed; memory holds at most two.
+    // One chunk is written and synced while the next is parsed; memory holds at most two. The
+    // ids of the chunk being built are held: a live retry of one waits for the chunk's write.
     let inFlight: Promise<void> = Promise.resolve();
+    let chunk = deferred();
     const flush = async () => {
       for (const r of records) {
         r.seq = c.nextSeq();
         if (r.kind === 'event') r.event.seq = r.seq;
       }
       const appending = c.appendRecords(options.workspaceId, records, newIds);
-      appending.catch(() => undefined);
+      appending.then(chunk.resolve, chunk.reject);
+      chunk = deferred();
       records = [];
       newIds = [];
       await inFlight;
       inFlight = appending;
     };
-    for await (const batch of rows) {
-      for (const row of batch) {
-        stats.lines++;
-        if ('error' in row) {
-          reject(UNNUMBERED, row.line, row.raw, 'invalid_row', row.error.message, row.error.field, null);
-          continue;
-        }
-        if (row.messages.length === 1 && (row.messages[0] as string).trim() === '') {
-          stats.blankLines++;
-          continue;
-        }
-        for (const line of row.messages) {
-          const seq = c.nextSeq();
-          const result = importLine(line, {
-            workspaceId: options.workspaceId,
-            seq,
-            now,
-            newMessageId: this.newId,
-          });
-          if (!result.ok) {
-            const e = result.error;
-            reject(seq, row.line, line, e.code, e.message, e.field ?? null, e.messageId);
+    try {
+      for await (const batch of rows) {
+        for (const row of batch) {
+          stats.lines++;
+          if ('error' in row) {
+            reject(UNNUMBERED, row.line, row.raw, 'invalid_row', row.error.message, row.error.field, null);
             continue;
           }
-          const event = result.value;
-          if (!c.admits(event)) {
-            stats.suppressed++;
+          if (row.messages.length === 1 && (row.messages[0] as string).trim() === '') {
+            stats.blankLines++;
             continue;
           }
-          const { verdict, original } = c.dedupe(event);
-          if (verdict === 'duplicate') {
-            stats.duplicates++;
-            if (original) waits.push(original);
-            continue;
-          }
-          if (verdict === 'conflict') {
-            stats.conflicts++;
-            reject(
+          for (const line of row.messages) {
+            const seq = c.nextSeq();
+            const result = importLine(line, {
+              workspaceId: options.workspaceId,
               seq,
-              row.line,
-              line,
-              'conflicting_duplicate',
-              `messageId ${JSON.stringify(event.messageId)} was already received with a different payload`,
-              'messageId',
-              event.messageId,
-            );
-            continue;
+              now,
+              newMessageId: this.newId,
+            });
+            if (!result.ok) {
+              const e = result.error;
+              reject(seq, row.line, line, e.code, e.message, e.field ?? null, e.messageId);
+              continue;
+            }
+            const event = result.value;
+            if (!c.admits(event)) {
+              stats.suppressed++;
+              continue;
+            }
+            const { verdict, original } = c.dedupe(event);
+            if (verdict === 'duplicate') {
+              stats.duplicates++;
+              if (original) waits.push(original);
+              continue;
+            }
+            if (verdict === 'conflict') {
+              stats.conflicts++;
+              reject(
+                seq,
+                row.line,
+                line,
+                'conflicting_duplicate',
+                `messageId ${JSON.stringify(event.messageId)} was already received with a different payload`,
+                'messageId',
+                event.messageId,
+              );
+              continue;
+            }
+            newIds.push(event.messageId);
+            c.hold(options.workspaceId, event.messageId, chunk.promise);
+            records.push({ kind: 'event', seq, event });
+            stats.inserted++;
           }
-          newIds.push(event.messageId);
-          records.push({ kind: 'event', seq, event });
-          stats.inserted++;
         }
+        if (records.length >= chunkRows) await flush();
+        options.onProgress?.(stats.lines);
       }
-      if (records.length >= chunkRows) await flush();
-      options.onProgress?.(stats.lines);
+      await flush();
+      await inFlight;
+    } catch (e) {
+      // The rows not appended are not stored: their ids must not count as received.
+      c.release(options.workspaceId, newIds);
+      chunk.reject(e);
+      throw e;
     }
-    await flush();
-    await inFlight;
     await Promise.all(waits);
     return stats;
   }
+}
+
+/** A promise with its settlers; its rejection is handled where it is awaited, if anywhere. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve: () => void = () => undefined;
+  let reject: (e: unknown) => void = () => undefined;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }

@@ -265,6 +265,22 @@ export class IngestService {
   }
 
   /**
+   * Marks ids that `dedupe` took as new but that are not appended yet (an import's chunk being
+   * built): a retry of one meanwhile waits for `until`, the chunk's append.
+   */
+  hold(workspaceId: string, messageId: string, until: Promise<void>): void {
+    this.inFlight.set(inFlightKey(workspaceId, messageId), until);
+  }
+
+  /** Undoes `dedupe` for ids that will never be appended (an import that stopped): retries are new. */
+  release(workspaceId: string, messageIds: string[]): void {
+    for (const id of messageIds) {
+      this.dedup.forget(workspaceId, id);
+      this.inFlight.delete(inFlightKey(workspaceId, id));
+    }
+  }
+
+  /**
    * Appends records to the log; resolves once they are durable. `newIds` are the messageIds
    * first seen in them: until durable, their retries wait; on failure they are forgotten.
    */

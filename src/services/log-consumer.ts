@@ -98,10 +98,14 @@ export class ConsumerRunner {
       // so no durable group can fall between the replay and the live feed.
       while (this.consumer.position < this.log.head) {
         let ok = true;
+        let records = 0;
         await this.log.read(this.consumer.position, (chunk) => {
+          records += chunk.length;
           if (ok) ok = this.feed(chunk.filter((r) => r.seq > this.consumer.position));
         });
         if (!ok) return;
+        // Nothing left to read below the head (seqs may have gaps): live from here.
+        if (records === 0) break;
       }
       if (this.state === 'catching-up') {
         this.state = 'live';

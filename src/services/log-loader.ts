@@ -39,7 +39,7 @@ export class LogLoader {
   private unsubscribe: (() => void) | null = null;
   /** Why loading is stopped, when it is (a corrupt segment, a failing store). */
   problem: string | null = null;
-  corruptSegments = 0;
+  private readonly corrupt = new Set<string>();
 
   constructor(
     private readonly log: SegmentedLog,
@@ -47,6 +47,11 @@ export class LogLoader {
     private readonly clock: Clock,
     private readonly options: LoaderOptions,
   ) {}
+
+  /** Segments where loading stopped at a corrupt record. */
+  get corruptSegments(): number {
+    return this.corrupt.size;
+  }
 
   get position(): number {
     return this.loaded;
@@ -70,11 +75,22 @@ export class LogLoader {
     if (this.log.head > this.loaded) this.arrivals.push([this.log.head, this.clock.now()]);
     this.unsubscribe = this.log.onDurable((records) => {
       const last = records[records.length - 1];
-      if (last) this.arrivals.push([last.seq, this.clock.now()]);
+      if (last) this.arrived(last.seq);
       this.wake?.();
     });
     this.running = true;
     this.loop = this.run();
+  }
+
+  /**
+   * Notes when records became durable, for the lag in time: one entry per 100 ms at most, so
+   * the list stays short however long loading is stopped.
+   */
+  private arrived(seq: number): void {
+    const now = this.clock.now();
+    const newest = this.arrivals[this.arrivals.length - 1];
+    if (newest && now - newest[1] < 100) newest[0] = seq;
+    else this.arrivals.push([seq, now]);
   }
 
   /** Resolves once everything up to `seq` is loaded, or false after `timeoutMs`. */
@@ -152,7 +168,7 @@ export class LogLoader {
         }
       } catch (e) {
         const error = e as Error;
-        if (error instanceof LogCorruptError) this.corruptSegments++;
+        if (error instanceof LogCorruptError) this.corrupt.add(error.path);
         this.problem = error.message;
         this.options.onError?.(error);
         return;

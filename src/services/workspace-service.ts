@@ -38,19 +38,25 @@ export class KeyRing {
   private write = new Map<string, string>();
   private admin = new Map<string, string>();
 
+  /** Write keys are public and stored in plain text: looked up without hashing, per request. */
+  private writePlain = new Map<string, string>();
+
   load(keys: ApiKeyRecord[]): void {
     const write = new Map<string, string>();
+    const writePlain = new Map<string, string>();
     const admin = new Map<string, string>();
     for (const k of keys) {
       if (k.revokedAt !== null) continue;
       (k.kind === 'write' ? write : admin).set(k.secretHash, k.workspaceId);
+      if (k.kind === 'write' && k.secret !== null) writePlain.set(k.secret, k.workspaceId);
     }
     this.write = write;
+    this.writePlain = writePlain;
     this.admin = admin;
   }
 
   workspaceForWriteKey(secret: string): string | undefined {
-    return this.write.get(hashSecret(secret));
+    return this.writePlain.get(secret) ?? this.write.get(hashSecret(secret));
   }
 
   workspaceForAdminKey(secret: string): string | undefined {

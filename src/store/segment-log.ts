@@ -36,8 +36,8 @@ export interface SegmentLogOptions {
   /** Keep consumed segments instead of removing them (retention setting). */
   keepConsumed?: boolean;
   io?: Partial<LogIo>;
-  /** Where a throwing `onDurable` listener is reported (the server's logger). */
-  onListenerError?: (error: Error) => void;
+  /** Where failures no caller awaits are reported: a throwing listener, a failed seal or removal. */
+  onError?: (error: Error) => void;
   /** Where recovery reports a discarded torn tail (the server's logger). */
   warn?: (message: string, details: Record<string, unknown>) => void;
 }
@@ -122,7 +122,9 @@ export class SegmentLog implements SegmentedLog {
     if (records.length === 0) return Promise.resolve();
     const first = records[0] as LogRecord;
     if (first.seq <= this.lastQueuedSeq) {
-      throw new Error(`log append out of order: seq ${first.seq} after ${this.lastQueuedSeq}`);
+      return Promise.reject(
+        new Error(`log append out of order: seq ${first.seq} after ${this.lastQueuedSeq}`),
+      );
     }
     this.lastQueuedSeq = (records[records.length - 1] as LogRecord).seq;
     return new Promise((resolve, reject) => {
@@ -149,7 +151,8 @@ export class SegmentLog implements SegmentedLog {
           this.sealRequested.length > 0 ||
           (this.active && this.active.segment.bytes >= this.segmentBytes)
         ) {
-          await this.sealActive();
+          // A failed seal leaves the segment active (appends go on into it); reported, not thrown.
+          await this.sealActive().catch((e: Error) => this.options.onError?.(e));
           for (const done of this.sealRequested.splice(0)) done();
         }
       }
@@ -160,12 +163,13 @@ export class SegmentLog implements SegmentedLog {
 
   private async writeGroup(group: Pending[]): Promise<void> {
     const all: LogRecord[] = [];
-    let text = '';
     for (const p of group) for (const r of p.records) all.push(r);
-    for (let i = 0; i < all.length; i++) text += encodeRecord(all[i] as LogRecord, i === all.length - 1);
-    const data = Buffer.from(text, 'utf8');
     let target: { segment: Segment; fh: FileHandle };
+    let data: Buffer;
     try {
+      let text = '';
+      for (let i = 0; i < all.length; i++) text += encodeRecord(all[i] as LogRecord, i === all.length - 1);
+      data = Buffer.from(text, 'utf8');
       target = await this.writable((all[0] as LogRecord).seq);
       if (this.dirtyFrom !== null) {
         await this.io.truncate(target.fh, this.dirtyFrom);
@@ -204,7 +208,7 @@ export class SegmentLog implements SegmentedLog {
       try {
         l(all);
       } catch (e) {
-        this.options.onListenerError?.(e as Error);
+        this.options.onError?.(e as Error);
       }
     }
   }
@@ -235,6 +239,11 @@ export class SegmentLog implements SegmentedLog {
   private async sealActive(): Promise<void> {
     const a = this.active;
     if (!a) return;
+    // Bytes of a failed write must go before the segment is closed for good.
+    if (this.dirtyFrom !== null) {
+      await this.io.truncate(a.fh, this.dirtyFrom);
+      this.dirtyFrom = null;
+    }
     this.active = null;
     a.segment.sealed = true;
     await a.fh.close();
@@ -350,9 +359,11 @@ export class SegmentLog implements SegmentedLog {
     const done = this.segments.filter((s) => s.sealed && s.lastSeq <= min);
     if (done.length === 0) return;
     for (const s of done) this.segments.splice(this.segments.indexOf(s), 1);
-    this.removing = this.removing.then(async () => {
-      for (const s of done) await rm(s.path, { force: true });
-    });
+    this.removing = this.removing
+      .then(async () => {
+        for (const s of done) await rm(s.path, { force: true });
+      })
+      .catch((e: Error) => this.options.onError?.(e));
   }
 
   /** The lowest checkpoint among the consumers that gate removal (what is fully consumed). */
@@ -397,13 +408,17 @@ export class SegmentLog implements SegmentedLog {
       if (next === undefined) await this.recoverLast(segment);
     }
     const last = this.segments[this.segments.length - 1];
-    this.durableHead = last?.lastSeq ?? 0;
-    this.lastQueuedSeq = this.durableHead;
-    // An empty last segment (all of it torn) is removed; its seqs are never reused anyway.
+    // An empty last segment (all of it torn) is removed. The head is then the last record of
+    // the segment before: its bound (next first seq − 1) may name no record when seqs have gaps,
+    // and consumers waiting to reach the head would wait for a record that does not exist.
     if (last && last.bytes === 0) {
       this.segments.pop();
       await rm(last.path, { force: true });
+      const previous = this.segments[this.segments.length - 1];
+      if (previous) previous.lastSeq = lastSeqIn(await readFile(previous.path), previous.firstSeq - 1);
     }
+    this.durableHead = this.segments[this.segments.length - 1]?.lastSeq ?? 0;
+    this.lastQueuedSeq = this.durableHead;
   }
 
   /**
@@ -417,6 +432,7 @@ export class SegmentLog implements SegmentedLog {
     let good = 0;
     let lastLine: [number, number] | null = null;
     let firstBad: { at: number; problem: string } | null = null;
+    let groupEndsAfterBad = 0;
     let lastGroupEnd: [number, number] | null = null;
     forEachLine(buf, buf.length, (start, end) => {
       const problem = checkLine(buf, start, end);
@@ -429,13 +445,15 @@ export class SegmentLog implements SegmentedLog {
       if (firstBad === null) {
         good = end + 1;
         lastLine = [start, end];
-      }
+      } else groupEndsAfterBad++;
     });
     const bad = firstBad as { at: number; problem: string } | null;
     const later = lastGroupEnd as [number, number] | null;
-    if (bad && later && later[0] > bad.at) {
-      // Whole writes follow the bad record, so it is no torn tail: acknowledged data was damaged.
-      // Keep everything; the loader stops at it with an error rather than dropping what follows.
+    // A write starts only after the one before it was synced. With two whole writes after the bad
+    // record, the write holding it was synced and acknowledged: damage, not a torn tail. Everything
+    // is kept and the loader stops at it with an error, rather than dropping acknowledged data.
+    // (With one, the bad record may sit in the last, unacknowledged write: a torn tail.)
+    if (bad && later && groupEndsAfterBad >= 2) {
       this.options.warn?.('corrupt record in the middle of the last ingest log segment', {
         segment: segment.path,
         atByte: bad.at,
@@ -468,6 +486,16 @@ export class SegmentLog implements SegmentedLog {
     segment.bytes = good;
     segment.durableBytes = good;
   }
+}
+
+/** The seq of the last complete record in a segment's bytes. */
+function lastSeqIn(buf: Buffer, otherwise: number): number {
+  let last: [number, number] | null = null;
+  forEachLine(buf, buf.length, (start, end) => {
+    last = [start, end];
+  });
+  const l = last as [number, number] | null;
+  return l ? decodeRecord(buf.toString('utf8', l[0], l[1])).seq : otherwise;
 }
 
 /** Calls `onLine(start, end)` for each complete line (end excludes the newline) below `limit`. */

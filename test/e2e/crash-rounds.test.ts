@@ -27,7 +27,7 @@ describe('kill -9 at random points, many rounds', () => {
     const acked = new Set<string>();
     const ROUNDS = 6;
     // A deterministic spread of kill delays (ms after the load starts), so failures reproduce.
-    const delays = [35, 180, 90, 260, 15, 130];
+    const delays = [35, 420, 180, 900, 90, 650];
     let next = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const s = await spawnServer(dir, { THROUGHLINE_LOG_LEVEL: 'error' });

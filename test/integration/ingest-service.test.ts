@@ -302,11 +302,10 @@ describe('the segment log after a crash', () => {
     const text = readFileSync(segment, 'utf8');
     writeFileSync(segment, text.replace('"m":"c1"', '"m":"cX"'));
     const again = await setup({ dir: first.dir, db: first.db });
-    const before = again.loader.corruptSegments;
     await expect(again.loader.catchUp()).rejects.toThrow(
       /checksum mismatch; loading of this segment stopped/,
     );
-    expect(again.loader.corruptSegments).toBe(before + 1);
+    expect(again.loader.corruptSegments).toBe(1);
     expect(again.loader.problem).toMatch(/0000000000000001\.seg at byte \d+: checksum mismatch/);
     expect(await again.store.listEvents({ workspaceId: 'w', limit: 10 })).toHaveLength(0);
   });
@@ -320,7 +319,7 @@ describe('listeners of the log', () => {
     const log = await SegmentLog.open({
       dir,
       consumers: [],
-      onListenerError: (e) => reported.push(e.message),
+      onError: (e) => reported.push(e.message),
     });
     logs.push(log);
     const seen: number[] = [];

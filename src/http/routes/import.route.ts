@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import type { ImportService } from '../../services/import-service.js';
@@ -52,25 +52,38 @@ export async function importRoutes(app: FastifyInstance, deps: ImportDeps): Prom
         );
       }
       const body = request.body as Readable;
-      const text = encoding === 'gzip' ? body.pipe(createGunzip()) : body;
       let streamError: Error | null = null;
+      // pipeline() passes a client's abort on to the gunzip stream, so the reading loop ends.
+      const text = encoding === 'gzip' ? pipeline(body, createGunzip(), () => undefined) : body;
       text.on('error', (e) => {
-        streamError = e;
+        streamError ??= e;
       });
+      let failure: Error | null = null;
       const stats = await deps.imports
-        .importLines(lines(text), {
-          workspaceId: request.workspaceId as string,
-          importId: request.id,
-        })
+        .importLines(lines(text), { workspaceId: request.workspaceId as string, importId: request.id })
         .catch((e: Error) => {
-          streamError ??= e;
+          failure = e;
           return null;
         });
-      if (streamError || !stats) {
-        const message = (streamError as Error | null)?.message ?? 'the body could not be read';
-        return sendError(reply, 'invalid_encoding', `the import body could not be read: ${message}`, {
-          note: 'lines read before the error were imported; re-sending the file is safe (deduplication)',
-        });
+      if (!stats) {
+        const readError = streamError as Error | null;
+        if (readError) {
+          return sendError(
+            reply,
+            'invalid_encoding',
+            `the import body could not be read: ${readError.message}`,
+            {
+              note: 'lines logged before the error were imported; re-sending the file is safe (deduplication)',
+            },
+          );
+        }
+        request.log.error({ err: failure }, 'import failed');
+        reply.header('Retry-After', '1');
+        return sendError(
+          reply,
+          'storage_unavailable',
+          'the import could not be written to the ingest log; what was acknowledged before is kept, re-send the file',
+        );
       }
       await deps.loaded();
       return { importId: request.id, ...stats };

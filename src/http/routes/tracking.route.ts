@@ -56,7 +56,11 @@ export async function trackingRoutes(app: FastifyInstance, deps: TrackingDeps): 
   });
 
   app.addHook('onError', async (request, _reply, error) => {
-    if ((error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' && request.workspaceId) {
+    if (
+      (error as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' &&
+      request.workspaceId &&
+      deps.ingest.accepting
+    ) {
       await deps.ingest.quarantineRequest({
         workspaceId: request.workspaceId,
         requestId: request.id,
@@ -95,6 +99,14 @@ async function receive(
   const quarantine = (workspaceId: string, code: ErrorCode, reason: string, payload: string) =>
     deps.ingest.quarantineRequest({ workspaceId, requestId: request.id, code, reason, payload });
 
+  if (!deps.ingest.accepting) {
+    reply.header('Retry-After', String(deps.retryAfterSeconds));
+    return sendError(
+      reply,
+      'overloaded',
+      'the server is starting (loading its deduplication index); retry after the delay given',
+    );
+  }
   const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const decoded = await decodeBody(raw, request.headers['content-encoding'], LIMITS.requestBytes);
   if (!decoded.ok) {
@@ -130,14 +142,6 @@ async function receive(
     return sendError(reply, 'invalid_body', reason);
   }
 
-  if (!deps.ingest.accepting) {
-    reply.header('Retry-After', String(deps.retryAfterSeconds));
-    return sendError(
-      reply,
-      'overloaded',
-      'the server is starting (loading its deduplication index); retry after the delay given',
-    );
-  }
   if (deps.ingest.overloaded) {
     reply.header('Retry-After', String(deps.retryAfterSeconds));
     return sendError(reply, 'overloaded', 'the server is busy committing; retry after the delay given');
