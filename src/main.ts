@@ -11,7 +11,7 @@ import { createMetrics } from './http/metrics.js';
 import { EventQueryService } from './services/event-query-service.js';
 import { IDENTITY, IdentityService } from './services/identity-service.js';
 import { ImportService, type StoredIds } from './services/import-service.js';
-import { type IngestObserver, IngestService, receivedHistory } from './services/ingest-service.js';
+import { IngestService, NO_OBSERVER, receivedHistory } from './services/ingest-service.js';
 import { type JourneyFileSettings, JourneyService } from './services/journey-service.js';
 import { ConsumerRunner } from './services/log-consumer.js';
 import { LOADER, LogLoader } from './services/log-loader.js';
@@ -306,7 +306,10 @@ function identityServices(db: Database) {
 export async function openLocal(
   dataDir: string,
 ): Promise<Result<LocalStore, { locked: boolean; message: string }>> {
-  const opened = await openDatabase(dataDir);
+  // A command shares the machine with whatever else runs: DuckDB keeps to a bounded buffer.
+  const opened = await openDatabase(dataDir, {
+    memoryLimit: process.env.THROUGHLINE_DUCKDB_MEMORY ?? '512MB',
+  });
   if (!opened.ok) return err({ locked: opened.error.code === 'locked', message: opened.error.message });
   const db: Database = opened.value;
   let log: SegmentLog;
@@ -341,7 +344,7 @@ export async function openLocal(
     workspaces,
     /** The collector on this directory's log, with its deduplication index filled. */
     importer: once(async () => {
-      const collector = new IngestService(log, systemClock, randomUUID, silentObserver, {
+      const collector = new IngestService(log, systemClock, randomUUID, NO_OBSERVER, {
         dedupWindowMs: DEFAULTS.dedupWindowDays * 86_400_000,
         maxPendingRows: Number.POSITIVE_INFINITY,
       });
@@ -400,16 +403,6 @@ export async function openLocal(
     },
   });
 }
-
-const silentObserver: IngestObserver = {
-  received: () => undefined,
-  accepted: () => undefined,
-  rejected: () => undefined,
-  deduplicated: () => undefined,
-  suppressed: () => undefined,
-  conflicting: () => undefined,
-  committed: () => undefined,
-};
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {
   let made: Promise<T> | undefined;

@@ -24,6 +24,11 @@ export async function apiRequest<T>(
   } catch (e) {
     throw new Error(`cannot reach ${target.url}: ${(e as Error).message}`);
   }
+  return answerOf<T>(res, method, path);
+}
+
+/** A response's JSON body, or an error naming the call and the server's reason. */
+export async function answerOf<T>(res: Response, method: string, path: string): Promise<T> {
   const text = await res.text();
   const json = text ? (JSON.parse(text) as unknown) : undefined;
   if (!res.ok) {

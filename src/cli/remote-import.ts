@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ImportStats } from '../services/import-service.js';
-import type { ApiTarget } from './api-client.js';
+import { type ApiTarget, answerOf } from './api-client.js';
 
 /**
  * Streams an NDJSON file (gzip as it is, when named .gz) to a running server's
@@ -34,11 +34,5 @@ export async function importThroughApi(
   } catch (e) {
     throw new Error(`cannot reach ${target.url}: ${(e as Error).message}`);
   }
-  const text = await res.text();
-  const json = text ? (JSON.parse(text) as unknown) : undefined;
-  if (!res.ok) {
-    const message = (json as { error?: { message?: string } } | undefined)?.error?.message ?? text;
-    throw new Error(`POST /api/import → ${res.status}: ${message}`);
-  }
-  return json as ImportStats & { importId: string };
+  return answerOf<ImportStats & { importId: string }>(res, 'POST', '/api/import');
 }

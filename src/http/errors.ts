@@ -34,6 +34,11 @@ export function installErrorHandling(app: FastifyInstance): void {
           : error.message;
       return sendError(reply, mapped, message);
     }
+    // The pipeline is behind (a strict read barrier timed out): the client should retry, not give up.
+    if ((error as { code?: string }).code === 'storage_unavailable') {
+      reply.header('Retry-After', '5');
+      return sendError(reply, 'storage_unavailable', error.message);
+    }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send(errorBody('invalid_body', error.message));
     }

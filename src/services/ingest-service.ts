@@ -23,6 +23,17 @@ export interface IngestObserver {
   committed(rows: number, seconds: number): void;
 }
 
+/** For collectors nobody scrapes (offline imports, tests). */
+export const NO_OBSERVER: IngestObserver = {
+  received: () => undefined,
+  accepted: () => undefined,
+  rejected: () => undefined,
+  deduplicated: () => undefined,
+  suppressed: () => undefined,
+  conflicting: () => undefined,
+  committed: () => undefined,
+};
+
 export interface IngestOptions {
   dedupWindowMs: number;
   /** Above this many rows waiting for the log, new requests are turned away with `overloaded`. */

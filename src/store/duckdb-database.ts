@@ -30,6 +30,8 @@ export interface DatabaseOptions {
   checkpointThreshold?: string;
   /** DuckDB worker threads; defaults to the cores this process may run on. */
   threads?: number;
+  /** DuckDB's buffer memory (`memory_limit`, e.g. "512MB"); beyond it DuckDB evicts and spills. */
+  memoryLimit?: string;
 }
 
 export async function openDatabase(
@@ -48,6 +50,7 @@ export async function openDatabase(
       // CPU set its extra threads would only fight the event loop for the same cores.
       threads: String(options.threads ?? availableParallelism()),
       ...(options.checkpointThreshold ? { checkpoint_threshold: options.checkpointThreshold } : {}),
+      ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
     });
   } catch (e) {
     const message = (e as Error).message;

@@ -8,8 +8,10 @@ import {
   QUARANTINE_ROW_SELECT,
 } from './row-json.js';
 
+// The largest record is a quarantined request (≤ 500 KB of body, JSON-escaped at most 6×); DuckDB
+// sizes its read buffers from this, so it must not be needlessly large.
 const readJson = (columns: string) =>
-  `read_json($path, format = 'newline_delimited', maximum_object_size = 1073741824,
+  `read_json($path, format = 'newline_delimited', maximum_object_size = 16777216,
      columns = {"k":"VARCHAR","s":"BIGINT",${columns.trim().slice(1).replaceAll('\n', ' ')})`;
 
 // A segment file is NDJSON as DuckDB reads it: parsed on all its threads, no copy in JavaScript.

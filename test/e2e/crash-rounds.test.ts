@@ -1,18 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allEvents, post } from '../support/http.js';
-import { type ChildServer, removeDir, spawnServer, tempDir } from '../support/servers.js';
+import { childServers } from '../support/servers.js';
 
-const dirs: string[] = [];
-const children: ChildServer[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) {
-      c.child.kill('SIGKILL');
-      await c.exited;
-    }
-  }
-  for (const d of dirs.splice(0)) removeDir(d);
-});
+const servers = childServers();
 
 /**
  * kill -9 at random points of the cycle — during group writes, while the loader has a segment
@@ -22,16 +12,14 @@ afterEach(async () => {
  */
 describe('kill -9 at random points, many rounds', () => {
   it('keeps every acknowledged message exactly once', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
+    const dir = servers.dir();
     const acked = new Set<string>();
     const ROUNDS = 6;
     // A deterministic spread of kill delays (ms after the load starts), so failures reproduce.
     const delays = [35, 420, 180, 900, 90, 650];
     let next = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const s = await spawnServer(dir, { THROUGHLINE_LOG_LEVEL: 'error' });
-      children.push(s);
+      const s = await servers.start(dir, { THROUGHLINE_LOG_LEVEL: 'error' });
       let killed = false;
       const sender = async (w: number) => {
         for (let i = 0; !killed; i++) {
@@ -60,8 +48,7 @@ describe('kill -9 at random points, many rounds', () => {
       expect(await s.exited).toBeNull();
     }
     expect(acked.size).toBeGreaterThan(0);
-    const last = await spawnServer(dir);
-    children.push(last);
+    const last = await servers.start(dir);
     const stored = (await allEvents(last.url, 'event=Crash%20Round')).map((e) => e.messageId as string);
     const counts = new Map<string, number>();
     for (const id of stored) counts.set(id, (counts.get(id) ?? 0) + 1);

@@ -1,19 +1,9 @@
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allEvents, basic, post } from '../support/http.js';
-import { type ChildServer, removeDir, spawnServer, tempDir } from '../support/servers.js';
+import { childServers } from '../support/servers.js';
 
-const dirs: string[] = [];
-const children: ChildServer[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) {
-      c.child.kill('SIGKILL');
-      await c.exited;
-    }
-  }
-  for (const d of dirs.splice(0)) removeDir(d);
-});
+const servers = childServers();
 
 /**
  * The race the old collector lost: a 2,400-message gzip batch carrying message X, then X alone a
@@ -23,16 +13,14 @@ afterEach(async () => {
  */
 describe('a duplicate is acknowledged only once its original is durable', () => {
   it('keeps X after kill -9 right after its retry was answered, round after round', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
+    const dir = servers.dir();
     const acked: string[] = [];
     let duplicatesAnswered = 0;
     // The retry must land while the batch is between its dedup check and its sync: delays spread
     // over the time the batch takes here to be read and validated.
     const delays = [5, 15, 25, 40, 60, 90];
     for (let round = 0; round < delays.length; round++) {
-      const s = await spawnServer(dir, { THROUGHLINE_LOG_LEVEL: 'error' });
-      children.push(s);
+      const s = await servers.start(dir, { THROUGHLINE_LOG_LEVEL: 'error' });
       const x = { type: 'track', userId: 'racer', event: 'Race', messageId: `race-${round}` };
       const batch = Array.from({ length: 2400 }, (_, i) =>
         i === 1200 ? x : { type: 'track', userId: `u${i}`, event: 'Filler', messageId: `f-${round}-${i}` },
@@ -52,8 +40,7 @@ describe('a duplicate is acknowledged only once its original is durable', () => 
         if (single.json.duplicate) duplicatesAnswered++;
       }
     }
-    const last = await spawnServer(dir);
-    children.push(last);
+    const last = await servers.start(dir);
     const stored = new Set((await allEvents(last.url, 'event=Race')).map((e) => e.messageId as string));
     expect(acked.filter((id) => !stored.has(id))).toEqual([]);
     expect(acked.length).toBeGreaterThan(0);

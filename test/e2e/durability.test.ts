@@ -1,29 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { allEvents, post } from '../support/http.js';
-import { type ChildServer, removeDir, spawnServer, tempDir } from '../support/servers.js';
+import { type ChildServer, childServers } from '../support/servers.js';
 
-const dirs: string[] = [];
-const children: ChildServer[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.child.exitCode === null && c.child.signalCode === null) {
-      c.child.kill('SIGKILL');
-      await c.exited;
-    }
-  }
-  for (const d of dirs.splice(0)) removeDir(d);
-});
+const servers = childServers();
 
 async function start(dir: string): Promise<ChildServer> {
-  const s = await spawnServer(dir);
-  children.push(s);
+  const s = await servers.start(dir);
   return s;
 }
 
 describe('a 200 means durable', () => {
   it('every acknowledged message survives kill -9, and deduplication survives the restart', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
+    const dir = servers.dir();
     const first = await start(dir);
 
     const acked: Array<{ messageId: string; body: object; path: string }> = [];
@@ -77,8 +65,7 @@ describe('a 200 means durable', () => {
   });
 
   it('SIGTERM flushes, closes the database and exits 0', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
+    const dir = servers.dir();
     const s = await start(dir);
     const sends = Array.from({ length: 20 }, (_, i) =>
       post(s.url, '/v1/track', { userId: 'term', event: 'Before Stop', messageId: `t-${i}` }),

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { identifierHash } from '../../src/core/identity/person-id.js';
 import type { LogRecord } from '../../src/services/event-log.js';
 import type { Suppression } from '../../src/services/identity-ports.js';
-import { type IngestObserver, IngestService, receivedHistory } from '../../src/services/ingest-service.js';
+import { IngestService, NO_OBSERVER, receivedHistory } from '../../src/services/ingest-service.js';
 import { type Consumer, ConsumerRunner } from '../../src/services/log-consumer.js';
 import { LOADER, LogLoader } from '../../src/services/log-loader.js';
 import { type Database, openDatabase } from '../../src/store/duckdb-database.js';
@@ -14,16 +14,6 @@ import { DuckDBLogLoadStore } from '../../src/store/duckdb-log-load-store.js';
 import { encodeRecord } from '../../src/store/log-line.js';
 import { type LogIo, SegmentLog } from '../../src/store/segment-log.js';
 import { removeDir, tempDir } from '../support/servers.js';
-
-const silent: IngestObserver = {
-  received: () => undefined,
-  accepted: () => undefined,
-  rejected: () => undefined,
-  deduplicated: () => undefined,
-  suppressed: () => undefined,
-  conflicting: () => undefined,
-  committed: () => undefined,
-};
 
 const opened: Database[] = [];
 const logs: SegmentLog[] = [];
@@ -67,7 +57,7 @@ async function setup(
     retryMs: 10,
   });
   let n = 0;
-  const ingest = new IngestService(log, clockAt(), () => `gen-${++n}`, silent, {
+  const ingest = new IngestService(log, clockAt(), () => `gen-${++n}`, NO_OBSERVER, {
     dedupWindowMs: 7 * 86_400_000,
     maxPendingRows: 100_000,
   });

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../../src/main.js';
 
@@ -109,4 +110,37 @@ export async function untilHealthy(url: string, timeoutMs: number): Promise<void
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Child servers and data directories for crash tests, killed and removed after each test.
+ * Call at the top level of a test file.
+ */
+export function childServers(): {
+  dir(): string;
+  start(dataDir: string, env?: Record<string, string>): Promise<ChildServer>;
+} {
+  const dirs: string[] = [];
+  const children: ChildServer[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      if (c.child.exitCode === null && c.child.signalCode === null) {
+        c.child.kill('SIGKILL');
+        await c.exited;
+      }
+    }
+    for (const d of dirs.splice(0)) removeDir(d);
+  });
+  return {
+    dir: () => {
+      const d = tempDir();
+      dirs.push(d);
+      return d;
+    },
+    start: async (dataDir, env = {}) => {
+      const s = await spawnServer(dataDir, env);
+      children.push(s);
+      return s;
+    },
+  };
 }
