@@ -143,10 +143,12 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
   );
   const webhooks = new WebhookService(new DuckDBWebhookStore(db.admin), ingest, systemClock);
   const running = ingest;
+  let startupProblem: string | null = null;
   const health = () => {
     const body = {
       status: running.accepting ? 'ok' : 'starting',
       version: VERSION,
+      ...(startupProblem ? { problem: startupProblem } : {}),
       log: {
         head: log.head,
         loaded: loader.position,
@@ -243,7 +245,10 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
       { ...graph, caughtUpFromStore: legacy, replayedTo: people.identity.position },
       'identity graph ready',
     );
-  })().catch((e: unknown) => served.log.error({ err: e }, 'start-up recovery failed'));
+  })().catch((e: unknown) => {
+    startupProblem = `start-up recovery failed: ${(e as Error).message}`;
+    served.log.error({ err: e }, 'start-up recovery failed');
+  });
 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
