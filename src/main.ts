@@ -110,7 +110,6 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     maxPendingRows: config.maxPendingRows,
   });
   const workspaces = new WorkspaceService(new DuckDBWorkspaceStore(db.admin), systemClock, systemRandom);
-  ingest.rulesOf = (workspaceId) => people.identity.graph.rulesOf(workspaceId);
   people.identity.onSuppress = (list) => running.suppress(list);
   const barrier = async (strict: boolean) => {
     const seq = log.head;
@@ -221,16 +220,13 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
   const recovered = (async () => {
     const loadedSeq = await loadStore.loadedSeq();
     const storedMaxSeq = await eventStore.maxSeq();
-    await people.identity.loadRules();
-    const remembered = await running.start({
+    const remembered = await startCollector(running, {
+      log,
+      eventStore,
+      identity: people.identity,
+      loadedSeq,
       storedMaxSeq,
-      suppressions: await people.identity.store.loadSuppressions(),
-      remember: receivedHistory(
-        eventStore,
-        log,
-        loadedSeq,
-        systemClock.now() - config.dedupWindowDays * 86_400_000,
-      ),
+      windowMs: config.dedupWindowDays * 86_400_000,
     });
     served.log.info(
       { seq: remembered.seq, dedupIds: remembered.remembered, database: db.path },
@@ -238,7 +234,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     );
     await loader.start();
     const graph = await people.identity.start();
-    const legacy = await people.identity.catchUpFromStore(log.tail > log.head ? storedMaxSeq : log.tail - 1);
+    const legacy = await people.identity.catchUpFromStore(storeOnlyUpTo(log, storedMaxSeq));
     identityRunner.start();
     await identityRunner.caughtUp();
     served.log.info(
@@ -271,6 +267,38 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     },
   });
 }
+
+/**
+ * The collector's start: the identity rules (which identifiers an event carries), the
+ * suppression list, the sequence after the log and the store, and the ids received within the
+ * window (stored, or only logged).
+ */
+async function startCollector(
+  collector: IngestService,
+  from: {
+    log: SegmentLog;
+    eventStore: DuckDBEventStore;
+    identity: IdentityService;
+    loadedSeq: number;
+    storedMaxSeq: number;
+    windowMs: number;
+  },
+) {
+  await from.identity.loadRules();
+  collector.rulesOf = (workspaceId) => from.identity.graph.rulesOf(workspaceId);
+  return collector.start({
+    storedMaxSeq: from.storedMaxSeq,
+    suppressions: await from.identity.store.loadSuppressions(),
+    remember: receivedHistory(from.eventStore, from.log, from.loadedSeq, systemClock.now() - from.windowMs),
+  });
+}
+
+/**
+ * The last seq only the database holds (written before the ingest log existed): everything
+ * identity has not resolved is otherwise still in the log, which keeps it until identity has it.
+ */
+const storeOnlyUpTo = (log: SegmentLog, storedMaxSeq: number) =>
+  log.tail > log.head ? storedMaxSeq : log.tail - 1;
 
 /** Imports deduplicate against every id a workspace holds, not only those of the window. */
 const storedIdsOf =
@@ -353,26 +381,15 @@ export async function openLocal(
         dedupWindowMs: DEFAULTS.dedupWindowDays * 86_400_000,
         maxPendingRows: Number.POSITIVE_INFINITY,
       });
-      const loadedSeq = await loadStore.loadedSeq();
       // Identity keeps the log until it has resolved it (at the server's next start).
-      const identity = await people.identity.store.load({
-        identifier: () => undefined,
-        link: () => undefined,
-        op: () => undefined,
-        membership: () => undefined,
-      });
-      log.checkpoint(IDENTITY, identity.processedSeq);
-      await people.identity.loadRules();
-      collector.rulesOf = (workspaceId) => people.identity.graph.rulesOf(workspaceId);
-      await collector.start({
+      log.checkpoint(IDENTITY, await people.identity.store.processedSeq());
+      await startCollector(collector, {
+        log,
+        eventStore,
+        identity: people.identity,
+        loadedSeq: await loadStore.loadedSeq(),
         storedMaxSeq: await eventStore.maxSeq(),
-        suppressions: await people.identity.store.loadSuppressions(),
-        remember: receivedHistory(
-          eventStore,
-          log,
-          loadedSeq,
-          systemClock.now() - DEFAULTS.dedupWindowDays * 86_400_000,
-        ),
+        windowMs: DEFAULTS.dedupWindowDays * 86_400_000,
       });
       return {
         imports: new ImportService(collector, systemClock, randomUUID, storedIdsOf(eventStore)),
@@ -386,7 +403,7 @@ export async function openLocal(
       await loaded();
       await people.identity.start();
       const storedMaxSeq = await eventStore.maxSeq();
-      await people.identity.catchUpFromStore(log.tail > log.head ? storedMaxSeq : log.tail - 1);
+      await people.identity.catchUpFromStore(storeOnlyUpTo(log, storedMaxSeq));
       await log.read(people.identity.position, (records) => people.identity.handle(records));
       await people.identity.flush();
       log.checkpoint(IDENTITY, people.identity.persistedSeq);

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { linesOf } from '../core/lines.js';
 
 /**
  * Reads a text file (gzip when the name ends in .gz) as arrays of lines, one array per chunk
@@ -16,11 +17,5 @@ export async function* readLines(path: string, onBytes?: (bytes: number) => void
   });
   const text: Readable = path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
   text.setEncoding('utf8');
-  let rest = '';
-  for await (const chunk of text as AsyncIterable<string>) {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop() ?? '';
-    yield lines;
-  }
-  if (rest !== '') yield [rest];
+  yield* linesOf(text as AsyncIterable<string>);
 }

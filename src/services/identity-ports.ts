@@ -123,6 +123,8 @@ export interface IdentityStore {
     op(row: IdentityOpRow): void;
     membership(row: Membership): void;
   }): Promise<{ processedSeq: number }>;
+  /** The last seq whose identity rows are stored (without loading the graph). */
+  processedSeq(): Promise<number>;
   loadSettings(): Promise<{ workspaceId: string; rules: unknown }[]>;
   saveSettings(workspaceId: string, rules: unknown, at: number): Promise<void>;
   loadSuppressions(): Promise<Suppression[]>;

@@ -15,6 +15,7 @@ import type {
   Suppression,
 } from './identity-ports.js';
 import type { Clock } from './ports.js';
+import { PositionWaiters } from './position-waiters.js';
 
 /** A person change as the pipeline publishes it: person ids, not graph internals. */
 export type PersonEvent =
@@ -52,7 +53,7 @@ export class IdentityService {
   private indexing: Promise<void> | null = null;
   private rulesLoaded: Promise<IdentityRules[]> | null = null;
   private persisted = 0;
-  private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+  private readonly waiters: PositionWaiters;
   readonly name = IDENTITY;
   /** Told each durable position (the log's checkpoint for this consumer). */
   onPersisted: ((seq: number) => void) | null = null;
@@ -70,7 +71,9 @@ export class IdentityService {
     readonly store: IdentityStore,
     private readonly clock: Clock,
     private readonly options: IdentityOptions,
-  ) {}
+  ) {
+    this.waiters = new PositionWaiters(clock);
+  }
 
   /**
    * Loads the graph from its link log. Events it has not resolved yet are replayed from the
@@ -141,18 +144,7 @@ export class IdentityService {
 
   /** Resolves once derived rows up to `seq` are durable, or false after `timeoutMs`. */
   waitFor(seq: number, timeoutMs: number): Promise<boolean> {
-    if (this.persisted >= seq) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { seq, resolve: () => resolve(true) };
-      this.waiters.push(waiter);
-      void this.clock.sleep(timeoutMs).then(() => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) {
-          this.waiters.splice(i, 1);
-          resolve(false);
-        }
-      });
-    });
+    return this.waiters.wait(this.persisted, seq, timeoutMs);
   }
 
   /**
@@ -231,13 +223,7 @@ export class IdentityService {
         }
         this.persisted = Math.max(this.persisted, batch.processedSeq);
         this.onPersisted?.(this.persisted);
-        for (let i = this.waiters.length - 1; i >= 0; i--) {
-          const w = this.waiters[i] as { seq: number; resolve: () => void };
-          if (w.seq <= this.persisted) {
-            this.waiters.splice(i, 1);
-            w.resolve();
-          }
-        }
+        this.waiters.reached(this.persisted);
       });
     return this.writing;
   }

@@ -1,5 +1,6 @@
 import { LogCorruptError, type LogSegment, type SegmentedLog } from './event-log.js';
 import type { Clock } from './ports.js';
+import { PositionWaiters } from './position-waiters.js';
 
 /** Where the loader puts logged rows: the analytical store (DuckDB), exactly once. */
 export interface LogLoadStore {
@@ -33,7 +34,7 @@ export class LogLoader {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
-  private readonly waiters: Array<{ seq: number; resolve: () => void }> = [];
+  private readonly waiters: PositionWaiters;
   /** (seq, durable at) of durable groups not yet loaded: the lag in time. */
   private readonly arrivals: Array<[number, number]> = [];
   private unsubscribe: (() => void) | null = null;
@@ -46,7 +47,9 @@ export class LogLoader {
     private readonly store: LogLoadStore,
     private readonly clock: Clock,
     private readonly options: LoaderOptions,
-  ) {}
+  ) {
+    this.waiters = new PositionWaiters(clock);
+  }
 
   /** Segments where loading stopped at a corrupt record. */
   get corruptSegments(): number {
@@ -95,19 +98,9 @@ export class LogLoader {
 
   /** Resolves once everything up to `seq` is loaded, or false after `timeoutMs`. */
   waitFor(seq: number, timeoutMs: number): Promise<boolean> {
-    if (this.loaded >= seq) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { seq, resolve: () => resolve(true) };
-      this.waiters.push(waiter);
-      this.wake?.();
-      void this.clock.sleep(timeoutMs).then(() => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) {
-          this.waiters.splice(i, 1);
-          resolve(false);
-        }
-      });
-    });
+    const waiting = this.waiters.wait(this.loaded, seq, timeoutMs);
+    if (this.loaded < seq) this.wake?.();
+    return waiting;
   }
 
   /** Loads everything durable now, then stops (shutdown, and the offline importer). */
@@ -152,7 +145,7 @@ export class LogLoader {
         this.wake = null;
       }
       const rest = started + this.options.minIntervalMs - this.clock.now();
-      if (rest > 0 && this.waiters.length === 0 && this.running) await this.clock.sleep(rest);
+      if (rest > 0 && this.waiters.size === 0 && this.running) await this.clock.sleep(rest);
     }
   }
 
@@ -176,13 +169,7 @@ export class LogLoader {
       this.log.checkpoint(LOADER, this.loaded);
       while (this.arrivals.length > 0 && (this.arrivals[0] as [number, number])[0] <= this.loaded)
         this.arrivals.shift();
-      for (let i = this.waiters.length - 1; i >= 0; i--) {
-        const w = this.waiters[i] as { seq: number; resolve: () => void };
-        if (w.seq <= this.loaded) {
-          this.waiters.splice(i, 1);
-          w.resolve();
-        }
-      }
+      this.waiters.reached(this.loaded);
     }
   }
 }

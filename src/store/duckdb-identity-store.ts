@@ -92,10 +92,14 @@ export class DuckDBIdentityStore implements IdentityStore {
       (r) =>
         h.membership({ workspaceId: r[0] as string, groupId: r[1] as string, identifierId: r[2] as number }),
     );
+    return { processedSeq: await this.processedSeq() };
+  }
+
+  async processedSeq(): Promise<number> {
     const p = await this.reader.runAndReadAll(
       'SELECT processed_seq::DOUBLE FROM identity_progress WHERE id = 1',
     );
-    return { processedSeq: Number(p.getRowsJS()[0]?.[0] ?? 0) };
+    return Number(p.getRowsJS()[0]?.[0] ?? 0);
   }
 
   async loadSettings(): Promise<{ workspaceId: string; rules: unknown }[]> {

@@ -2,13 +2,13 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { type FileHandle, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  type EventLog,
   LogCorruptError,
   type LogRecord,
   type LogSegment,
   type SegmentedLog,
 } from '../services/event-log.js';
-import { checkLine, decodeRecord, encodeRecord, endsGroup, eventIdOf } from './log-line.js';
+import { checkLine, decodeRecord, encodeRecord, eventIdOf } from './log-line.js';
+import { checkRecords, forEachLine, lastSeqIn, scanTail, seqAt, syncDir } from './segment-scan.js';
 
 /** The file operations a write goes through; tests replace them to inject faults (ENOSPC). */
 export interface LogIo {
@@ -62,7 +62,6 @@ interface Pending {
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(16, '0')}.seg`;
 const READ_CHUNK = 5000;
-const VERIFY_SLICE_BYTES = 1 << 20;
 
 /**
  * The local ingest log: append-only segment files of checksummed JSON lines (log-line.ts).
@@ -261,50 +260,18 @@ export class SegmentLog implements SegmentedLog {
     const own = this.segments.find((x) => x.id === segment.id);
     if (own?.writtenHere && own.sealed) return publicView(own);
     const buf = await readFile(segment.path);
-    let events = 0;
-    let quarantined = 0;
-    let last: [number, number] | null = null;
-    // Checked in slices: a large segment must not hold the event loop (acks wait on it).
-    let start = 0;
-    while (start < buf.length) {
-      const sliceEnd = Math.min(buf.length, start + VERIFY_SLICE_BYTES);
-      const stop = buf.indexOf(10, sliceEnd - 1);
-      const limit = stop === -1 ? buf.length : stop + 1;
-      forEachLine(
-        buf,
-        limit,
-        (from, end) => {
-          const problem = checkLine(buf, from, end);
-          if (problem) throw new LogCorruptError(segment.path, from, problem);
-          if (buf[from + 6] === 0x71) quarantined++;
-          else events++;
-          last = [from, end];
-        },
-        start,
-      );
-      start = limit;
-      if (start < buf.length) await new Promise<void>((r) => setImmediate(r));
-    }
-    const s = this.segments.find((x) => x.id === segment.id);
-    const lastSeq = last
-      ? decodeRecord(buf.toString('utf8', (last as [number, number])[0], (last as [number, number])[1])).seq
-      : segment.firstSeq - 1;
-    if (s) Object.assign(s, { events, quarantined, lastSeq });
+    const { events, quarantined, last } = await checkRecords(buf, segment.path);
+    const lastSeq = last ? seqAt(buf, last) : segment.firstSeq - 1;
+    if (own) Object.assign(own, { events, quarantined, lastSeq });
     return { ...segment, events, quarantined, lastSeq, bytes: buf.length };
   }
 
   async read(after: number, onChunk: (records: LogRecord[]) => Promise<void> | void): Promise<void> {
     const upTo = this.durableHead;
-    // Segments are taken one at a time: one removed meanwhile (consumed by all) is skipped.
     for (const s of [...this.segments]) {
       if (s.lastSeq <= after || s.firstSeq > upTo) continue;
-      let buf: Buffer;
-      try {
-        buf = await readFile(s.path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !this.segments.includes(s)) continue;
-        throw e;
-      }
+      const buf = await this.bytesOf(s);
+      if (!buf) continue;
       const limit = Math.min(buf.length, s.durableBytes);
       let chunk: LogRecord[] = [];
       const lines: Array<[number, number]> = [];
@@ -333,10 +300,7 @@ export class SegmentLog implements SegmentedLog {
     const upTo = this.durableHead;
     for (const s of [...this.segments]) {
       if (s.lastSeq <= after || s.firstSeq > upTo) continue;
-      const buf = await readFile(s.path).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT' && !this.segments.includes(s)) return null;
-        throw e;
-      });
+      const buf = await this.bytesOf(s);
       if (!buf) continue;
       // Records of a segment before `after` are read too (seqs are not parsed): remembering an
       // id that is also in the database is harmless.
@@ -348,6 +312,14 @@ export class SegmentLog implements SegmentedLog {
         if (id) onId(id[0], id[1], id[2]);
       });
     }
+  }
+
+  /** A segment's bytes; null for one removed meanwhile (every consumer had it). */
+  private async bytesOf(s: Segment): Promise<Buffer | null> {
+    return readFile(s.path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' && !this.segments.includes(s)) return null;
+      throw e;
+    });
   }
 
   checkpoint(consumer: string, seq: number): void {
@@ -364,11 +336,6 @@ export class SegmentLog implements SegmentedLog {
         for (const s of done) await rm(s.path, { force: true });
       })
       .catch((e: Error) => this.options.onError?.(e));
-  }
-
-  /** The lowest checkpoint among the consumers that gate removal (what is fully consumed). */
-  checkpointOf(consumer: string): number {
-    return this.checkpoints.get(consumer) ?? 0;
   }
 
   /** Waits for writes in flight and seals the active segment (a loader may still take it). */
@@ -421,105 +388,35 @@ export class SegmentLog implements SegmentedLog {
     this.lastQueuedSeq = this.durableHead;
   }
 
-  /**
-   * Reads the last segment to its first bad record, and keeps it up to the end of the last
-   * whole group write before that: everything after was never acknowledged (a write is
-   * acknowledged only after its sync, and the next starts only after that), so it is cut off,
-   * kept aside and reported — never loaded, not even the complete lines of a partial write.
-   */
+  /** Cuts a torn tail off the last segment (kept aside and reported), or reports damage in it. */
   private async recoverLast(segment: Segment): Promise<void> {
     const buf = await readFile(segment.path);
-    let good = 0;
-    let lastLine: [number, number] | null = null;
-    let firstBad: { at: number; problem: string } | null = null;
-    let groupEndsAfterBad = 0;
-    let lastGroupEnd: [number, number] | null = null;
-    forEachLine(buf, buf.length, (start, end) => {
-      const problem = checkLine(buf, start, end);
-      if (problem) {
-        firstBad ??= { at: start, problem };
-        return;
-      }
-      if (!endsGroup(buf, start, end)) return;
-      lastGroupEnd = [start, end];
-      if (firstBad === null) {
-        good = end + 1;
-        lastLine = [start, end];
-      } else groupEndsAfterBad++;
-    });
-    const bad = firstBad as { at: number; problem: string } | null;
-    const later = lastGroupEnd as [number, number] | null;
-    // A write starts only after the one before it was synced. With two whole writes after the bad
-    // record, the write holding it was synced and acknowledged: damage, not a torn tail. Everything
-    // is kept and the loader stops at it with an error, rather than dropping acknowledged data.
-    // (With one, the bad record may sit in the last, unacknowledged write: a torn tail.)
-    if (bad && later && groupEndsAfterBad >= 2) {
+    const verdict = scanTail(buf);
+    if (verdict.kind === 'corrupt') {
       this.options.warn?.('corrupt record in the middle of the last ingest log segment', {
         segment: segment.path,
-        atByte: bad.at,
-        reason: bad.problem,
+        atByte: verdict.at,
+        reason: verdict.reason,
       });
-      segment.lastSeq = decodeRecord(buf.toString('utf8', later[0], later[1])).seq;
-      segment.bytes = later[1] + 1;
-      segment.durableBytes = later[1] + 1;
-      return;
     }
-    if (lastLine) {
-      const [start, end] = lastLine as [number, number];
-      segment.lastSeq = decodeRecord(buf.toString('utf8', start, end)).seq;
-    }
-    if (good < buf.length) {
+    if (verdict.kind === 'torn') {
       const aside = `${segment.path}.torn-${Date.now()}`;
-      await writeFile(aside, buf.subarray(good));
+      await writeFile(aside, buf.subarray(verdict.keep));
       const fh = await open(segment.path, 'r+');
-      await fh.truncate(good);
+      await fh.truncate(verdict.keep);
       await fh.datasync();
       await fh.close();
       this.options.warn?.('discarded a torn, unacknowledged tail of the ingest log', {
         segment: segment.path,
-        atByte: good,
-        bytes: buf.length - good,
-        reason: bad?.problem ?? 'incomplete last write',
+        atByte: verdict.keep,
+        bytes: buf.length - verdict.keep,
+        reason: verdict.reason,
         keptAs: aside,
       });
     }
-    segment.bytes = good;
-    segment.durableBytes = good;
-  }
-}
-
-/** The seq of the last complete record in a segment's bytes. */
-function lastSeqIn(buf: Buffer, otherwise: number): number {
-  let last: [number, number] | null = null;
-  forEachLine(buf, buf.length, (start, end) => {
-    last = [start, end];
-  });
-  const l = last as [number, number] | null;
-  return l ? decodeRecord(buf.toString('utf8', l[0], l[1])).seq : otherwise;
-}
-
-/** Calls `onLine(start, end)` for each complete line (end excludes the newline) below `limit`. */
-function forEachLine(
-  buf: Buffer,
-  limit: number,
-  onLine: (start: number, end: number) => void,
-  from = 0,
-): void {
-  let start = from;
-  while (start < limit) {
-    const nl = buf.indexOf(10, start);
-    if (nl === -1 || nl >= limit) return;
-    onLine(start, nl);
-    start = nl + 1;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+    if (verdict.lastSeq !== null) segment.lastSeq = verdict.lastSeq;
+    segment.bytes = verdict.kind === 'intact' ? buf.length : verdict.keep;
+    segment.durableBytes = segment.bytes;
   }
 }
 
@@ -532,5 +429,3 @@ const publicView = (s: Segment): LogSegment => ({
   quarantined: s.quarantined,
   bytes: s.durableBytes,
 });
-
-export type { EventLog };

@@ -143,38 +143,34 @@ class Table {
     this.limit = Math.floor(capacity * MAX_LOAD);
   }
 
-  /** Word offset of the key's slot, or -1. */
-  find(hi: number, lo: number): number {
+  /** Word offset of the key's slot, or of the empty slot where it would go. */
+  private probe(hi: number, lo: number): number {
     const s = this.slots;
     const mask = this.mask;
     let i = lo & mask;
     for (;;) {
       const at = i << 2;
       const h = s[at]!;
-      if (h === 0) return -1;
-      if (h === hi && s[at + 1] === lo) return at;
+      if (h === 0 || (h === hi && s[at + 1] === lo)) return at;
       i = (i + 1) & mask;
     }
+  }
+
+  /** Word offset of the key's slot, or -1. */
+  find(hi: number, lo: number): number {
+    const at = this.probe(hi, lo);
+    return this.slots[at] === 0 ? -1 : at;
   }
 
   set(hi: number, lo: number, fpHi: number, fpLo: number): void {
     if (this.count >= this.limit) this.grow();
     const s = this.slots;
-    const mask = this.mask;
-    let i = lo & mask;
-    for (;;) {
-      const at = i << 2;
-      const h = s[at]!;
-      if (h === 0 || (h === hi && s[at + 1] === lo)) {
-        if (h === 0) this.count++;
-        s[at] = hi;
-        s[at + 1] = lo;
-        s[at + 2] = fpHi;
-        s[at + 3] = fpLo;
-        return;
-      }
-      i = (i + 1) & mask;
-    }
+    const at = this.probe(hi, lo);
+    if (s[at] === 0) this.count++;
+    s[at] = hi;
+    s[at + 1] = lo;
+    s[at + 2] = fpHi;
+    s[at + 3] = fpLo;
   }
 
   delete(hi: number, lo: number): void {

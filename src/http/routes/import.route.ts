@@ -1,6 +1,7 @@
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
+import { linesOf } from '../../core/lines.js';
 import type { ImportService } from '../../services/import-service.js';
 import { sendError } from '../errors.js';
 import { errorResponses } from '../schemas/common.schema.js';
@@ -60,7 +61,10 @@ export async function importRoutes(app: FastifyInstance, deps: ImportDeps): Prom
       });
       let failure: Error | null = null;
       const stats = await deps.imports
-        .importLines(lines(text), { workspaceId: request.workspaceId as string, importId: request.id })
+        .importLines(linesOf(text.setEncoding('utf8') as AsyncIterable<string>), {
+          workspaceId: request.workspaceId as string,
+          importId: request.id,
+        })
         .catch((e: Error) => {
           failure = e;
           return null;
@@ -89,15 +93,4 @@ export async function importRoutes(app: FastifyInstance, deps: ImportDeps): Prom
       return { importId: request.id, ...stats };
     },
   );
-}
-
-async function* lines(stream: Readable): AsyncGenerator<string[]> {
-  stream.setEncoding('utf8');
-  let rest = '';
-  for await (const chunk of stream as AsyncIterable<string>) {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop() ?? '';
-    yield parts;
-  }
-  if (rest !== '') yield [rest];
 }
