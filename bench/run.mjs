@@ -6,6 +6,7 @@ const BENCHMARKS = {
   store: () => import('./store.bench.mjs'),
   simulate: () => import('./simulate.bench.mjs'),
   import: () => import('./import.bench.mjs'),
+  'import-ceiling': () => import('./import-ceiling.bench.mjs'),
   identity: () => import('./identity.bench.mjs'),
   journey: () => import('./journey.bench.mjs'),
   dedup: () => import('./dedup.bench.mjs'),
