@@ -1,11 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { LocalStore } from './cli/local-or-remote.js';
 import { type Config, DEFAULTS } from './config/config.js';
 import { err, ok, type Result } from './core/result.js';
 import type { StoredEvent } from './core/spec/message.js';
+import { connectionLimits } from './http/connection-limits.js';
 import { createApp } from './http/create-app.js';
 import { createMetrics } from './http/metrics.js';
 import { EventQueryService } from './services/event-query-service.js';
@@ -19,7 +21,13 @@ import { PersonAdminService } from './services/person-admin-service.js';
 import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
 import { WebhookService } from './services/webhook-service.js';
-import { type IssuedKey, type Random, WorkspaceService } from './services/workspace-service.js';
+import {
+  type FirstRunKeys,
+  type IssuedKey,
+  type Random,
+  type UnshownKeys,
+  WorkspaceService,
+} from './services/workspace-service.js';
 import { type Database, openDatabase } from './store/duckdb-database.js';
 import { DuckDBEventStore } from './store/duckdb-event-store.js';
 import { DuckDBIdentityStore } from './store/duckdb-identity-store.js';
@@ -44,8 +52,15 @@ const systemRandom: Random = { token: (bytes) => randomBytes(bytes).toString('ba
 export interface RunningServer {
   url: string;
   app: FastifyInstance;
-  /** Keys created on this start (first start of an empty data dir), to show the user once. */
+  /**
+   * Keys to show the user: created on this start (the first of an empty data dir), or again when
+   * an earlier start created them and stopped before `keysShown` was called.
+   */
   createdKeys: IssuedKey[];
+  /** The admin key in `createdKeys` replaces one an earlier start created and never showed. */
+  keysReissued: boolean;
+  /** Call once `createdKeys` are shown: the next start then shows none. */
+  keysShown(): Promise<void>;
   /** Resolves when the background start-up (dedup index, log replay, identity catch-up) is done. */
   recovered: Promise<void>;
   /** Stops accepting, lets in-flight requests finish, loads what is logged, closes the database. */
@@ -104,6 +119,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     corruptSegments: loader.corruptSegments,
     consumerLagRows: { [IDENTITY]: identityRunner.lag },
     consumerFailures: { [IDENTITY]: identityRunner.failures },
+    identityRegionTooLarge: people.identity.untrustedForRegionSize,
   }));
   ingest = new IngestService(log, systemClock, randomUUID, metrics.observer, {
     dedupWindowMs: config.dedupWindowDays * 86_400_000,
@@ -180,6 +196,8 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     version: VERSION,
     logger: { level: config.logLevel },
     trustProxy: config.trustProxy,
+    limits: connectionLimits(config),
+    ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
     health,
     imports: {
       imports: new ImportService(ingest, systemClock, randomUUID, storedIdsOf(eventStore)),
@@ -197,16 +215,25 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
   });
   for (const [message, details] of recoveryNotes) app.log.warn(details, message);
 
-  let createdKeys: IssuedKey[] = [];
+  let newKeys: FirstRunKeys | null = null;
+  const unshown = unshownKeysFile(config.dataDir);
   try {
-    const boot = await workspaces.start({
-      ...(config.writeKey ? { writeKey: config.writeKey } : {}),
-      ...(config.adminKey ? { adminKey: config.adminKey } : {}),
-    });
-    if (boot.created) createdKeys = boot.keys;
+    // Keys are created only once the port is ours: a start that cannot listen creates none.
+    await workspaces.load();
     await journeys.start();
     await webhooks.start();
-    await app.listen({ port: config.port, host: config.host });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (e) {
+      throw new Error(listenProblem(e as NodeJS.ErrnoException, config));
+    }
+    newKeys = await workspaces.firstRunKeys(
+      {
+        ...(config.writeKey ? { writeKey: config.writeKey } : {}),
+        ...(config.adminKey ? { adminKey: config.adminKey } : {}),
+      },
+      unshown,
+    );
   } catch (e) {
     await app.close().catch(() => undefined);
     await log.close();
@@ -252,7 +279,9 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
   return ok({
     url: `http://${host}:${port}`,
     app,
-    createdKeys,
+    createdKeys: newKeys?.keys ?? [],
+    keysReissued: newKeys?.reissued ?? false,
+    keysShown: () => unshown.clear(),
     recovered,
     close: async () => {
       await served.close();
@@ -306,6 +335,50 @@ const storedIdsOf =
   (workspaceId) =>
   (onId) =>
     store.loadFingerprints(0, onId, workspaceId);
+
+/** A listen error, with what to change: the port or address comes from flags or the environment. */
+function listenProblem(e: NodeJS.ErrnoException, config: Config): string {
+  const other = 'Choose another port with --port <port> or THROUGHLINE_PORT=<port>.';
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `port ${config.port} on ${config.host} is already in use (EADDRINUSE): is another server running there? ${other}`;
+    case 'EACCES':
+      return `no permission to listen on port ${config.port} (EACCES; ports below 1024 need privileges). ${other}`;
+    case 'EADDRNOTAVAIL':
+      return `this machine has no address ${config.host} (EADDRNOTAVAIL). Choose another with --host <address> or THROUGHLINE_HOST=<address>.`;
+    default:
+      return `cannot listen on ${config.host}:${config.port}: ${e.message}`;
+  }
+}
+
+/** The ids (no secrets) of first-run keys not shown yet: `<data>/keys-not-shown.json`. */
+function unshownKeysFile(dataDir: string): UnshownKeys {
+  const path = join(dataDir, 'keys-not-shown.json');
+  return {
+    read: async () => {
+      const text = await readFile(path, 'utf8').catch(() => null);
+      if (text === null) return null;
+      try {
+        return JSON.parse(text) as Awaited<ReturnType<UnshownKeys['read']>>;
+      } catch {
+        return null;
+      }
+    },
+    write: async (ids) => {
+      // Durable before the keys are committed: written to a side file, synced, renamed.
+      const tmp = `${path}.tmp`;
+      const file = await open(tmp, 'w');
+      try {
+        await file.writeFile(`${JSON.stringify(ids)}\n`);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(tmp, path);
+    },
+    clear: () => rm(path, { force: true }),
+  };
+}
 
 /** Where the ingest log of a data directory lives. */
 export const logDirOf = (dataDir: string) => join(dataDir, 'log');

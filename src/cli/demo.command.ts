@@ -54,7 +54,7 @@ Example (two terminals):
       const writeKey = flags.writeKey ?? process.env.THROUGHLINE_WRITE_KEY ?? (await keyFromFile(flags.data));
       if (!writeKey) {
         return fail(
-          `no write key: pass --write-key or set THROUGHLINE_WRITE_KEY (\`throughline keys list\` shows the keys; ` +
+          `no write key: pass --write-key or set THROUGHLINE_WRITE_KEY (\`./throughline keys list\` shows the keys; ` +
             `the first \`npm start\` printed them and wrote ${join(flags.data ?? DEFAULTS.dataDir, WRITE_KEY_FILE)})`,
         );
       }
@@ -63,10 +63,12 @@ Example (two terminals):
       const bar = progressBar('demo', config.people, 'people', flags.progress && !flags.json);
       const started = performance.now();
       let people = 0;
+      const sample = new SamplePicker();
       try {
         for (const unit of sim.units()) {
           for (const m of unit.messages) await sender.add(m.line);
           people += unit.persons.filter((p) => p.isBot === false).length;
+          sample.consider(unit.persons, unit.account);
           bar.update(people, { sent: sender.sent, accepted: sender.accepted });
         }
         await sender.flush();
@@ -86,16 +88,80 @@ Example (two terminals):
         duplicates: sender.duplicates,
         rejected: sender.rejected,
         seconds: Math.round(seconds * 10) / 10,
+        sample: sample.best,
+        tryNext: sample.best ? tryNext(url, sample.best) : [],
       };
       if (flags.json) printJson(result);
-      else
+      else {
         process.stdout.write(
           `sent ${result.sent.toLocaleString('en-US')} messages for ${people.toLocaleString('en-US')} people to ${url} in ` +
             `${result.seconds} s: ${result.accepted.toLocaleString('en-US')} accepted, ${result.duplicates} duplicate deliveries ` +
             `recognised, ${result.rejected} rejected\n`,
         );
+        if (sample.best) process.stdout.write(nextSteps(sample.best, result.tryNext));
+      }
       if (result.rejected > 0) process.exitCode = 2;
     });
+}
+
+/** A person of the sent data worth looking at: identified, with an email, the longest journey. */
+export interface DemoSample {
+  email: string;
+  userId: string;
+  /** The b2b-saas account (group id) the person belongs to. */
+  groupId: string | null;
+  stages: string[];
+  conversions: string[];
+}
+
+class SamplePicker {
+  best: DemoSample | null = null;
+  private score = -1;
+
+  consider(persons: Array<Record<string, unknown>>, account: Record<string, unknown> | null): void {
+    for (const p of persons) {
+      const emails = p.emails as string[] | undefined;
+      const shared = p.sharedDevices as string[] | undefined;
+      if (p.isBot !== false || typeof p.userId !== 'string' || !emails?.[0] || (shared?.length ?? 0) > 0)
+        continue;
+      const stages = ((p.stages as Array<{ stage: string }> | undefined) ?? []).map((s) => s.stage);
+      const conversions = ((p.conversions as Array<{ event: string }> | undefined) ?? []).map((c) => c.event);
+      // Conversions first, then how far the journey went: the first such person wins ties.
+      const score = conversions.length * 100 + stages.length;
+      if (score <= this.score) continue;
+      this.score = score;
+      const groupId = typeof account?.groupId === 'string' ? account.groupId : null;
+      this.best = { email: emails[0].toLowerCase(), userId: p.userId, groupId, stages, conversions };
+    }
+  }
+}
+
+/** Commands that show what the demo sent, run from the repository (see README). */
+function tryNext(url: string, s: DemoSample): string[] {
+  const remote = url === `http://localhost:${DEFAULTS.port}` ? '' : ` --url ${url}`;
+  const access = `${remote} --admin-key "$ADMIN_KEY"`;
+  const api = (path: string) => `curl -s "${url}${path}" -H "authorization: Bearer $ADMIN_KEY"`;
+  const ref = (r: string) => encodeURIComponent(r).replace(/%3A/g, ':').replace(/%40/g, '@');
+  return [
+    `./throughline person email:${s.email}${access}`,
+    `./throughline journey user_id:${s.userId}${access}`,
+    ...(s.groupId ? [`./throughline journey ${s.groupId} --account${access}`] : []),
+    api(`/api/persons/${ref(`email:${s.email}`)}/timeline?limit=20`),
+    api(`/api/persons/${ref(`user_id:${s.userId}`)}/identity`),
+  ];
+}
+
+function nextSteps(s: DemoSample, commands: string[]): string {
+  const journey = s.stages.length > 0 ? ` (simulated journey: ${s.stages.join(' → ')})` : '';
+  return [
+    '',
+    `Try next, with one of the people just sent: ${s.email}, user id ${s.userId}${journey}.`,
+    'ADMIN_KEY is the admin key the first start printed (`./throughline keys create --kind admin`',
+    'with the server stopped makes another):',
+    '',
+    ...commands.map((c) => `  ${c}`),
+    '',
+  ].join('\n');
 }
 
 async function keyFromFile(dataDir: string | undefined): Promise<string | undefined> {

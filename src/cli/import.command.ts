@@ -60,8 +60,8 @@ object and row id, so re-importing an export stores only what is new. Rows that 
 mapped are quarantined with their line number and reason; the others load.
 
 Examples:
-  throughline simulate --people 20000 --out sim && throughline import sim/messages.ndjson
-  throughline import deals.csv --source crm --mapping hubspot-deals.json`,
+  ./throughline simulate --people 20000 --out sim && ./throughline import sim/messages.ndjson
+  ./throughline import deals.csv --source crm --mapping hubspot-deals.json`,
     )
     .action(async (file: string, flags: ImportFlags) => {
       const size = await stat(file).then(

@@ -44,9 +44,9 @@ export function registerJourney(program: Command, deps: LocalAccess): void {
       'after',
       `
 Examples:
-  throughline journey email:jane@example.com
-  throughline journey acct_42 --account --steps 100
-  throughline journey user_id:42 --json | jq '.touchpoints[].channel'`,
+  ./throughline journey email:jane@example.com
+  ./throughline journey acct_42 --account --steps 100
+  ./throughline journey user_id:42 --json | jq '.touchpoints[].channel'`,
     )
     .action(async (ref: string | undefined, flags: JourneyFlags) => {
       if (ref === undefined) {

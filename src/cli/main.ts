@@ -1,16 +1,27 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { openLocal, startServer, VERSION } from '../main.js';
 import { registerDemo } from './demo.command.js';
 import { registerEvents } from './events-tail.command.js';
 import { registerImport } from './import.command.js';
 import { registerJourney } from './journey.command.js';
 import { registerKeys } from './keys.command.js';
+import type { LocalAccess } from './local-or-remote.js';
 import { registerPerson } from './person.command.js';
-import { registerServe } from './serve.command.js';
+import { registerServe, type ServeDeps } from './serve.command.js';
 import { registerSimulate } from './simulate.command.js';
 import { registerWorkspaces } from './workspaces.command.js';
 
 /** CLI composition root: wires the commands to the real server and store. */
+
+// The server and the store (DuckDB, Fastify, …) load only when a command opens them (`serve`, or
+// a data directory): `--help`, `simulate`, `demo` and `events tail` start without them.
+const server = () => import('../main.js');
+const startServer: ServeDeps['startServer'] = async (config) => (await server()).startServer(config);
+const openLocal: LocalAccess['openLocal'] = async (dataDir) => (await server()).openLocal(dataDir);
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
 const program = new Command()
   .name('throughline')
   .description(
@@ -21,9 +32,9 @@ const program = new Command()
   .addHelpText(
     'after',
     `
-Quick start:
-  throughline serve                      # server on :8080, data in ./data
-  throughline events tail --admin-key …  # watch events arrive`,
+Quick start (from the repository's root):
+  ./throughline serve                      # server on :8080, data in ./data
+  ./throughline events tail --admin-key …  # watch events arrive`,
   );
 
 registerServe(program, { startServer });

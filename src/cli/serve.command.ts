@@ -7,9 +7,18 @@ import type { IssuedKey } from '../services/workspace-service.js';
 import { fail } from './output.js';
 
 export interface ServeDeps {
-  startServer(
-    config: Config,
-  ): Promise<Result<{ url: string; createdKeys: IssuedKey[]; close(): Promise<void> }, string>>;
+  startServer(config: Config): Promise<
+    Result<
+      {
+        url: string;
+        createdKeys: IssuedKey[];
+        keysReissued: boolean;
+        keysShown(): Promise<void>;
+        close(): Promise<void>;
+      },
+      string
+    >
+  >;
 }
 
 export function registerServe(program: Command, deps: ServeDeps): void {
@@ -44,8 +53,9 @@ and THROUGHLINE_ADMIN_KEY beforehand to choose them yourself.`,
       }
       const server = started.value;
       if (server.createdKeys.length > 0) {
-        printNewKeys(server.createdKeys);
+        printNewKeys(server.createdKeys, server.keysReissued);
         await rememberWriteKey(config.value.dataDir, server.createdKeys);
+        await server.keysShown();
       }
       process.stderr.write(`throughline listening on ${server.url} (data: ${config.value.dataDir})\n`);
 
@@ -67,15 +77,18 @@ and THROUGHLINE_ADMIN_KEY beforehand to choose them yourself.`,
     });
 }
 
-function printNewKeys(keys: IssuedKey[]): void {
+function printNewKeys(keys: IssuedKey[], reissued: boolean): void {
   const write = keys.find((k) => k.kind === 'write');
   const admin = keys.find((k) => k.kind === 'admin');
   process.stdout.write(
     [
       '',
-      'Created workspace "default". These keys are shown once — keep the admin key secret:',
-      `  write key (public, for SDKs):   ${write?.secret}`,
-      `  admin key (secret, for /api/*): ${admin?.secret}`,
+      reissued
+        ? 'An earlier first start created workspace "default" but stopped before showing its keys;\n' +
+          'its admin key is revoked and replaced. These keys are shown once — keep the admin key secret:'
+        : 'Created workspace "default". These keys are shown once — keep the admin key secret:',
+      ...(write ? [`  write key (public, for SDKs):   ${write.secret}`] : []),
+      ...(admin ? [`  admin key (secret, for /api/*): ${admin.secret}`] : []),
       '',
     ].join('\n'),
   );

@@ -75,9 +75,9 @@ export function registerSimulate(program: Command): void {
       'after',
       `
 Examples:
-  throughline simulate --scenario b2b-saas --people 3000 --out sim
-  throughline simulate --scenario ecommerce --people 200000 --seed 7 --null --out sim-null
-  throughline import sim/messages.ndjson      # load it into ./data`,
+  ./throughline simulate --scenario b2b-saas --people 3000 --out sim
+  ./throughline simulate --scenario ecommerce --people 200000 --seed 7 --null --out sim-null
+  ./throughline import sim/messages.ndjson      # load it into ./data`,
     )
     .action(async (flags: SimulateFlags & { out: string; json?: boolean; progress: boolean }) => {
       const config = await simConfigFrom(flags);

@@ -17,6 +17,16 @@ const schema = z.object({
   journeyConfig: z.string().min(1).optional(),
   /** `delete`: a log segment goes once every consumer has it; `keep`: segments stay (backups, replays). */
   logRetention: z.enum(['delete', 'keep']),
+  /** Request line and headers must arrive within this many ms. */
+  headersTimeoutMs: z.coerce.number().int().min(1000),
+  /** Tracking API and webhook requests must arrive whole within this many ms. */
+  requestTimeoutMs: z.coerce.number().int().min(1000),
+  /** A connection on which nothing moves for this many ms is closed. */
+  idleTimeoutMs: z.coerce.number().int().min(1000),
+  /** Open connections one client address may hold (0: no limit); trusted proxies are exempt. */
+  maxConnectionsPerAddress: z.coerce.number().int().min(0),
+  /** When set, `/metrics` answers only `Authorization: Bearer <token>`. */
+  metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
   checkpointThreshold: z
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'must be a size such as 16MB or 1GiB'),
@@ -42,6 +52,10 @@ export const DEFAULTS = {
   maxPendingRows: 100_000,
   checkpointThreshold: '16MB',
   logRetention: 'delete',
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 30_000,
+  maxConnectionsPerAddress: 256,
 } as const;
 
 /**
@@ -65,6 +79,12 @@ export function loadConfig(
     maxPendingRows: nonEmpty(env.THROUGHLINE_MAX_PENDING_ROWS) ?? DEFAULTS.maxPendingRows,
     checkpointThreshold: nonEmpty(env.THROUGHLINE_CHECKPOINT_THRESHOLD) ?? DEFAULTS.checkpointThreshold,
     logRetention: nonEmpty(env.THROUGHLINE_LOG_RETENTION) ?? DEFAULTS.logRetention,
+    headersTimeoutMs: nonEmpty(env.THROUGHLINE_HEADERS_TIMEOUT_MS) ?? DEFAULTS.headersTimeoutMs,
+    requestTimeoutMs: nonEmpty(env.THROUGHLINE_REQUEST_TIMEOUT_MS) ?? DEFAULTS.requestTimeoutMs,
+    idleTimeoutMs: nonEmpty(env.THROUGHLINE_IDLE_TIMEOUT_MS) ?? DEFAULTS.idleTimeoutMs,
+    maxConnectionsPerAddress:
+      nonEmpty(env.THROUGHLINE_MAX_CONNECTIONS_PER_ADDRESS) ?? DEFAULTS.maxConnectionsPerAddress,
+    metricsToken: nonEmpty(env.THROUGHLINE_METRICS_TOKEN),
     journeyConfig: pick(flags.journeyConfig, 'THROUGHLINE_JOURNEY_CONFIG'),
   };
   const parsed = schema.safeParse(input);
@@ -73,7 +93,8 @@ export function loadConfig(
     parsed.error.issues.map((issue) => {
       const key = String(issue.path[0]);
       const value = (input as Record<string, unknown>)[key];
-      const shown = key === 'writeKey' || key === 'adminKey' ? '(hidden)' : JSON.stringify(value);
+      const secret = key === 'writeKey' || key === 'adminKey' || key === 'metricsToken';
+      const shown = secret ? '(hidden)' : JSON.stringify(value);
       return `${SOURCES[key] ?? key} = ${shown}: ${issue.message}`;
     }),
   );
@@ -91,6 +112,11 @@ const SOURCES: Record<string, string> = {
   maxPendingRows: 'THROUGHLINE_MAX_PENDING_ROWS',
   checkpointThreshold: 'THROUGHLINE_CHECKPOINT_THRESHOLD',
   logRetention: 'THROUGHLINE_LOG_RETENTION',
+  headersTimeoutMs: 'THROUGHLINE_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'THROUGHLINE_REQUEST_TIMEOUT_MS',
+  idleTimeoutMs: 'THROUGHLINE_IDLE_TIMEOUT_MS',
+  maxConnectionsPerAddress: 'THROUGHLINE_MAX_CONNECTIONS_PER_ADDRESS',
+  metricsToken: 'THROUGHLINE_METRICS_TOKEN',
   journeyConfig: '--journey-config / THROUGHLINE_JOURNEY_CONFIG',
 };
 

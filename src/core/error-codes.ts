@@ -11,12 +11,16 @@ export const ERROR_CODES = {
   invalid_body: 400,
   invalid_encoding: 400,
   unsupported_encoding: 415,
+  unsupported_media_type: 415,
   request_too_large: 413,
   too_many_messages: 400,
   invalid_query: 400,
   not_found: 404,
   invalid_operation: 409,
   overloaded: 503,
+  // connection level: a client too slow or holding too many sockets
+  request_timeout: 408,
+  too_many_connections: 429,
   // message level
   invalid_message: 400,
   missing_field: 400,

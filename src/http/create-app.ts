@@ -1,5 +1,5 @@
 import './fastify-augment.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -12,6 +12,7 @@ import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
+import { type ConnectionLimits, installRequestDeadline, limitedServer } from './connection-limits.js';
 import { installErrorHandling, sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { accountsRoutes } from './routes/accounts.route.js';
@@ -47,6 +48,10 @@ export interface AppDeps {
   imports: ImportDeps;
   /** Subscribes to events as they become durable (the live stream). */
   liveEvents(listener: (events: StoredEvent[]) => void): () => void;
+  /** Deadlines and the per-address connection cap; Node's defaults when absent (tests of routes). */
+  limits?: ConnectionLimits;
+  /** When set, `/metrics` answers only `Authorization: Bearer <token>`. */
+  metricsToken?: string;
 }
 
 /** Builds the HTTP application without listening, so tests and main.ts share it. */
@@ -61,9 +66,11 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // SDK keep-alive connections must not hold shutdown open.
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
+    ...(deps.limits ? { serverFactory: limitedServer(deps.limits) } : {}),
   });
   app.decorateRequest('workspaceId', undefined);
   installErrorHandling(app);
+  if (deps.limits) installRequestDeadline(app, deps.limits);
 
   await app.register(swagger, {
     openapi: {
@@ -97,8 +104,16 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get(
     '/metrics',
     { schema: { tags: ['Operations'], summary: 'Prometheus metrics' } },
-    async (_req, reply) =>
-      reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+    async (request, reply) => {
+      if (deps.metricsToken !== undefined) {
+        const token = bearerToken(request);
+        if (token === undefined)
+          return sendError(reply, 'missing_key', 'send the metrics token as "Authorization: Bearer <token>"');
+        if (!sameSecret(token, deps.metricsToken))
+          return sendError(reply, 'invalid_key', 'the metrics token is not valid');
+      }
+      return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    },
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -136,4 +151,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   return app;
+}
+
+/** Compares secrets in constant time (hashes first, so lengths do not leak either). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -13,6 +13,8 @@ export interface PipelineGauges {
   corruptSegments: number;
   consumerLagRows: Record<string, number>;
   consumerFailures: Record<string, number>;
+  /** Identifiers the identity graph marked untrusted for growing a region past its cap. */
+  identityRegionTooLarge: number;
 }
 
 export function createMetrics(read: () => PipelineGauges) {
@@ -100,6 +102,17 @@ export function createMetrics(read: () => PipelineGauges) {
       },
     });
   }
+
+  new Counter({
+    name: 'throughline_identity_untrusted_region_too_large_total',
+    help: 'Identifiers marked untrusted because they linked a region past its size cap (one id shared by thousands)',
+    registers: [registry],
+    collect() {
+      // Counted by the identity pipeline since start; read at scrape time like the gauges above.
+      this.reset();
+      this.inc(read().identityRegionTooLarge);
+    },
+  });
 
   const observer: IngestObserver = {
     received: (n) => received.inc(n),

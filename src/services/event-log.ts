@@ -79,3 +79,14 @@ export class LogCorruptError extends Error {
     this.name = 'LogCorruptError';
   }
 }
+
+/**
+ * The log could not make records durable (a full disk, an I/O error): nothing of the append was
+ * acknowledged and a retry may succeed. Anything else an append rejects with is a fault.
+ */
+export class LogWriteError extends Error {
+  constructor(cause: unknown) {
+    super(`the ingest log could not be written: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'LogWriteError';
+  }
+}

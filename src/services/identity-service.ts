@@ -1,5 +1,11 @@
 import { IdentityGraph } from '../core/identity/identity-graph.js';
-import { CompiledRules, DEFAULT_RULES, type IdentityRules } from '../core/identity/identity-rules.js';
+import {
+  CompiledRules,
+  DEFAULT_RULES,
+  type IdentityRules,
+  MAX_REGION_LINKS,
+  REGION_TOO_LARGE,
+} from '../core/identity/identity-rules.js';
 import type { PersonChange } from '../core/identity/person-diff.js';
 import { personIdOf } from '../core/identity/person-id.js';
 import { revenueOf } from '../core/identity/profile.js';
@@ -33,15 +39,31 @@ export interface IdentityOptions {
 }
 
 /**
+ * How long resolution may hold the event loop before it lets other work run (ms). One event
+ * costs at most one replay of a capped region (about a millisecond), so a slice ends a few ms
+ * after this: requests of every tenant wait at most that long behind identity.
+ */
+const SLICE_MS = 4;
+
+/** The reason recorded on an identifier the graph untrusted for its region's size. */
+const REGION_TOO_LARGE_REASON = `${REGION_TOO_LARGE}: seen with so many other identifiers that its region passed ${MAX_REGION_LINKS} links; it stops linking (trust it again to undo, until the region grows again)`;
+
+/**
  * The identity pipeline: every committed event goes through the graph at once (in memory,
  * microseconds), and what it derived (identifiers, links, the event's identifier) is written in
  * batches, with the position in the event log in the same transaction. After a crash the
- * pipeline resumes from that position.
+ * pipeline resumes from that position. A large group of records is resolved in slices of
+ * `SLICE_MS`, yielding to the event loop between them, so no tenant's traffic holds up another's.
  */
 export class IdentityService {
   readonly graph = new IdentityGraph(new CompiledRules(DEFAULT_RULES));
   private pending = emptyBatch();
   private processedSeq = 0;
+  /** Records being resolved in slices (`handle`); later calls queue behind them. */
+  private handling: Promise<void> | null = null;
+  private lastOpId = 0;
+  /** Identifiers the graph marked untrusted for their region's size (a metric). */
+  untrustedForRegionSize = 0;
   private writing: Promise<void> = Promise.resolve();
   private flushTimer: Promise<void> | null = null;
   private readonly listeners = new Set<(changes: PersonEvent[]) => void>();
@@ -111,7 +133,7 @@ export class IdentityService {
     const custom = rules.some((r) => r.customIdentifiers.length > 0);
     await this.store.eventsAfter(this.processedSeq, custom, async (events) => {
       const mine = events.filter((e) => e.seq <= upTo);
-      this.process(mine);
+      await this.handle(mine.map((event): LogRecord => ({ kind: 'event', seq: event.seq, event })));
       caughtUp += mine.length;
       if (this.pending.events.length >= 50_000) await this.flush();
     });
@@ -129,17 +151,54 @@ export class IdentityService {
     return this.persisted;
   }
 
-  /** Consumer of the ingest log: resolves its events and steps past its quarantine records. */
-  handle(records: LogRecord[]): void {
-    const events: StoredEvent[] = [];
-    for (const r of records) if (r.kind === 'event') events.push(r.event);
-    this.process(events);
-    const last = records[records.length - 1];
-    if (last && last.seq > this.processedSeq) {
-      this.processedSeq = last.seq;
-      this.pending.processedSeq = last.seq;
+  /**
+   * Consumer of the ingest log: resolves its events and steps past its quarantine records, in
+   * slices. What fits in one slice is resolved on return; otherwise the rest follows in slices
+   * that yield to the event loop, and the promise settles when all is resolved (or rejects at the
+   * event that failed). The position moves past a record only once it is resolved.
+   */
+  handle(records: LogRecord[]): Promise<void> | undefined {
+    if (this.handling) return this.track(this.handling.then(() => this.resolveRest(records, 0)));
+    const stop = this.resolveSlice(records, 0);
+    return stop < records.length ? this.track(this.resolveRest(records, stop)) : undefined;
+  }
+
+  /** Resolves records from `from` in slices, yielding to the event loop before each. */
+  private async resolveRest(records: LogRecord[], from: number): Promise<void> {
+    for (let i = from; i < records.length; ) {
+      await this.clock.sleep(0);
+      i = this.resolveSlice(records, i);
+    }
+  }
+
+  /** Resolves records from `from` until the slice's time is spent (at least one); returns where it stopped. */
+  private resolveSlice(records: LogRecord[], from: number): number {
+    const until = this.clock.now() + SLICE_MS;
+    let i = from;
+    try {
+      while (i < records.length) {
+        const r = records[i] as LogRecord;
+        if (r.seq > this.processedSeq) {
+          if (r.kind === 'event') this.resolve(r.event);
+          this.advance(r.seq);
+        }
+        i++;
+        if (this.clock.now() >= until) break;
+      }
+    } finally {
+      this.publish();
       this.scheduleFlush();
     }
+    return i;
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    this.handling = work;
+    const done = () => {
+      if (this.handling === work) this.handling = null;
+    };
+    work.then(done, done);
+    return work;
   }
 
   /** Resolves once derived rows up to `seq` are durable, or false after `timeoutMs`. */
@@ -173,36 +232,45 @@ export class IdentityService {
    * failed (the runner retries from there) and never skips the rest of a batch.
    */
   process(events: StoredEvent[]): void {
-    const p = this.pending;
     try {
       for (const e of events) {
         if (e.seq <= this.processedSeq) continue;
-        const r = resolveEvent(this.graph, e);
-        for (const id of r.created) {
-          p.identifiers.push(this.identifierRow(id));
-          if (this.indexedAll) this.index(id);
-        }
-        if (r.logged) p.links.push(this.linkRow(r.logged.id));
-        if (r.primary !== null) {
-          const groupId = e.groupId ?? null;
-          p.events.push({
-            seq: e.seq,
-            workspaceId: e.workspaceId,
-            identifierId: r.primary,
-            timestamp: e.timestamp,
-            type: e.type,
-            groupId,
-            revenue: revenueOf(e.type, e.event, e.properties),
-          });
-          if (e.type === 'group' && groupId !== null) this.addMember(e.workspaceId, groupId, r.primary);
-        }
-        this.processedSeq = e.seq;
-        p.processedSeq = e.seq;
+        this.resolve(e);
+        this.advance(e.seq);
       }
     } finally {
       this.publish();
       this.scheduleFlush();
     }
+  }
+
+  /** One event through the graph, and the rows it derives into the pending batch. */
+  private resolve(e: StoredEvent): void {
+    const p = this.pending;
+    const r = resolveEvent(this.graph, e);
+    for (const id of r.created) {
+      p.identifiers.push(this.identifierRow(id));
+      if (this.indexedAll) this.index(id);
+    }
+    if (r.logged) p.links.push(this.linkRow(r.logged.id));
+    if (r.primary !== null) {
+      const groupId = e.groupId ?? null;
+      p.events.push({
+        seq: e.seq,
+        workspaceId: e.workspaceId,
+        identifierId: r.primary,
+        timestamp: e.timestamp,
+        type: e.type,
+        groupId,
+        revenue: revenueOf(e.type, e.event, e.properties),
+      });
+      if (e.type === 'group' && groupId !== null) this.addMember(e.workspaceId, groupId, r.primary);
+    }
+  }
+
+  private advance(seq: number): void {
+    this.processedSeq = seq;
+    this.pending.processedSeq = seq;
   }
 
   /** Writes everything resolved so far; resolves when it is durable. */
@@ -211,21 +279,42 @@ export class IdentityService {
       .catch(() => undefined)
       .then(async () => {
         const batch = this.pending;
-        if (batch.processedSeq === 0) return;
+        if (batch.processedSeq === 0 && batch.ops.length === 0) return;
         this.pending = emptyBatch();
-        try {
-          await this.store.append(batch);
-        } catch (e) {
-          // Keep the rows for the next attempt, ahead of anything resolved meanwhile.
-          this.pending = mergeBatches(batch, this.pending);
-          this.onFlushError?.(e as Error);
-          throw e;
+        const { ops, ...rows } = batch;
+        if (rows.processedSeq !== 0) {
+          try {
+            await this.store.append(rows);
+          } catch (e) {
+            // Keep the rows for the next attempt, ahead of anything resolved meanwhile.
+            this.pending = mergeBatches(batch, this.pending);
+            this.onFlushError?.(e as Error);
+            throw e;
+          }
+          this.persisted = Math.max(this.persisted, rows.processedSeq);
+          this.onPersisted?.(this.persisted);
+          this.waiters.reached(this.persisted);
         }
-        this.persisted = Math.max(this.persisted, batch.processedSeq);
-        this.onPersisted?.(this.persisted);
-        this.waiters.reached(this.persisted);
+        await this.writeOps(ops);
       });
     return this.writing;
+  }
+
+  /**
+   * Writes the graph's own operations after the rows of the events that caused them (they name
+   * those events' identifiers). A crash between the two loses the mark, not its cause: the
+   * region is still past the cap, and the next link into it marks the identifier again.
+   */
+  private async writeOps(ops: IdentityOpRow[]): Promise<void> {
+    for (const [i, op] of ops.entries()) {
+      try {
+        await this.store.appendOp(op, []);
+      } catch (e) {
+        this.pending.ops.unshift(...ops.slice(i));
+        this.onFlushError?.(e as Error);
+        throw e;
+      }
+    }
   }
 
   // ── rules ──────────────────────────────────────────────────────────────────
@@ -247,7 +336,7 @@ export class IdentityService {
   /** Records and applies an operation on the graph; returns it with its id. */
   async operate(op: Omit<IdentityOpRow, 'id' | 'at' | 'linkId'>): Promise<IdentityOpRow> {
     await this.flush();
-    const id = this.ops.size === 0 ? 1 : Math.max(...this.ops.keys()) + 1;
+    const id = ++this.lastOpId;
     const full: IdentityOpRow = { ...op, id, at: this.clock.now(), linkId: null };
     const links: LinkRow[] = [];
     if (op.kind === 'merge') {
@@ -272,15 +361,18 @@ export class IdentityService {
   /** Applies a stored op again (start-up); the caller rebuilds afterwards. */
   private replayOp(op: IdentityOpRow): void {
     this.ops.set(op.id, op);
+    this.lastOpId = Math.max(this.lastOpId, op.id);
     if (op.kind !== 'merge') this.applyOp(op);
   }
 
   private applyOp(op: IdentityOpRow): void {
     const live = (ids: number[]) => ids.filter((i) => this.graph.exists(i));
     switch (op.kind) {
-      case 'untrust':
-        for (const i of live(op.identifiers)) this.graph.setUntrusted(i, true);
+      case 'untrust': {
+        const why = op.reason?.startsWith(REGION_TOO_LARGE) ? REGION_TOO_LARGE : 'operator';
+        for (const i of live(op.identifiers)) this.graph.setUntrusted(i, true, why);
         return;
+      }
       case 'trust':
         for (const i of live(op.identifiers)) this.graph.setUntrusted(i, false);
         return;
@@ -422,9 +514,33 @@ export class IdentityService {
   }
 
   private publish(): void {
+    this.recordCapped();
     const changes = this.graph.drainChanges();
     if (changes.length === 0 || this.listeners.size === 0) return;
     this.emit(changes.map((c) => this.toPersonEvent(c)));
+  }
+
+  /**
+   * The graph marks an identifier untrusted when it would grow a region past the cap; that is
+   * recorded as an `untrust` operation (shown in explanations, undoable) and counted.
+   */
+  private recordCapped(): void {
+    for (const id of this.graph.drainCapped()) {
+      const op: IdentityOpRow = {
+        id: ++this.lastOpId,
+        workspaceId: this.graph.identifier(id).workspaceId,
+        kind: 'untrust',
+        identifiers: [id],
+        others: [],
+        linkId: null,
+        undoes: null,
+        reason: REGION_TOO_LARGE_REASON,
+        at: this.clock.now(),
+      };
+      this.ops.set(op.id, op);
+      this.pending.ops.push(op);
+      this.untrustedForRegionSize++;
+    }
   }
 
   private emit(events: PersonEvent[]): void {
@@ -452,7 +568,7 @@ export class IdentityService {
   }
 
   private scheduleFlush(): void {
-    if (this.flushTimer || this.pending.processedSeq === 0) return;
+    if (this.flushTimer || (this.pending.processedSeq === 0 && this.pending.ops.length === 0)) return;
     this.flushTimer = this.clock.sleep(this.options.flushIntervalMs).then(async () => {
       this.flushTimer = null;
       // A failed write keeps its rows pending (reported through onFlushError): try again later.
@@ -460,8 +576,9 @@ export class IdentityService {
     });
   }
 
-  /** Waits for a scheduled write (shutdown). */
+  /** Waits for records being resolved and a scheduled write (shutdown). */
   async drain(): Promise<void> {
+    while (this.handling) await this.handling.catch(() => undefined);
     await this.flushTimer;
     await this.flush();
   }
@@ -472,9 +589,17 @@ type PendingBatch = {
   links: LinkRow[];
   events: EventIdentityRow[];
   processedSeq: number;
+  /** Operations the graph made itself, written after the rows. */
+  ops: IdentityOpRow[];
 };
 
-const emptyBatch = (): PendingBatch => ({ identifiers: [], links: [], events: [], processedSeq: 0 });
+const emptyBatch = (): PendingBatch => ({
+  identifiers: [],
+  links: [],
+  events: [],
+  processedSeq: 0,
+  ops: [],
+});
 
 function mergeBatches(a: PendingBatch, b: PendingBatch): PendingBatch {
   return {
@@ -482,5 +607,6 @@ function mergeBatches(a: PendingBatch, b: PendingBatch): PendingBatch {
     links: [...a.links, ...b.links],
     events: [...a.events, ...b.events],
     processedSeq: Math.max(a.processedSeq, b.processedSeq),
+    ops: [...a.ops, ...b.ops],
   };
 }

@@ -48,7 +48,7 @@ export interface IngestRequest {
   /** Set for single-message endpoints (`/v1/track` …): the type the path implies. */
   pathType?: MessageType;
   envelope?: BatchEnvelope;
-  /** The request body text, kept in quarantine when a message cannot be re-serialised. */
+  /** The request body text, kept in quarantine as sent when a single call is rejected. */
   rawBody: string;
 }
 
@@ -181,7 +181,7 @@ export class IngestService {
           code,
           reason: message,
           field: field ?? null,
-          payload: req.pathType ? req.rawBody : serialise(raw, req.rawBody),
+          payload: req.pathType ? req.rawBody : serialise(raw),
         },
       });
     };
@@ -376,11 +376,51 @@ export function receivedHistory(
   };
 }
 
-/** Hostile nesting can defeat JSON.stringify; then the request body itself is kept. */
-function serialise(raw: unknown, rawBody: string): string {
+/**
+ * A batch item as JSON text for its quarantine row. JSON.stringify recurses, and hostile nesting
+ * (a few thousand levels) overflows the stack; such an item is written with an explicit stack
+ * instead, so its row holds the item itself whatever its depth, not the whole request again.
+ */
+function serialise(raw: unknown): string {
   try {
     return JSON.stringify(raw) ?? String(raw);
-  } catch {
-    return rawBody;
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return stringifyDeep(raw);
   }
+}
+
+/** JSON.stringify for parsed JSON (no undefined, functions or cycles), without recursion. */
+function stringifyDeep(root: unknown): string {
+  const out: string[] = [];
+  // Values still to write, and literal text (separators, keys, closing brackets) between them.
+  const todo: Array<{ value: unknown } | string> = [{ value: root }];
+  while (todo.length > 0) {
+    const next = todo.pop()!;
+    if (typeof next === 'string') {
+      out.push(next);
+      continue;
+    }
+    const v = next.value;
+    if (v === null || typeof v !== 'object') {
+      out.push(JSON.stringify(v) ?? 'null');
+    } else if (Array.isArray(v)) {
+      out.push('[');
+      todo.push(']');
+      for (let i = v.length - 1; i >= 0; i--) {
+        todo.push({ value: v[i] });
+        if (i > 0) todo.push(',');
+      }
+    } else {
+      const keys = Object.keys(v);
+      out.push('{');
+      todo.push('}');
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i]!;
+        todo.push({ value: (v as Record<string, unknown>)[key] });
+        todo.push(`${i > 0 ? ',' : ''}${JSON.stringify(key)}:`);
+      }
+    }
+  }
+  return out.join('');
 }

@@ -1,4 +1,4 @@
-import type { Condition } from '../core/journey/conditions.js';
+import { type Condition, RuleError } from '../core/journey/conditions.js';
 import { STAGE_PRESETS } from '../core/journey/default-stages.js';
 import { buildJourney, type Journey, JourneyBuilder, type JourneyConfig } from '../core/journey/journey.js';
 import { type JourneyEvent, journeyEventOf } from '../core/journey/journey-event.js';
@@ -11,6 +11,8 @@ import type { IdentityService } from './identity-service.js';
 import type { JourneyPaths, JourneyScanRow, JourneyStore } from './journey-ports.js';
 import type { PersonRef, PersonService } from './person-service.js';
 import type { Clock } from './ports.js';
+
+type Compiled = { settings: JourneySettings; config: JourneyConfig; problem?: string };
 
 /** Journey settings from a config file: defaults for every workspace, and per workspace. */
 export interface JourneyFileSettings {
@@ -44,7 +46,7 @@ const PAGE_SIZE = 5_000;
  */
 export class JourneyService {
   private readonly stored = new Map<string, unknown>();
-  private readonly compiled = new Map<string, { settings: JourneySettings; config: JourneyConfig }>();
+  private readonly compiled = new Map<string, Compiled>();
 
   constructor(
     private readonly store: JourneyStore,
@@ -62,10 +64,15 @@ export class JourneyService {
     for (const s of Object.values(this.file.workspaces ?? {})) compileJourneySettings(s);
   }
 
-  /** The settings in force and where they come from. */
-  settingsOf(workspaceId: string): { source: 'api' | 'file' | 'default'; settings: JourneySettings } {
+  /** The settings in force and where they come from; `problem` when stored ones no longer compile. */
+  settingsOf(workspaceId: string): {
+    source: 'api' | 'file' | 'default';
+    settings: JourneySettings;
+    problem?: string;
+  } {
     const { input, source } = this.inputOf(workspaceId);
-    return { source, settings: this.compiledFor(workspaceId, input).settings };
+    const c = this.compiledFor(workspaceId, input);
+    return { source, settings: c.settings, ...(c.problem ? { problem: c.problem } : {}) };
   }
 
   /** Replaces a workspace's settings (throws RuleError naming the bad path). */
@@ -191,10 +198,23 @@ export class JourneyService {
     return { input: {}, source: 'default' };
   }
 
+  /**
+   * Stored settings that an upgrade no longer accepts (a regex RE2 cannot run, say) must not break
+   * every journey read of the workspace: the defaults apply, and the reason is shown with the
+   * settings until they are saved again.
+   */
   private compiledFor(workspaceId: string, input: unknown) {
-    let c = this.compiled.get(workspaceId);
+    let c: Compiled | undefined = this.compiled.get(workspaceId);
     if (!c) {
-      c = compileJourneySettings(input);
+      try {
+        c = compileJourneySettings(input);
+      } catch (e) {
+        if (!(e instanceof RuleError)) throw e;
+        c = {
+          ...compileJourneySettings({}),
+          problem: `the stored settings are no longer valid (${e.message}); the defaults apply until they are saved again`,
+        };
+      }
       this.compiled.set(workspaceId, c);
     }
     return c;

@@ -8,9 +8,11 @@ export interface Consumer {
   readonly position: number;
   /**
    * Handles records in seq order, advancing `position` past each one only once it is handled;
-   * throws on failure, leaving `position` at the last record it finished.
+   * throws (or rejects) on failure, leaving `position` at the last record it finished. A
+   * consumer whose work is long returns a promise and yields to the event loop meanwhile; the
+   * runner hands it nothing more until it settles.
    */
-  handle(records: LogRecord[]): void;
+  handle(records: LogRecord[]): void | Promise<void>;
 }
 
 export interface ConsumerOptions {
@@ -31,6 +33,9 @@ export class ConsumerRunner {
   failures = 0;
   private unsubscribe: (() => void) | null = null;
   private replaying: Promise<void> | null = null;
+  /** A live group the consumer is still working through, and the groups that came meanwhile. */
+  private busy: Promise<boolean> | null = null;
+  private waiting: LogRecord[][] = [];
 
   constructor(
     private readonly log: EventLog,
@@ -43,7 +48,8 @@ export class ConsumerRunner {
   start(): void {
     this.unsubscribe = this.log.onDurable((records) => {
       if (this.state !== 'live') return;
-      this.feed(records);
+      if (this.busy) this.waiting.push(records);
+      else this.feedLive(records);
     });
     this.replay();
   }
@@ -59,17 +65,42 @@ export class ConsumerRunner {
 
   stop(): void {
     this.state = 'stopped';
+    this.waiting = [];
     this.unsubscribe?.();
   }
 
-  private feed(records: LogRecord[]): boolean {
+  /** Hands records to the consumer; true once handled, false after a failure (reported). */
+  private feed(records: LogRecord[]): boolean | Promise<boolean> {
     try {
-      this.consumer.handle(records);
-      return true;
+      const pending = this.consumer.handle(records);
+      if (!pending) return true;
+      return pending.then(
+        () => true,
+        (e) => {
+          this.fail(e as Error);
+          return false;
+        },
+      );
     } catch (e) {
       this.fail(e as Error);
       return false;
     }
+  }
+
+  /**
+   * A live group; while the consumer works through one asynchronously, later groups wait and go
+   * next, together and in seq order. After a failure they are dropped: the replay reads them.
+   */
+  private feedLive(records: LogRecord[]): void {
+    const done = this.feed(records);
+    if (typeof done === 'boolean') return;
+    this.busy = done;
+    void done.then((ok) => {
+      this.busy = null;
+      const next = this.waiting.flat();
+      this.waiting = [];
+      if (ok && this.state === 'live' && next.length > 0) this.feedLive(next);
+    });
   }
 
   private fail(error: Error): void {
@@ -99,9 +130,9 @@ export class ConsumerRunner {
       while (this.consumer.position < this.log.head) {
         let ok = true;
         let records = 0;
-        await this.log.read(this.consumer.position, (chunk) => {
+        await this.log.read(this.consumer.position, async (chunk) => {
           records += chunk.length;
-          if (ok) ok = this.feed(chunk.filter((r) => r.seq > this.consumer.position));
+          if (ok) ok = await this.feed(chunk.filter((r) => r.seq > this.consumer.position));
         });
         if (!ok) return;
         // Nothing left to read below the head (seqs may have gaps): live from here.

@@ -23,6 +23,23 @@ export interface PersonExport {
   quarantine: QuarantinedMessage[];
 }
 
+/**
+ * An operation as its workspace sees it. Ids are numbered within the workspace (1, 2, …) and
+ * identifiers are shown by type and value: the store's own ids are shared by every workspace,
+ * and would let one tenant count another's activity.
+ */
+export interface OperationView {
+  id: number;
+  kind: IdentityOpRow['kind'];
+  identifiers: { type: string; value: string }[];
+  /** For a removal: the identifiers it was taken apart from. */
+  others: { type: string; value: string }[];
+  /** For an undo: the operation it reverses. */
+  undoes: number | null;
+  reason: string | null;
+  at: string;
+}
+
 /** Changing people: splits, untrusting, manual merges and their undo; deletion; export. */
 export class PersonAdminService {
   constructor(
@@ -38,7 +55,7 @@ export class PersonAdminService {
     ref: string,
     trusted: boolean,
     reason: string | null,
-  ): Promise<Result<IdentityOpRow, string>> {
+  ): Promise<Result<OperationView, string>> {
     const id = this.persons.identifierId(workspaceId, ref);
     if (!id.ok) return id;
     if (this.identity.graph.isUntrusted(id.value) === !trusted) {
@@ -54,7 +71,7 @@ export class PersonAdminService {
     person: PersonRef,
     ref: string,
     reason: string | null,
-  ): Promise<Result<IdentityOpRow, string>> {
+  ): Promise<Result<OperationView, string>> {
     const id = this.persons.identifierId(workspaceId, ref);
     if (!id.ok) return id;
     if (!person.members.includes(id.value)) return err(`${ref} does not belong to person ${person.personId}`);
@@ -70,28 +87,53 @@ export class PersonAdminService {
     a: PersonRef,
     b: PersonRef,
     reason: string | null,
-  ): Promise<Result<IdentityOpRow, string>> {
+  ): Promise<Result<OperationView, string>> {
     if (a.anchor === b.anchor) return err('both refer to the same person');
     return ok(await this.op(workspaceId, 'merge', [a.anchor, b.anchor], [], null, reason));
   }
 
+  /** Reverses an operation, named by its number within the workspace. */
   async undo(
     workspaceId: string,
-    opId: number,
+    number: number,
     reason: string | null,
-  ): Promise<Result<IdentityOpRow, string>> {
-    const target = this.identity.ops.get(opId);
-    if (!target || target.workspaceId !== workspaceId) return err(`no operation ${opId} in this workspace`);
+  ): Promise<Result<OperationView, string>> {
+    const mine = this.opsOf(workspaceId);
+    const target = mine[number - 1];
+    if (!target) return err(`no operation ${number} in this workspace`);
     if (target.kind === 'undo')
-      return err(`operation ${opId} is an undo; apply the original operation again`);
-    if ([...this.identity.ops.values()].some((o) => o.kind === 'undo' && o.undoes === opId)) {
-      return err(`operation ${opId} is already undone`);
+      return err(`operation ${number} is an undo; apply the original operation again`);
+    if (mine.some((o) => o.kind === 'undo' && o.undoes === target.id)) {
+      return err(`operation ${number} is already undone`);
     }
-    return ok(await this.op(workspaceId, 'undo', target.identifiers, [], opId, reason));
+    return ok(await this.op(workspaceId, 'undo', target.identifiers, [], target.id, reason));
   }
 
-  operations(workspaceId: string): IdentityOpRow[] {
-    return [...this.identity.ops.values()].filter((o) => o.workspaceId === workspaceId);
+  operations(workspaceId: string): OperationView[] {
+    const mine = this.opsOf(workspaceId);
+    return mine.map((o) => this.view(o, mine));
+  }
+
+  /** The workspace's operations, oldest first: an operation's number is its place here. */
+  private opsOf(workspaceId: string): IdentityOpRow[] {
+    return [...this.identity.ops.values()]
+      .filter((o) => o.workspaceId === workspaceId)
+      .sort((a, b) => a.id - b.id);
+  }
+
+  private view(o: IdentityOpRow, mine: IdentityOpRow[]): OperationView {
+    const number = (id: number) => mine.findIndex((m) => m.id === id) + 1;
+    const shown = (ids: number[]) =>
+      ids.filter((i) => this.identity.graph.exists(i)).map((i) => this.persons.view(i));
+    return {
+      id: number(o.id),
+      kind: o.kind,
+      identifiers: shown(o.identifiers),
+      others: shown(o.others),
+      undoes: o.undoes === null ? null : number(o.undoes),
+      reason: o.reason,
+      at: new Date(o.at).toISOString(),
+    };
   }
 
   /**
@@ -146,14 +188,15 @@ export class PersonAdminService {
     };
   }
 
-  private op(
+  private async op(
     workspaceId: string,
     kind: IdentityOpRow['kind'],
     identifiers: number[],
     others: number[],
     undoes: number | null,
     reason: string | null,
-  ): Promise<IdentityOpRow> {
-    return this.identity.operate({ workspaceId, kind, identifiers, others, undoes, reason });
+  ): Promise<OperationView> {
+    const done = await this.identity.operate({ workspaceId, kind, identifiers, others, undoes, reason });
+    return this.view(done, this.opsOf(workspaceId));
   }
 }

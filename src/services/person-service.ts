@@ -126,20 +126,22 @@ export class PersonService {
     const members = new Set(p.members);
     const linkIds = new Set<number>();
     for (const m of p.members) for (const l of this.graph.linksWith(m)) linkIds.add(l.id);
-    const links = [...linkIds]
-      .sort((a, b) => a - b)
-      .map((id) => {
-        const l = this.graph.link(id)!;
-        const dropped = this.graph.dropsOf(id);
-        return {
-          id,
-          rule: l.rule,
-          messageId: l.messageId,
-          timestamp: new Date(l.at).toISOString(),
-          identifiers: l.members.filter((m) => this.graph.exists(m)).map((m) => this.view(m)),
-          dropped: dropped.map((d) => ({ ...this.view(d.identifier), reason: d.reason })),
-        };
-      });
+    // Links and operations are numbered within this answer and this workspace: the store's own
+    // ids are shared by every workspace and would let one tenant count another's activity.
+    const sortedLinks = [...linkIds].sort((a, b) => a - b);
+    const linkNumber = new Map(sortedLinks.map((id, i) => [id, i + 1]));
+    const links = sortedLinks.map((id) => {
+      const l = this.graph.link(id)!;
+      const dropped = this.graph.dropsOf(id);
+      return {
+        id: linkNumber.get(id) as number,
+        rule: l.rule,
+        messageId: l.messageId,
+        timestamp: new Date(l.at).toISOString(),
+        identifiers: l.members.filter((m) => this.graph.exists(m)).map((m) => this.view(m)),
+        dropped: dropped.map((d) => ({ ...this.view(d.identifier), reason: d.reason })),
+      };
+    });
     // Why each identifier belongs: a path of links from the anchor, breadth first.
     const via = new Map<number, { link: number; from: number } | null>([[p.anchor, null]]);
     const queue = [p.anchor];
@@ -155,17 +157,20 @@ export class PersonService {
         }
       }
     }
-    const undone = new Set(
-      [...this.identity.ops.values()].flatMap((o) => (o.undoes === null ? [] : [o.undoes])),
-    );
-    const operations = [...this.identity.ops.values()]
+    const workspaceId = this.graph.identifier(p.anchor).workspaceId;
+    const mine = [...this.identity.ops.values()]
+      .filter((o) => o.workspaceId === workspaceId)
+      .sort((a, b) => a.id - b.id);
+    const opNumber = new Map(mine.map((o, i) => [o.id, i + 1]));
+    const undone = new Set(mine.flatMap((o) => (o.undoes === null ? [] : [o.undoes])));
+    const operations = mine
       .filter(
         (o) =>
           [...o.identifiers, ...o.others].some((i) => members.has(i)) ||
           (o.linkId !== null && linkIds.has(o.linkId)),
       )
       .map((o) => ({
-        id: o.id,
+        id: opNumber.get(o.id) as number,
         kind: o.kind,
         identifiers: o.identifiers.filter((i) => this.graph.exists(i)).map((i) => this.view(i)),
         reason: o.reason,
@@ -180,7 +185,7 @@ export class PersonService {
         return {
           ...this.view(m),
           untrusted: this.graph.isUntrusted(m),
-          because: v ? { link: v.link, with: this.view(v.from) } : null,
+          because: v ? { link: linkNumber.get(v.link) as number, with: this.view(v.from) } : null,
         };
       }),
       links,

@@ -33,6 +33,24 @@ export interface BootstrapKeys {
 
 const PREFIX: Record<KeyKind, string> = { write: 'wk_', admin: 'ak_' };
 
+/**
+ * Which first-run keys have not been shown to anyone yet (ids only, never secrets): written before
+ * the keys are committed and cleared once they are shown, so a start that stops in between shows
+ * keys again on the next start instead of losing the admin key (stored as a hash only).
+ */
+export interface UnshownKeys {
+  read(): Promise<{ workspaceId: string; writeKeyId: string; adminKeyId: string } | null>;
+  write(ids: { workspaceId: string; writeKeyId: string; adminKeyId: string }): Promise<void>;
+  clear(): Promise<void>;
+}
+
+/** Keys to show the user now: on a first start, or again after one that never showed them. */
+export interface FirstRunKeys {
+  keys: IssuedKey[];
+  /** The admin key replaces one an earlier start created and never showed (now revoked). */
+  reissued: boolean;
+}
+
 /** Looks keys up in memory on the hot path; rebuilt from the store after every change. */
 export class KeyRing {
   private write = new Map<string, string>();
@@ -73,6 +91,53 @@ export class WorkspaceService {
     private readonly random: Random,
   ) {}
 
+  /**
+   * Loads the keys; `empty` on a database without workspaces. The server starts with this and
+   * creates the first workspace (`firstRunKeys`) only once it listens: a start that fails (a busy
+   * port) creates no keys it could not show.
+   */
+  async load(): Promise<{ empty: boolean }> {
+    const existing = await this.store.listWorkspaces();
+    await this.reloadKeys();
+    return { empty: existing.length === 0 };
+  }
+
+  /**
+   * On an empty database: creates workspace `default` with one key of each kind (those given, else
+   * new ones). After a start that created keys and stopped before showing them (`unshown` says
+   * which): the same write key (stored in full) and a new admin key in place of the unseen one,
+   * which is revoked. Otherwise null. `unshown` is cleared by whoever shows the keys.
+   */
+  async firstRunKeys(given: BootstrapKeys, unshown: UnshownKeys): Promise<FirstRunKeys | null> {
+    const existing = await this.store.listWorkspaces();
+    if (existing.length === 0) {
+      // A key the user chose is known to them; only a generated admin key can be lost.
+      const made = await this.createWorkspace('default', given, async (keys) => {
+        if (given.adminKey === undefined) await unshown.write(idsOf(keys));
+      });
+      if (!made.ok) throw new Error(made.error);
+      return { keys: made.value.keys, reissued: false };
+    }
+    const marked = await unshown.read();
+    if (!marked) return null;
+    if (!existing.some((w) => w.id === marked.workspaceId)) {
+      await unshown.clear();
+      return null;
+    }
+    const keys = await this.store.listKeys(marked.workspaceId);
+    const write = keys.find((k) => k.id === marked.writeKeyId && k.revokedAt === null && k.secret !== null);
+    // Revoke first: a stop before the new key is committed leaves no unseen key behind.
+    await this.store.revokeKey(marked.workspaceId, marked.adminKeyId, this.clock.now());
+    const admin = this.newKey(marked.workspaceId, 'admin');
+    await unshown.write({ ...marked, adminKeyId: admin.issued.id });
+    await this.store.insertKey(admin.record);
+    await this.reloadKeys();
+    const shown: IssuedKey[] = write
+      ? [{ id: write.id, workspaceId: write.workspaceId, kind: 'write', secret: write.secret as string }]
+      : [];
+    return { keys: [...shown, admin.issued], reissued: true };
+  }
+
   /** Loads keys; on an empty database creates workspace `default` with one key of each kind. */
   async start(
     bootstrap: BootstrapKeys,
@@ -94,6 +159,7 @@ export class WorkspaceService {
   async createWorkspace(
     name: string,
     given: BootstrapKeys = {},
+    beforeCommit?: (keys: IssuedKey[]) => Promise<void>,
   ): Promise<Result<{ workspace: Workspace; keys: IssuedKey[] }, string>> {
     if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name)) {
       return err(
@@ -105,6 +171,7 @@ export class WorkspaceService {
     const workspace: Workspace = { id: `ws_${this.random.token(9)}`, name, createdAt: this.clock.now() };
     const write = this.newKey(workspace.id, 'write', given.writeKey);
     const admin = this.newKey(workspace.id, 'admin', given.adminKey);
+    await beforeCommit?.([write.issued, admin.issued]);
     await this.store.createWorkspace(workspace, [write.record, admin.record]);
     await this.reloadKeys();
     return ok({ workspace, keys: [write.issued, admin.issued] });
@@ -164,4 +231,10 @@ export class WorkspaceService {
       issued: { id, workspaceId, kind, secret },
     };
   }
+}
+
+function idsOf(keys: IssuedKey[]): { workspaceId: string; writeKeyId: string; adminKeyId: string } {
+  const write = keys.find((k) => k.kind === 'write') as IssuedKey;
+  const admin = keys.find((k) => k.kind === 'admin') as IssuedKey;
+  return { workspaceId: admin.workspaceId, writeKeyId: write.id, adminKeyId: admin.id };
 }

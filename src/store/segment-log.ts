@@ -5,6 +5,7 @@ import {
   LogCorruptError,
   type LogRecord,
   type LogSegment,
+  LogWriteError,
   type SegmentedLog,
 } from '../services/event-log.js';
 import { checkLine, decodeRecord, encodeRecord, eventIdOf } from './log-line.js';
@@ -189,7 +190,8 @@ export class SegmentLog implements SegmentedLog {
         throw e;
       }
     } catch (e) {
-      for (const p of group) p.reject(e);
+      const failure = new LogWriteError(e);
+      for (const p of group) p.reject(failure);
       return;
     }
     const s = target.segment;

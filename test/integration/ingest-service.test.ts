@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { identifierHash } from '../../src/core/identity/person-id.js';
-import type { LogRecord } from '../../src/services/event-log.js';
+import { type LogRecord, LogWriteError } from '../../src/services/event-log.js';
 import type { Suppression } from '../../src/services/identity-ports.js';
 import { IngestService, NO_OBSERVER, receivedHistory } from '../../src/services/ingest-service.js';
 import { type Consumer, ConsumerRunner } from '../../src/services/log-consumer.js';
@@ -142,7 +142,10 @@ describe('ingest through the log, loaded into a real DuckDB', () => {
       },
     });
     const msg = { type: 'track', userId: 'u', event: 'E', messageId: 'retry-me' };
-    await expect(ingest.ingest(req([msg]))).rejects.toThrow(/ENOSPC/);
+    // A LogWriteError: the edges answer it 503 + Retry-After (a retry may succeed), any other fault 500.
+    const failed = ingest.ingest(req([msg]));
+    await expect(failed).rejects.toThrow(/ENOSPC/);
+    await expect(failed).rejects.toBeInstanceOf(LogWriteError);
     expect(log.head).toBe(0);
     full = false;
     const retry = await ingest.ingest(req([msg]));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { type RunningServer, startServer } from '../../src/main.js';
+import { openLocal, type RunningServer, startServer } from '../../src/main.js';
 
 export const WRITE_KEY = 'wk_test_write_key_0001';
 export const ADMIN_KEY = 'ak_test_admin_key_0000000000001';
@@ -45,6 +45,30 @@ export async function startTestServer(
       await server.close();
     },
   };
+}
+
+/** A workspace besides the default one, for tests of tenant isolation. */
+export interface ExtraWorkspace {
+  id: string;
+  write: string;
+  admin: string;
+}
+
+/**
+ * A data directory holding the default workspace (ADMIN_KEY, WRITE_KEY) and one more, created
+ * on the database file before the test's server starts.
+ */
+export async function twoWorkspaces(name = 'second'): Promise<{ dir: string; other: ExtraWorkspace }> {
+  const dir = tempDir();
+  // The first start creates the default workspace.
+  await (await startTestServer(dir)).close();
+  const local = await openLocal(dir);
+  if (!local.ok) throw new Error(local.error.message);
+  const made = await local.value.workspaces.createWorkspace(name);
+  await local.value.close();
+  if (!made.ok) throw new Error(made.error);
+  const secret = (kind: string) => made.value.keys.find((k) => k.kind === kind)?.secret ?? '';
+  return { dir, other: { id: made.value.workspace.id, write: secret('write'), admin: secret('admin') } };
 }
 
 export interface ChildServer {

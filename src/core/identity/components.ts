@@ -61,7 +61,7 @@ export class Components {
     for (let t = 0; t < types; t++) {
       const ca = this.countOf(a, t);
       const cb = this.countOf(b, t);
-      if (ca > 0 && cb > 0 && ca + cb > Math.max(limitOf(t), ca, cb)) return `limit:${t}`;
+      if (ca > 0 && cb > 0 && ca + cb > Math.max(limitOf(t), ca, cb)) return limitReason(t);
     }
     const ta = this.tags[a];
     const tb = this.tags[b];
@@ -126,4 +126,15 @@ export class Components {
     c[this.typeOf(root)] = 1;
     return c;
   }
+}
+
+/** `limit:<type>`, one string per type: replays ask for it once per dropped identifier. */
+const limitReasons: string[] = [];
+function limitReason(type: number): string {
+  let reason = limitReasons[type];
+  if (reason === undefined) {
+    reason = `limit:${type}`;
+    limitReasons[type] = reason;
+  }
+  return reason;
 }

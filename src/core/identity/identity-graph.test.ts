@@ -240,6 +240,19 @@ describe('arrival order', () => {
     );
   });
 
+  it('incremental resolution equals a rebuild from the log when regions hit a (tiny) cap', () => {
+    fc.assert(
+      fc.property(fc.array(msg, { minLength: 1, maxLength: 40 }), (raw) => {
+        const g = new IdentityGraph(new CompiledRules(DEFAULT_RULES), { maxRegionLinks: 4 });
+        for (const m of toMsgs(raw)) resolveEvent(g, event(m));
+        const incremental = persons(g);
+        g.rebuild();
+        expect(persons(g)).toEqual(incremental);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('decides by event time: the earlier user keeps a shared device even when it arrives last', () => {
     const g = graphOf([
       { userId: 'u2', anonymousId: 'tablet', at: 20 },
@@ -335,5 +348,107 @@ describe('explain and undo', () => {
       { kind: 'created', person: u1 },
       { kind: 'merged', person: u1, from: [a1, u1].sort((a, b) => a - b) },
     ]);
+  });
+});
+
+describe('region cap (one identifier shared by thousands)', () => {
+  const DAY = 86_400_000;
+  /** Deterministic pseudo-random numbers (mulberry32). */
+  const random = (seed: number) => {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  };
+  /** The probe's traffic: identify calls sharing one anonymous id, each with its own user id and a random time in 10 days. */
+  const hostile = (count: number, seed = 7): Msg[] => {
+    const rnd = random(seed);
+    return Array.from({ length: count }, (_, i) => ({
+      userId: `user-${i}`,
+      anonymousId: 'shared-anon',
+      at: Math.floor(rnd() * 10 * DAY),
+      id: `h${String(i).padStart(6, '0')}`,
+    }));
+  };
+  const cappedGraph = (messages: Msg[], maxRegionLinks: number) => {
+    const g = new IdentityGraph(new CompiledRules(DEFAULT_RULES), { maxRegionLinks });
+    for (const m of messages) resolveEvent(g, event(m));
+    return g;
+  };
+
+  it('marks the identifier that grows a region past the cap untrusted, and says why on its links', () => {
+    const msgs = hostile(120);
+    const g = cappedGraph(msgs, 50);
+    const anon = id(g, 'anonymous_id', 'shared-anon');
+    expect(g.isUntrusted(anon)).toBe(true);
+    expect(g.untrustReason(anon)).toBe('region_too_large');
+    expect(g.drainCapped()).toEqual([anon]);
+    expect(g.drainCapped()).toEqual([]);
+    // It stops linking: every user is a person of its own, the anonymous id too.
+    expect(persons(g)).toHaveLength(121);
+    for (const who of ['user-0', 'user-60', 'user-119']) {
+      const link = g.linksWith(id(g, 'user_id', who))[0]!;
+      expect(g.dropsOf(link.id)).toContainEqual({ identifier: anon, reason: 'region_too_large' });
+    }
+    // Nothing else was blamed.
+    for (let i = 0; i < 120; i++) expect(g.isUntrusted(id(g, 'user_id', `user-${i}`))).toBe(false);
+  });
+
+  it('below the cap the limits decide as before: the earliest user keeps the shared id', () => {
+    const msgs = hostile(40);
+    const g = cappedGraph(msgs, 50);
+    const first = [...msgs].sort((a, b) => a.at! - b.at!)[0]!;
+    expect(g.isUntrusted(id(g, 'anonymous_id', 'shared-anon'))).toBe(false);
+    expect(g.personMembers(id(g, 'anonymous_id', 'shared-anon'))).toContain(id(g, 'user_id', first.userId!));
+  });
+
+  it('resolves the same after a rebuild from the log once capped', () => {
+    const g = cappedGraph(
+      [
+        ...hostile(80),
+        { userId: 'user-3', anonymousId: 'phone-3', at: 5 },
+        { anonymousId: 'phone-3', type: 'page' },
+      ],
+      50,
+    );
+    const incremental = persons(g);
+    g.rebuild();
+    expect(persons(g)).toEqual(incremental);
+    expect(persons(g)).toContainEqual(['anonymous_id:phone-3', 'user_id:user-3']);
+  });
+
+  it('trusting it again lasts until the region grows past the cap again', () => {
+    const g = cappedGraph(hostile(60), 50);
+    const anon = id(g, 'anonymous_id', 'shared-anon');
+    g.drainCapped();
+    g.setUntrusted(anon, false);
+    expect(g.untrustReason(anon)).toBeUndefined();
+    expect(persons(g).length).toBeLessThan(61);
+    resolveEvent(g, event({ userId: 'late', anonymousId: 'shared-anon', at: 0 }));
+    expect(g.untrustReason(anon)).toBe('region_too_large');
+    expect(g.drainCapped()).toEqual([anon]);
+  });
+
+  it('bounds the work of a late event by the cap (19×500 identifies on one anonymous id)', () => {
+    const cap = 2_000;
+    const g = new IdentityGraph(new CompiledRules(DEFAULT_RULES), { maxRegionLinks: cap });
+    let longest = 0;
+    const started = performance.now();
+    for (const m of hostile(19 * 500)) {
+      const t = performance.now();
+      resolveEvent(g, event(m));
+      longest = Math.max(longest, performance.now() - t);
+    }
+    const total = performance.now() - started;
+    // Deterministic: no replay ever ran more links than the cap allows.
+    expect(g.stats.largestReplay).toBeLessThanOrEqual(cap);
+    expect(g.stats.linksReplayed).toBeLessThan(cap * cap);
+    // Timing, generous for a shared 2-core machine: before the cap this took minutes in total and
+    // up to 0.7 s for one call; now the longest call is one replay of at most `cap` links.
+    expect(longest).toBeLessThan(100);
+    expect(total).toBeLessThan(15_000);
   });
 });

@@ -41,6 +41,19 @@ const BLOCKED_INSENSITIVE = [
 ];
 const BLOCKED_PATTERN = /^[0-]*$/;
 
+/**
+ * Most links one region may hold. A region (identifiers connected by any link, rules ignored)
+ * is what a late event replays, so its size is the cost of that event. Real persons hold a few
+ * links each, and even a family tablet or a shared office email joins tens of persons; a region
+ * of thousands of links has an identifier that thousands of people share (a hard-coded
+ * anonymous id, a test email, a replayed device id), which the limits already refuse to merge.
+ * The identifier that would grow a region past this is marked untrusted (`REGION_TOO_LARGE`).
+ */
+export const MAX_REGION_LINKS = 2_000;
+
+/** Why an identifier was marked untrusted by the graph itself, and why its links drop it. */
+export const REGION_TOO_LARGE = 'region_too_large';
+
 export const customIdentifierSchema = z
   .object({
     /** The identifier type to create, e.g. `hubspot_contact_id`. */

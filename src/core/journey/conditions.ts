@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileLinearRegex } from '../linear-regex.js';
 import { type SourceCategory, sourceCategoryOf } from './source-categories.js';
 
 /**
@@ -8,7 +9,7 @@ import { type SourceCategory, sourceCategoryOf } from './source-categories.js';
  * A leaf compares one field: `{ field: 'medium', op: 'in', value: ['cpc', 'ppc'] }`.
  * `all`, `any` and `not` combine; `{ else: true }` always matches. String comparisons ignore
  * case (GA4: "channel definitions aren't case sensitive"); regexes are used as written
- * (anchor them with ^…$ for a full match).
+ * (anchor them with ^…$ for a full match), in RE2 syntax and linear time (see linear-regex.ts).
  */
 
 export const CONDITION_OPS = [
@@ -142,12 +143,13 @@ function compileLeaf(c: Extract<Condition, { field: string }>, where: string): P
     }
     case 'regex': {
       const source = need(typeof c.value === 'string', c.value as string);
-      let re: RegExp;
-      try {
-        re = new RegExp(source, 'i');
-      } catch (e) {
-        throw new RuleError(`${where}: invalid regex ${JSON.stringify(source)}: ${(e as Error).message}`);
+      const compiled = compileLinearRegex(source);
+      if (!compiled.ok) {
+        throw new RuleError(
+          `${where}: invalid regex ${JSON.stringify(source)} for field "${field}": ${compiled.error}`,
+        );
       }
+      const re = compiled.value;
       return (f) => {
         const v = f(field);
         return v !== null && re.test(String(v));

@@ -8,11 +8,39 @@ import { compileMapping, mapRow } from './source-mapping.js';
  * the currency's minor unit at Stripe; we divide by 100 (zero-decimal currencies excepted).
  */
 
-interface StripeEvent {
+export interface StripeEvent {
   id: string;
   type: string;
   created: number;
   data: { object: Record<string, unknown> };
+}
+
+/** Latest `created` accepted (9999-12-31): later ones cannot become a timestamp. */
+const MAX_CREATED = 253_402_300_799;
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const describe = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : v === undefined ? 'nothing' : typeof v;
+
+/**
+ * Checks the parts of an event that mapping relies on. A signature proves who sent a body, not
+ * that it is an event: a signed `null` must be a 400 with the reason, since Stripe retries 500s.
+ */
+export function parseStripeEvent(value: unknown): Result<StripeEvent, string> {
+  if (!isRecord(value)) return err(`a Stripe event must be an object, got ${describe(value)}`);
+  const { id, type, created, data } = value;
+  if (typeof id !== 'string' || id === '')
+    return err(`event id must be a non-empty string, got ${describe(id)}`);
+  const where = `event ${id}`;
+  if (typeof type !== 'string' || type === '') return err(`${where}: type must be a non-empty string`);
+  if (typeof created !== 'number' || !Number.isInteger(created) || created < 0 || created > MAX_CREATED) {
+    return err(`${where}: created must be epoch seconds, got ${describe(created)}`);
+  }
+  if (!isRecord(data)) return err(`${where}: data must be an object, got ${describe(data)}`);
+  if (!isRecord(data.object))
+    return err(`${where}: data.object must be an object, got ${describe(data.object)}`);
+  return ok({ id, type, created, data: { object: data.object } });
 }
 
 export const HANDLED_STRIPE_EVENTS = [

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { correctedTimestamp, MAX_FUTURE_MS, normalizeMessage } from './normalize-message.js';
 import { toSegmentShape } from './segment-shape.js';
@@ -79,6 +80,51 @@ describe('normalizeMessage', () => {
     expect(e.userId).toBe('u\ufffd');
     expect(e.event).toBe('E 😀');
     expect(JSON.parse(e.properties!)).toEqual({ bad: 'x\ufffdy', ok: '😀' });
+  });
+
+  it('keeps typed backslash-u text exactly (only real lone surrogates are replaced)', () => {
+    const typed = { a: '\\ud800', b: 'C:\\uDC00\\x', '\\udbff': 'key', c: '\\\\ud800' };
+    const e = normalize({ userId: 'u', event: 'E', properties: typed, traits: typed, note: '\\ud83d' });
+    expect(JSON.parse(e.properties!)).toEqual(typed);
+    expect(JSON.parse(e.traits!)).toEqual(typed);
+    expect(JSON.parse(e.extra!)).toEqual({ note: '\\ud83d' });
+  });
+
+  it('replaces lone surrogates in keys, after an escaped backslash, and back to back', () => {
+    const e = normalize({
+      userId: 'u',
+      event: 'E',
+      properties: { 'k\udfff': '\\\ud800', twice: '\udc00\ud800', pair: '\ud83d\ude00' },
+    });
+    expect(JSON.parse(e.properties!)).toEqual({
+      'k\ufffd': '\\\ufffd',
+      twice: '\ufffd\ufffd',
+      pair: '😀',
+    });
+  });
+
+  it('stores any text as its well-formed self, in keys and values (property)', () => {
+    // Backslashes, the letters of an escape and surrogate halves, in any order.
+    const pieces = ['\\', 'u', 'd', '8', 'f', '0', 'x', '\ud800', '\udbff', '\udc00', '\ude00', '😀'];
+    const text = fc.string({ unit: fc.constantFrom(...pieces), maxLength: 12 });
+    fc.assert(
+      fc.property(fc.dictionary(text, text), (properties) => {
+        const stored = JSON.parse(normalize({ userId: 'u', event: 'E', properties }).properties!);
+        const expected = Object.fromEntries(
+          Object.entries(properties).map(([k, v]) => [k.toWellFormed(), v.toWellFormed()]),
+        );
+        expect(stored).toEqual(expected);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('answers nesting_too_deep, not a throw, for an envelope too deep to serialise', () => {
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 5_000; i++) deep = { a: deep };
+    const v = validateMessage({ userId: 'u', event: 'E' }, 'track');
+    const r = v.ok && normalizeMessage(v.value, { ...ctx, envelope: { integrations: deep as never } });
+    expect(r).toMatchObject({ ok: false, error: { code: 'nesting_too_deep', field: 'integrations' } });
   });
 
   it('reads back in Segment shape', () => {

@@ -1,7 +1,7 @@
 import { err, ok, type Result } from '../result.js';
 import { fingerprint } from './fingerprint.js';
 import { type JsonObject, LIMITS, type StoredEvent, type ValidMessage } from './message.js';
-import type { MessageError } from './validate-message.js';
+import { type MessageError, nestingDepthExceeds, tooDeep } from './validate-message.js';
 
 /** Segment clamps corrected timestamps this far in the future back to receivedAt. */
 export const MAX_FUTURE_MS = 23 * 60 * 60 * 1000;
@@ -36,11 +36,26 @@ export function normalizeMessage(
   const context = env?.context ? { ...env.context, ...msg.context } : msg.context;
   const integrations = env?.integrations ? { ...env.integrations, ...msg.integrations } : msg.integrations;
 
-  const properties = stringify(msg.properties);
-  const traits = stringify(msg.traits);
-  const contextJson = stringify(context);
-  const integrationsJson = stringify(integrations);
-  const extra = stringify(msg.extra);
+  let properties: string | null;
+  let traits: string | null;
+  let contextJson: string | null;
+  let integrationsJson: string | null;
+  let extra: string | null;
+  try {
+    properties = stringify(msg.properties);
+    traits = stringify(msg.traits);
+    contextJson = stringify(context);
+    integrationsJson = stringify(integrations);
+    extra = stringify(msg.extra);
+  } catch (e) {
+    // JSON.stringify recurses: validation bounds a message's nesting and parseBatch an
+    // envelope's, but a caller that skipped those still gets a client's mistake answered as
+    // one, not thrown as a server fault.
+    if (!(e instanceof RangeError)) throw e;
+    const parts = { properties: msg.properties, traits: msg.traits, context, integrations, extra: msg.extra };
+    const field = nestingDepthExceeds(parts, LIMITS.nestingDepth) ?? 'message';
+    return err({ code: 'nesting_too_deep', message: tooDeep(field), field });
+  }
 
   const size =
     byteLength(properties) +
@@ -113,18 +128,23 @@ export function correctedTimestamp(
 }
 
 /**
- * JSON.stringify writes an unpaired UTF-16 surrogate as a `\\udXXX` escape, which is not valid
- * Unicode and which the store rejects; such halves become U+FFFD, as any UTF-8 encoder would do.
- * (A well-formed pair is written as the character itself, so it never matches.)
+ * JSON.stringify writes an unpaired UTF-16 surrogate as a `\udXXX` escape (lowercase, as the
+ * spec requires), which is not valid Unicode and which the store rejects; such halves become
+ * U+FFFD, as any UTF-8 encoder would do. A well-formed pair is written as the character itself,
+ * so it never matches. Text the client typed (the six characters `\ud800`) is written with its
+ * backslash escaped, `\\ud800`: a `\u` is an escape only after an even run of backslashes,
+ * which the look-behind checks. It sits after the escape so that it runs only on candidates:
+ * measured 2–10× faster than a look-behind in front, or than rewriting the values with
+ * toWellFormed (which would also change the stored bytes, and so the fingerprints, of messages
+ * already stored with `\ufffd`).
  */
-const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/g;
+const LONE_SURROGATE_ESCAPE = /\\ud[89a-f][0-9a-f]{2}(?<=(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2})/g;
 
 const stringify = (v: JsonObject | undefined): string | null => {
   if (v === undefined) return null;
   const json = JSON.stringify(v);
-  return json.includes('\\ud') || json.includes('\\uD')
-    ? json.replace(LONE_SURROGATE_ESCAPE, '\\ufffd')
-    : json;
+  // Almost every message skips the regex here.
+  return json.includes('\\ud') ? json.replace(LONE_SURROGATE_ESCAPE, '\\ufffd') : json;
 };
 
 const text = (s: string | undefined): string | null => (s === undefined ? null : s.toWellFormed());

@@ -2,7 +2,7 @@ import { err, ok, type Result } from '../result.js';
 import { type JsonObject, LIMITS } from './message.js';
 import type { BatchEnvelope } from './normalize-message.js';
 import { parseTimestamp } from './timestamp.js';
-import { isObject, type MessageError } from './validate-message.js';
+import { isObject, type MessageError, nestingDepthExceeds, tooDeep } from './validate-message.js';
 
 export interface ParsedBatch {
   messages: unknown[];
@@ -29,6 +29,10 @@ export function parseBatch(body: Record<string, unknown>): Result<ParsedBatch, M
     if (!isObject(v)) return err({ code: 'invalid_type', message: `${field} must be an object`, field });
     envelope[field] = v as JsonObject;
   }
+  // Merged into every message, so held to the messages' limit: a message's own check never
+  // sees them, and serialising hostile nesting would overflow the stack.
+  const deep = nestingDepthExceeds(envelope, LIMITS.nestingDepth);
+  if (deep) return err({ code: 'nesting_too_deep', message: `batch ${tooDeep(deep)}`, field: deep });
   if (body.sentAt !== undefined && body.sentAt !== null) {
     const sentAt = typeof body.sentAt === 'string' ? parseTimestamp(body.sentAt) : err('not a string');
     if (!sentAt.ok) {

@@ -63,6 +63,34 @@ describe('validateMessage', () => {
     expect(r).toMatchObject({ ok: false, error: { code: 'nesting_too_deep', field: 'properties' } });
   });
 
+  it('reports hostile nesting in a field whose error would quote it, instead of throwing', () => {
+    // Past V8's recursion limit for JSON.stringify, which the error message used to call.
+    const deep = JSON.parse(`${'['.repeat(5_000)}1${']'.repeat(5_000)}`);
+    for (const pathType of ['track', undefined] as const) {
+      expect(validateMessage({ ...base, type: deep, event: 'x' }, pathType)).toMatchObject({
+        ok: false,
+        error: { code: 'nesting_too_deep', field: 'type' },
+      });
+    }
+    expect(validateMessage({ ...base, event: deep }, 'track')).toMatchObject({
+      ok: false,
+      error: { code: 'nesting_too_deep', field: 'event' },
+    });
+  });
+
+  it('still quotes a shallow bad type in its error', () => {
+    expect(validateMessage({ ...base, type: ['track'] })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_value', field: 'type', message: expect.stringContaining('["track"]') },
+    });
+  });
+
+  it('keeps a top-level "__proto__" field as a field, not as the prototype of extra', () => {
+    const r = validateMessage(JSON.parse('{"userId":"u","event":"x","__proto__":{"a":1},"b":2}'), 'track');
+    expect(r.ok).toBe(true);
+    expect(r.ok && JSON.stringify(r.value.extra)).toBe('{"__proto__":{"a":1},"b":2}');
+  });
+
   it('keeps unicode and NUL characters as they are', () => {
     const r = validateMessage({ userId: 'ü\u0000😀', event: 'Köp 🛒' }, 'track');
     expect(r).toMatchObject({ ok: true, value: { userId: 'ü\u0000😀', event: 'Köp 🛒' } });

@@ -1,6 +1,13 @@
 import type { ErrorCode } from '../error-codes.js';
 import { err, ok, type Result } from '../result.js';
-import { type JsonObject, LIMITS, MESSAGE_TYPES, type MessageType, type ValidMessage } from './message.js';
+import {
+  type JsonObject,
+  type JsonValue,
+  LIMITS,
+  MESSAGE_TYPES,
+  type MessageType,
+  type ValidMessage,
+} from './message.js';
 import { parseTimestamp } from './timestamp.js';
 
 export interface MessageError {
@@ -48,6 +55,11 @@ const fail = (code: ErrorCode, message: string, field?: string): Result<never, M
  */
 export function validateMessage(raw: unknown, pathType?: MessageType): Result<ValidMessage, MessageError> {
   if (!isObject(raw)) return fail('invalid_message', 'message must be a JSON object');
+
+  // First: the checks below quote bad values in their errors, and quoting hostile nesting
+  // overflows the stack (JSON.stringify recurses).
+  const depth = nestingDepthExceeds(raw, LIMITS.nestingDepth);
+  if (depth) return fail('nesting_too_deep', tooDeep(depth), depth);
 
   const type = resolveType(raw.type, pathType);
   if (!type.ok) return type;
@@ -118,13 +130,9 @@ export function validateMessage(raw: unknown, pathType?: MessageType): Result<Va
   for (const key of Object.keys(raw)) {
     if (KNOWN_FIELDS.has(key)) continue;
     extra ??= {};
-    extra[key] = raw[key] as JsonObject[string];
+    setField(extra, key, raw[key] as JsonValue);
   }
   if (extra) msg.extra = extra;
-
-  const depth = nestingDepthExceeds(raw, LIMITS.nestingDepth);
-  if (depth)
-    return fail('nesting_too_deep', `message nests deeper than ${LIMITS.nestingDepth} levels`, depth);
 
   return ok(msg);
 }
@@ -167,13 +175,27 @@ function readTime(v: unknown, field: string): Result<number | undefined, Message
 }
 
 /**
- * Iterative walk (no recursion, so hostile nesting cannot overflow the stack). Returns the
- * top-level field under which the limit is crossed. Paths are not built per node: this runs
- * on every message.
+ * Assigning a field named "__proto__" would set the object's prototype instead, and the field
+ * would vanish from the stored JSON; it is defined. (Every other key takes the fast path.)
  */
-function nestingDepthExceeds(root: Record<string, unknown>, limit: number): string | undefined {
+function setField(o: JsonObject, key: string, value: JsonValue): void {
+  if (key === '__proto__')
+    Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
+}
+
+/** The reason given for `nesting_too_deep`; `field` is the top-level field (or envelope field). */
+export const tooDeep = (field: string): string =>
+  `${field} nests deeper than the ${LIMITS.nestingDepth} levels allowed`;
+
+/**
+ * Iterative walk (no recursion, so hostile nesting cannot overflow the stack). Returns the
+ * top-level field under which the limit is crossed (a field's own value is level 1). Paths are
+ * not built per node: this runs on every message.
+ */
+export function nestingDepthExceeds(root: object, limit: number): string | undefined {
   const stack: Array<[unknown, number, string]> = [];
-  for (const key in root) stack.push([root[key], 1, key]);
+  for (const key in root) stack.push([(root as Record<string, unknown>)[key], 1, key]);
   while (stack.length > 0) {
     const [node, depth, top] = stack.pop()!;
     if (node === null || typeof node !== 'object') continue;
@@ -192,7 +214,14 @@ export const isObject = (v: unknown): v is Record<string, unknown> =>
 
 const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
+/** Quotes a (shallow: the nesting check ran first) bad value in an error message. */
 const show = (v: unknown): string => {
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    // Never let the wording of an error turn a client's mistake into a server fault.
+    s = kindOf(v);
+  }
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 };

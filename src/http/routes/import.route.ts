@@ -2,6 +2,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { linesOf } from '../../core/lines.js';
+import { LogWriteError } from '../../services/event-log.js';
 import type { ImportService } from '../../services/import-service.js';
 import { sendError } from '../errors.js';
 import { errorResponses } from '../schemas/common.schema.js';
@@ -14,7 +15,14 @@ export interface ImportDeps {
   loaded: () => Promise<void>;
 }
 
-const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/json-seq', 'text/plain'];
+// application/json too: one JSON object per line is what clients label JSON, and it must stream.
+const NDJSON_TYPES = [
+  'application/x-ndjson',
+  'application/jsonl',
+  'application/json-seq',
+  'application/json',
+  'text/plain',
+];
 
 /**
  * POST /api/import: a Segment-format NDJSON body (gzip allowed), streamed through the same
@@ -22,7 +30,8 @@ const NDJSON_TYPES = ['application/x-ndjson', 'application/jsonl', 'application/
  * import` uses it when a server holds the data directory.
  */
 export async function importRoutes(app: FastifyInstance, deps: ImportDeps): Promise<void> {
-  // The body is read as a stream by the handler, never buffered whole.
+  // The body is read as a stream by the handler, never buffered whole (this plugin's scope only).
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser(NDJSON_TYPES, (_request, payload, done) => done(null, payload));
   app.post(
     '/api/import',
@@ -59,13 +68,13 @@ export async function importRoutes(app: FastifyInstance, deps: ImportDeps): Prom
       text.on('error', (e) => {
         streamError ??= e;
       });
-      let failure: Error | null = null;
+      let failure: unknown = null;
       const stats = await deps.imports
         .importLines(linesOf(text.setEncoding('utf8') as AsyncIterable<string>), {
           workspaceId: request.workspaceId as string,
           importId: request.id,
         })
-        .catch((e: Error) => {
+        .catch((e: unknown) => {
           failure = e;
           return null;
         });
@@ -81,6 +90,8 @@ export async function importRoutes(app: FastifyInstance, deps: ImportDeps): Prom
             },
           );
         }
+        // Only a failed log write is worth re-sending; anything else is a fault (500, logged).
+        if (!(failure instanceof LogWriteError)) throw failure;
         request.log.error({ err: failure }, 'import failed');
         reply.header('Retry-After', '1');
         return sendError(

@@ -58,7 +58,9 @@ export async function liveEventsRoutes(app: FastifyInstance, deps: LiveDeps): Pr
             res.write(`event: missed\ndata: ${JSON.stringify({ count: missed })}\n\n`);
             missed = 0;
           }
-          res.write(`id: ${e.seq}\nevent: event\ndata: ${JSON.stringify(toSegmentShape(e))}\n\n`);
+          // No `id:` line: the log's seq would count every workspace's traffic, and reconnection
+          // from a position is not offered (the stream is live only; history is GET /api/events).
+          res.write(`event: event\ndata: ${JSON.stringify(toSegmentShape(e))}\n\n`);
         }
       });
       const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs);

@@ -3,6 +3,7 @@ import { type ErrorCode, statusOf } from '../../core/error-codes.js';
 import { LIMITS, type MessageType } from '../../core/spec/message.js';
 import { parseBatch } from '../../core/spec/parse-batch.js';
 import { isObject } from '../../core/spec/validate-message.js';
+import { LogWriteError } from '../../services/event-log.js';
 import type { IngestRequest, IngestService } from '../../services/ingest-service.js';
 import type { KeyRing } from '../../services/workspace-service.js';
 import { decodeBody } from '../decode-body.js';
@@ -164,7 +165,9 @@ async function receive(
   try {
     outcome = await deps.ingest.ingest(ingestRequest);
   } catch (e) {
-    request.log.error({ err: e }, 'commit failed');
+    // Only a failed log write is worth a retry; a fault in our code would be retried forever.
+    if (!(e instanceof LogWriteError)) throw e;
+    request.log.error({ err: e }, 'log write failed');
     reply.header('Retry-After', String(deps.retryAfterSeconds));
     return sendError(reply, 'storage_unavailable', 'the events could not be stored; nothing was kept, retry');
   }

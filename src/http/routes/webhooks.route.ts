@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Stripe from 'stripe';
+import { parseStripeEvent } from '../../core/sources/stripe-events.js';
 import type { WebhookService } from '../../services/webhook-service.js';
 import { sendError } from '../errors.js';
 import { errorResponses } from '../schemas/common.schema.js';
@@ -24,7 +25,7 @@ export async function stripeWebhookRoutes(app: FastifyInstance, deps: Deps): Pro
         tags: ['Webhooks'],
         summary: 'Stripe events (invoices, subscriptions) → billing events',
         params: { type: 'object', required: ['workspace'], properties: { workspace: { type: 'string' } } },
-        response: errorResponses(400, 404),
+        response: errorResponses(400, 404, 415),
       },
     },
     async (request, reply) => {
@@ -42,17 +43,24 @@ export async function stripeWebhookRoutes(app: FastifyInstance, deps: Deps): Pro
         return sendError(reply, 'invalid_signature', 'missing Stripe-Signature header');
       }
       const body = typeof request.body === 'string' ? request.body : '';
-      let event: Stripe.Event;
+      let parsed: unknown;
       try {
-        event = Stripe.webhooks.constructEvent(body, signature, secret);
+        parsed = Stripe.webhooks.constructEvent(body, signature, secret);
       } catch (e) {
+        // The signature is checked before the body is parsed: a SyntaxError means signed non-JSON.
+        if (e instanceof SyntaxError)
+          return sendError(reply, 'invalid_body', `the signed body is not JSON: ${e.message}`);
         return sendError(
           reply,
           'invalid_signature',
           `Stripe signature check failed: ${(e as Error).message}`,
         );
       }
-      const receipt = await deps.webhooks.receiveStripe(ws, event as never, {
+      // Signed is not well formed: a malformed event is the sender's mistake (400), never a 500
+      // that Stripe would retry for days.
+      const event = parseStripeEvent(parsed);
+      if (!event.ok) return sendError(reply, 'invalid_body', `not a Stripe event: ${event.error}`);
+      const receipt = await deps.webhooks.receiveStripe(ws, event.value, {
         requestId: request.id,
         ip: request.ip ?? null,
         rawBody: body,
