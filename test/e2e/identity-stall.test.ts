@@ -95,11 +95,11 @@ describe('one tenant sharing an anonymous id across thousands of users', () => {
     // Before the fix a single late event replayed a region of up to 9,500 links, and one group
     // of 500 took seconds on the event loop: on this 2-core machine the bystander's requests
     // waited 5–40 s. Resolution now runs in slices of a few ms, so a request waits for at most a
-    // slice, plus the hostile batch's own ingestion and a busy shared machine: 1 s leaves room
-    // for those and still fails by an order of magnitude without the fix.
+    // slice, plus the hostile batch's own ingestion and a busy shared machine: 2 s leaves room
+    // for those (CI runs test files side by side) and still fails several times over without the fix.
     expect(trackMs.length).toBeGreaterThan(5);
-    expect(Math.max(...trackMs)).toBeLessThan(1_000);
-    expect(Math.max(...healthMs)).toBeLessThan(1_000);
+    expect(Math.max(...trackMs)).toBeLessThan(2_000);
+    expect(Math.max(...healthMs)).toBeLessThan(2_000);
   });
 
   it('shows the shared id as untrusted, with the reason, in the explanation and the metrics', async () => {

@@ -183,8 +183,8 @@ describe('one identifier shared by thousands (issue 12: identity replay stalled 
     // Before the fix one handle() call held the loop for seconds (40 s for one batch of 500 on a
     // loaded 2-core machine). Slices are ~4 ms plus one event; the bounds leave room for GC and
     // a busy machine while still failing by orders of magnitude without slicing.
-    expect(longestCall).toBeLessThan(60);
-    expect(stall).toBeLessThan(150);
+    expect(longestCall).toBeLessThan(250);
+    expect(stall).toBeLessThan(500);
 
     const anon = persons.identifierId('w', 'anonymous_id:shared-anon');
     if (!anon.ok) throw new Error(anon.error);

@@ -584,7 +584,13 @@ export class IdentityGraph {
       for (const l of this.linksOf[m] ?? []) if ((this.links[l] as Link).alive) linkIds.add(l);
     }
     const types = this.ids.typeCount;
-    const live = [...linkIds];
+    // `members` are whole regions. An untrusted member's links can still name identifiers of
+    // other regions (their effective members lie wholly outside): those regions are not rebuilt
+    // here, and taking such a link would overwrite their link lists with a partial one.
+    const inside = new Set(members);
+    const live = [...linkIds].filter((l) =>
+      this.effective(this.links[l] as Link).every((m) => inside.has(m)),
+    );
     for (const l of live) {
       const effective = this.effective(this.links[l] as Link);
       for (let i = 1; i < effective.length; i++) {
