@@ -52,6 +52,9 @@ function proxies(trust: boolean | string[]): (address: string) => boolean {
 /** Routes whose bodies are small, so a whole-request deadline suits them (imports stream for long). */
 const DEADLINED = /^\/(v1|webhooks)\//;
 
+/** How long an idle keep-alive connection stays open between requests. */
+const KEEP_ALIVE_MS = 72_000;
+
 /** Node checks header and request deadlines on this period: it bounds how late a `408` comes. */
 const CHECK_EVERY_MS = 1_000;
 
@@ -71,6 +74,9 @@ export function limitedServer(limits: ConnectionLimits) {
       handler,
     );
     server.setTimeout(limits.idleTimeoutMs);
+    // Fastify's default, which clients have been told (`Keep-Alive: timeout=72`): Node's own 5 s
+    // closes idle keep-alive sockets under clients that are about to reuse them.
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
     if (limits.maxConnectionsPerAddress > 0) capConnections(server, limits);
     return server;
   };

@@ -125,3 +125,16 @@ describe('/metrics without a token configured', () => {
     }
   });
 });
+
+describe('keep-alive', () => {
+  it("keeps idle keep-alive connections open as long as it tells clients (Fastify's 72 s)", async () => {
+    const s = await startTestServer();
+    try {
+      const res = await fetch(`${s.url}/health`);
+      await res.text();
+      expect(res.headers.get('keep-alive')).toBe('timeout=72');
+    } finally {
+      await s.close();
+    }
+  });
+});

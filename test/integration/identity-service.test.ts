@@ -182,9 +182,9 @@ describe('one identifier shared by thousands (issue 12: identity replay stalled 
     });
     // Before the fix one handle() call held the loop for seconds (40 s for one batch of 500 on a
     // loaded 2-core machine). Slices are ~4 ms plus one event; the bounds leave room for GC and
-    // a busy machine while still failing by orders of magnitude without slicing.
-    expect(longestCall).toBeLessThan(250);
-    expect(stall).toBeLessThan(500);
+    // a busy machine (CI runs test files side by side) while still failing by far without slicing.
+    expect(longestCall).toBeLessThan(1_000);
+    expect(stall).toBeLessThan(2_000);
 
     const anon = persons.identifierId('w', 'anonymous_id:shared-anon');
     if (!anon.ok) throw new Error(anon.error);
