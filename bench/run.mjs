@@ -11,6 +11,7 @@ const BENCHMARKS = {
   journey: () => import('./journey.bench.mjs'),
   dedup: () => import('./dedup.bench.mjs'),
   restart: () => import('./restart.bench.mjs'),
+  probe: () => import('./probe.bench.mjs'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
