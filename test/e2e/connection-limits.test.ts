@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, post } from '../support/http.js';
-import { startTestServer, type TestServer } from '../support/servers.js';
+import { ADMIN_KEY, startTestServer, type TestServer } from '../support/servers.js';
 
 // Deadlines short enough for a test; the defaults (10 s headers, 30 s body, 30 s idle) are in
 // docs/configuration.md. Node checks header deadlines every second, so answers may come ≈ 1 s late.
@@ -80,7 +80,8 @@ describe('connection limits: deadlines, per-address cap, /metrics token', () => 
   it('closes an admin request whose body stops moving (idle timeout)', async () => {
     const socket = await open(s.url);
     socket.write(
-      'POST /api/import HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nAuthorization: Bearer x\r\nTransfer-Encoding: chunked\r\n\r\n',
+      // A real admin key: the import reads the body, which stops after one chunk.
+      `POST /api/import HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nAuthorization: Bearer ${ADMIN_KEY}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n`,
     );
     const r = await until(socket, 8_000);
     expect(r.closed).toBe(true);

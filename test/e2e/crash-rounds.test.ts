@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allEvents, post } from '../support/http.js';
-import { childServers } from '../support/servers.js';
+import { childServers, untilLoaded } from '../support/servers.js';
 
 const servers = childServers();
 
@@ -49,6 +49,7 @@ describe('kill -9 at random points, many rounds', () => {
     }
     expect(acked.size).toBeGreaterThan(0);
     const last = await servers.start(dir);
+    await untilLoaded(last.url);
     const stored = (await allEvents(last.url, 'event=Crash%20Round')).map((e) => e.messageId as string);
     const counts = new Map<string, number>();
     for (const id of stored) counts.set(id, (counts.get(id) ?? 0) + 1);

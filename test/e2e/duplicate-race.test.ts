@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { allEvents, basic, post } from '../support/http.js';
-import { childServers } from '../support/servers.js';
+import { childServers, untilLoaded } from '../support/servers.js';
 
 const servers = childServers();
 
@@ -41,6 +41,7 @@ describe('a duplicate is acknowledged only once its original is durable', () => 
       }
     }
     const last = await servers.start(dir);
+    await untilLoaded(last.url);
     const stored = new Set((await allEvents(last.url, 'event=Race')).map((e) => e.messageId as string));
     expect(acked.filter((id) => !stored.has(id))).toEqual([]);
     expect(acked.length).toBeGreaterThan(0);

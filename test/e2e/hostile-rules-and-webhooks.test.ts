@@ -64,8 +64,9 @@ describe('rule regexes run in linear time', () => {
     });
     expect(put.status).toBe(200);
     const auth = { authorization: basic(hostile.write) };
-    // A backtracking engine needs 2^27 steps to reject this value: seconds of a blocked event loop.
-    expect((await post(s.url, '/v1/page', landing('evil-1', `${'a'.repeat(27)}!`), auth)).status).toBe(200);
+    // A backtracking engine needs 2^30 steps to reject this value: most of a minute of a blocked
+    // event loop. RE2 takes microseconds; the 3 s bounds below leave room for a loaded CI machine.
+    expect((await post(s.url, '/v1/page', landing('evil-1', `${'a'.repeat(30)}!`), auth)).status).toBe(200);
     expect((await post(s.url, '/v1/page', landing('evil-2', 'a'.repeat(27)), auth)).status).toBe(200);
 
     const read = timed(() => hostileApi('GET', '/api/persons/anonymous_id:evil-1/journey'));
@@ -73,8 +74,8 @@ describe('rule regexes run in linear time', () => {
     const [r, b] = await Promise.all([read, bystander]);
     expect(r.value.status).toBe(200);
     expect(b.value.status).toBe(200);
-    expect(r.ms).toBeLessThan(1000);
-    expect(b.ms).toBeLessThan(1000);
+    expect(r.ms).toBeLessThan(3000);
+    expect(b.ms).toBeLessThan(3000);
     expect(r.value.json.touchpoints[0].channel).not.toBe('Evil');
     // The rule still does its job on values it matches.
     const matched = await hostileApi('GET', '/api/persons/anonymous_id:evil-2/journey');

@@ -119,6 +119,25 @@ export async function spawnServer(dataDir: string, env: Record<string, string> =
 }
 
 /** Waits until /health says the collector accepts (it listens before its start-up finishes). */
+/**
+ * Waits until the server has loaded and resolved everything its log holds (`/health`: no load
+ * or identity lag). After a restart over an unloaded log, reads answer after a bounded wait with
+ * what is loaded so far; a test of what survived must first let the replay finish.
+ */
+export async function untilLoaded(url: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const h = (await fetch(`${url}/health`).then(
+      (r) => r.json(),
+      () => ({}),
+    )) as { log?: { lagRows?: number }; identity?: { lagRows?: number } };
+    if (h.log?.lagRows === 0 && (h.identity?.lagRows ?? 0) === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`${url} did not load its log within ${timeoutMs} ms: ${JSON.stringify(h)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function untilHealthy(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
