@@ -94,13 +94,12 @@ export async function restartAndQuery(dir, samples) {
   const opened = await openDatabase(dir);
   if (!opened.ok) throw new Error(opened.error.message);
   const db = opened.value;
-  const identity = new IdentityService(new DuckDBIdentityStore(db.identity, db.reader), clock, {
-    flushIntervalMs: 50,
-  });
+  const identityStore = new DuckDBIdentityStore(db.identity, db.reader);
+  const identity = new IdentityService(identityStore, clock, { flushIntervalMs: 50 });
   const t0 = performance.now();
   const started = await identity.start();
   const rebuildSeconds = (performance.now() - t0) / 1000;
-  const persons = new PersonService(identity);
+  const persons = new PersonService(identity, identityStore);
   const ws = 'ws_bench';
   // Persons to read: the owners of random user ids (people with a history).
   const users = (

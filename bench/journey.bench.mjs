@@ -76,12 +76,11 @@ async function bulk(dir, runs) {
   const opened = await openDatabase(dir);
   if (!opened.ok) throw new Error(opened.error.message);
   const db = opened.value;
-  const identity = new IdentityService(new DuckDBIdentityStore(db.identity, db.reader), clock, {
-    flushIntervalMs: 50,
-  });
+  const identityStore = new DuckDBIdentityStore(db.identity, db.reader);
+  const identity = new IdentityService(identityStore, clock, { flushIntervalMs: 50 });
   await identity.start();
   const store = new DuckDBJourneyStore(db.writer, db.reader);
-  const journeys = new JourneyService(store, identity, new PersonService(identity), clock);
+  const journeys = new JourneyService(store, identity, new PersonService(identity, identityStore), clock);
   await journeys.start();
   const times = [];
   const scans = [];

@@ -99,7 +99,11 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     retryMs: 1000,
     onError: logError('loading the ingest log into DuckDB failed; retrying'),
   });
-  const people = identityServices(db);
+  // The person model's one-time back-fill reads stored events: it waits for the loader to hold
+  // those still only in the log.
+  const people = identityServices(db, async (seq) => {
+    await loader.waitFor(Math.min(seq, log.head), 600_000);
+  });
   const identityRunner = new ConsumerRunner(log, people.identity, systemClock, {
     retryMs: 1000,
     onError: (consumer, e, seq) =>
@@ -314,10 +318,10 @@ async function startCollector(
   },
 ) {
   await from.identity.loadRules();
-  collector.rulesOf = (workspaceId) => from.identity.graph.rulesOf(workspaceId);
+  collector.rulesOf = (workspaceId) => from.identity.compiledRulesOf(workspaceId);
   return collector.start({
     storedMaxSeq: from.storedMaxSeq,
-    suppressions: await from.identity.store.loadSuppressions(),
+    suppressions: await from.identity.loadSuppressions(),
     remember: receivedHistory(from.eventStore, from.log, from.loadedSeq, systemClock.now() - from.windowMs),
   });
 }
@@ -399,12 +403,14 @@ function readJourneyFile(path: string | undefined): JourneyFileSettings {
   }
 }
 
-function identityServices(db: Database) {
-  const identity = new IdentityService(new DuckDBIdentityStore(db.identity, db.reader), systemClock, {
+function identityServices(db: Database, eventsLoaded?: (seq: number) => Promise<void>) {
+  const store = new DuckDBIdentityStore(db.identity, db.reader);
+  const identity = new IdentityService(store, systemClock, {
     flushIntervalMs: IDENTITY_FLUSH_MS,
+    ...(eventsLoaded ? { eventsLoaded } : {}),
   });
-  const persons = new PersonService(identity);
-  const admin = new PersonAdminService(identity, persons, systemClock, randomUUID);
+  const persons = new PersonService(identity, store);
+  const admin = new PersonAdminService(identity, persons, store, systemClock, randomUUID);
   return { identity, persons, admin };
 }
 
@@ -455,7 +461,7 @@ export async function openLocal(
         maxPendingRows: Number.POSITIVE_INFINITY,
       });
       // Identity keeps the log until it has resolved it (at the server's next start).
-      log.checkpoint(IDENTITY, await people.identity.store.processedSeq());
+      log.checkpoint(IDENTITY, await people.identity.storedPosition());
       await startCollector(collector, {
         log,
         eventStore,

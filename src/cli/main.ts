@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAccounts } from './accounts.command.js';
 import { registerDemo } from './demo.command.js';
 import { registerEvents } from './events-tail.command.js';
 import { registerImport } from './import.command.js';
@@ -7,6 +8,7 @@ import { registerJourney } from './journey.command.js';
 import { registerKeys } from './keys.command.js';
 import type { LocalAccess } from './local-or-remote.js';
 import { registerPerson } from './person.command.js';
+import { registerPersons } from './persons.command.js';
 import { registerServe, type ServeDeps } from './serve.command.js';
 import { registerSimulate } from './simulate.command.js';
 import { registerWorkspaces } from './workspaces.command.js';
@@ -45,6 +47,8 @@ registerSimulate(program);
 registerImport(program, { openLocal });
 registerDemo(program);
 registerPerson(program, { openLocal });
+registerPersons(program, { openLocal });
+registerAccounts(program, { openLocal });
 registerJourney(program, { openLocal });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -6,19 +6,29 @@ import {
   MAX_REGION_LINKS,
   REGION_TOO_LARGE,
 } from '../core/identity/identity-rules.js';
+import type { Drop, Link } from '../core/identity/link.js';
 import type { PersonChange } from '../core/identity/person-diff.js';
 import { personIdOf } from '../core/identity/person-id.js';
 import { revenueOf } from '../core/identity/profile.js';
 import { resolveEvent } from '../core/identity/resolve-event.js';
 import type { StoredEvent } from '../core/spec/message.js';
 import type { LogRecord } from './event-log.js';
-import type {
-  EventIdentityRow,
-  IdentifierRow,
-  IdentityOpRow,
-  IdentityStore,
-  LinkRow,
-  Suppression,
+import {
+  type EventIdentityRow,
+  type IdentifierActivityRow,
+  type IdentifierRow,
+  type IdentityLogStore,
+  type IdentityOpRow,
+  type LinkRow,
+  type Membership,
+  type PersonActivityDelta,
+  type PersonMapRow,
+  type PersonModelChanges,
+  type PersonRow,
+  personMapChecksum,
+  type Suppression,
+  type TraitEventRow,
+  type TraitFactRow,
 } from './identity-ports.js';
 import type { Clock } from './ports.js';
 import { PositionWaiters } from './position-waiters.js';
@@ -33,10 +43,25 @@ export type PersonEvent =
 /** The identity pipeline's name as a consumer of the ingest log. */
 export const IDENTITY = 'identity';
 
+/**
+ * The version of what the person model derives (tables of migration 006). A database built by
+ * another version has its model rebuilt at start; bump it when the derivation changes.
+ */
+export const PERSON_MODEL_VERSION = 1;
+
 export interface IdentityOptions {
   /** How long resolved rows may wait before they are written (they are in memory at once). */
   flushIntervalMs: number;
+  /**
+   * Resolves once the events table holds every event up to `seq`. The person model's one-time
+   * back-fill reads the traits of stored identify and group calls; without it, the events table
+   * is taken as complete.
+   */
+  eventsLoaded?: (seq: number) => Promise<void>;
 }
+
+/** How the stored person model compared with the graph at start. */
+export type PersonModelStart = 'current' | 'remapped' | 'rebuilt';
 
 /**
  * How long resolution may hold the event loop before it lets other work run (ms). One event
@@ -50,14 +75,23 @@ const REGION_TOO_LARGE_REASON = `${REGION_TOO_LARGE}: seen with so many other id
 
 /**
  * The identity pipeline: every committed event goes through the graph at once (in memory,
- * microseconds), and what it derived (identifiers, links, the event's identifier) is written in
- * batches, with the position in the event log in the same transaction. After a crash the
- * pipeline resumes from that position. A large group of records is resolved in slices of
+ * microseconds), and what it derived (identifiers, links, the event's identifier, and the person
+ * model: who holds which identifier, per-identifier activity and traits, per-person rows) is
+ * written in batches, with the position in the event log in the same transaction. After a crash
+ * the pipeline resumes from that position. A large group of records is resolved in slices of
  * `SLICE_MS`, yielding to the event loop between them, so no tenant's traffic holds up another's.
  */
 export class IdentityService {
+  /**
+   * The graph itself. Services read people through the methods below; the journey service's
+   * bulk derivation still reads it (see `personKeysOf`).
+   */
   readonly graph = new IdentityGraph(new CompiledRules(DEFAULT_RULES));
   private pending = emptyBatch();
+  /** Identifiers whose person may have gained or lost identifiers since the last write. */
+  private remapped = new Set<number>();
+  /** Identifiers with new identify traits since the last write (their person's traits are re-derived). */
+  private retraited = new Set<number>();
   private processedSeq = 0;
   /** Records being resolved in slices (`handle`); later calls queue behind them. */
   private handling: Promise<void> | null = null;
@@ -67,7 +101,7 @@ export class IdentityService {
   private writing: Promise<void> = Promise.resolve();
   private flushTimer: Promise<void> | null = null;
   private readonly listeners = new Set<(changes: PersonEvent[]) => void>();
-  readonly ops = new Map<number, IdentityOpRow>();
+  private readonly ops = new Map<number, IdentityOpRow>();
   /** workspace → account (groupId) → member identifiers. */
   private readonly members = new Map<string, Map<string, Set<number>>>();
   private readonly personIndex = new Map<string, number>();
@@ -90,7 +124,7 @@ export class IdentityService {
   readBarrier: (options?: { strict: boolean }) => Promise<void> = () => this.flush();
 
   constructor(
-    readonly store: IdentityStore,
+    private readonly store: IdentityLogStore,
     private readonly clock: Clock,
     private readonly options: IdentityOptions,
   ) {
@@ -98,11 +132,17 @@ export class IdentityService {
   }
 
   /**
-   * Loads the graph from its link log. Events it has not resolved yet are replayed from the
+   * Loads the graph from its link log, then checks the stored person model against it (and
+   * rewrites it when missing or stale). Events it has not resolved yet are replayed from the
    * ingest log by a ConsumerRunner; `catchUpFromStore` covers what only the database holds
    * (data written before the ingest log existed).
    */
-  async start(): Promise<{ identifiers: number; links: number; processedSeq: number }> {
+  async start(): Promise<{
+    identifiers: number;
+    links: number;
+    processedSeq: number;
+    personModel: PersonModelStart;
+  }> {
     await this.loadRules();
     const ops: IdentityOpRow[] = [];
     let identifiers = 0;
@@ -122,7 +162,53 @@ export class IdentityService {
     this.graph.drainChanges();
     this.processedSeq = processedSeq;
     this.persisted = processedSeq;
-    return { identifiers, links: this.graph.linkCount, processedSeq };
+    const personModel = await this.checkPersonModel();
+    return { identifiers, links: this.graph.linkCount, processedSeq, personModel };
+  }
+
+  /**
+   * The person model is written with the links that shape it, so it matches the graph loaded
+   * from them, unless it was never built (a database from before migration 006, or a new model
+   * version) or a crash fell between a deletion and the write of its consequences. Stale is
+   * told by a checksum of person_map against the graph's map; then the map and the per-person
+   * rows are rewritten, and when the model was never built, the per-identifier facts too.
+   */
+  private async checkPersonModel(): Promise<PersonModelStart> {
+    const state = await this.store.personModelState();
+    const live = this.liveIdentifiers();
+    const checksum = personMapChecksum(live.map((id): [number, number] => [id, this.graph.personOf(id)]));
+    const built = state.version === PERSON_MODEL_VERSION;
+    if (built && state.mapRows === live.length && state.checksum === checksum) return 'current';
+    let traits: TraitFactRow[] | null = null;
+    if (!built) {
+      await this.options.eventsLoaded?.(this.processedSeq);
+      traits = await this.storedTraitFacts();
+    }
+    const map: PersonMapRow[] = [];
+    const persons: PersonRow[] = [];
+    for (const id of live) {
+      const key = this.graph.personOf(id);
+      map.push(this.mapRow(id, key));
+      if (key === id) persons.push(this.personRow(key, this.graph.personMembers(key)));
+    }
+    await this.store.rebuildPersonModel({ version: PERSON_MODEL_VERSION, traits, map, persons });
+    if (built) return 'remapped';
+    return live.length === 0 && state.mapRows === 0 ? 'current' : 'rebuilt';
+  }
+
+  /** Trait facts folded from every stored identify and group call (the back-fill). */
+  private async storedTraitFacts(): Promise<TraitFactRow[]> {
+    const facts = new Map<string, TraitFactRow>();
+    await this.store.traitEvents((rows: TraitEventRow[]) => {
+      for (const r of rows) addTraitFacts(facts, r);
+    });
+    return [...facts.values()];
+  }
+
+  private liveIdentifiers(): number[] {
+    const out: number[] = [];
+    for (let id = 0; id < this.graph.nextId; id++) if (this.graph.exists(id)) out.push(id);
+    return out;
   }
 
   /** Resolves stored events after the position up to `upTo` (those the ingest log no longer holds). */
@@ -149,6 +235,16 @@ export class IdentityService {
   /** The last seq whose derived rows are durable: reads of timelines wait for this. */
   get persistedSeq(): number {
     return this.persisted;
+  }
+
+  /** The last seq whose identity rows are stored, read from the store (without loading the graph). */
+  storedPosition(): Promise<number> {
+    return this.store.processedSeq();
+  }
+
+  /** The stored suppression list (the collector's, at its start). */
+  loadSuppressions(): Promise<Suppression[]> {
+    return this.store.loadSuppressions();
   }
 
   /**
@@ -255,6 +351,7 @@ export class IdentityService {
     if (r.logged) p.links.push(this.linkRow(r.logged.id));
     if (r.primary !== null) {
       const groupId = e.groupId ?? null;
+      const revenue = revenueOf(e.type, e.event, e.properties);
       p.events.push({
         seq: e.seq,
         workspaceId: e.workspaceId,
@@ -262,9 +359,30 @@ export class IdentityService {
         timestamp: e.timestamp,
         type: e.type,
         groupId,
-        revenue: revenueOf(e.type, e.event, e.properties),
+        revenue,
       });
-      if (e.type === 'group' && groupId !== null) this.addMember(e.workspaceId, groupId, r.primary);
+      addActivity(p.activity, {
+        identifierId: r.primary,
+        workspaceId: e.workspaceId,
+        firstSeen: e.timestamp,
+        lastSeen: e.timestamp,
+        events: 1,
+        revenue: revenue ?? 0,
+      });
+      // A person's traits come from identify calls; an account's from group calls naming it.
+      if (e.type === 'identify' || (e.type === 'group' && groupId !== null)) {
+        if (e.type === 'identify' && e.traits !== null) this.retraited.add(r.primary);
+        addTraitFacts(p.traits, {
+          identifierId: r.primary,
+          workspaceId: e.workspaceId,
+          groupId: e.type === 'group' ? groupId : null,
+          traits: e.traits,
+          at: e.timestamp,
+          messageId: e.messageId,
+        });
+      }
+      if (e.type === 'group' && groupId !== null && this.addMember(e.workspaceId, groupId, r.primary))
+        p.memberships.push({ workspaceId: e.workspaceId, groupId, identifierId: r.primary });
     }
   }
 
@@ -273,48 +391,137 @@ export class IdentityService {
     this.pending.processedSeq = seq;
   }
 
-  /** Writes everything resolved so far; resolves when it is durable. */
+  /**
+   * Writes everything resolved so far, with the person model's changes, in one transaction;
+   * resolves when it is durable.
+   */
   flush(): Promise<void> {
-    this.writing = this.writing
-      .catch(() => undefined)
-      .then(async () => {
-        const batch = this.pending;
-        if (batch.processedSeq === 0 && batch.ops.length === 0) return;
-        this.pending = emptyBatch();
-        const { ops, ...rows } = batch;
-        if (rows.processedSeq !== 0) {
-          try {
-            await this.store.append(rows);
-          } catch (e) {
-            // Keep the rows for the next attempt, ahead of anything resolved meanwhile.
-            this.pending = mergeBatches(batch, this.pending);
-            this.onFlushError?.(e as Error);
-            throw e;
-          }
-          this.persisted = Math.max(this.persisted, rows.processedSeq);
-          this.onPersisted?.(this.persisted);
-          this.waiters.reached(this.persisted);
-        }
-        await this.writeOps(ops);
-      });
+    this.writing = this.writing.catch(() => undefined).then(() => this.write());
     return this.writing;
   }
 
+  private async write(): Promise<void> {
+    this.publish();
+    const batch = this.pending;
+    const remapped = this.remapped;
+    const retraited = this.retraited;
+    if (batch.processedSeq === 0 && batch.ops.length === 0 && remapped.size === 0 && retraited.size === 0)
+      return;
+    this.pending = emptyBatch();
+    this.remapped = new Set();
+    this.retraited = new Set();
+    // Taken with the batch, synchronously: the person model written is the graph's state after
+    // exactly the rows of this batch.
+    const persons = this.personChanges(remapped, retraited, batch.activity);
+    try {
+      await this.store.append({
+        identifiers: batch.identifiers,
+        links: batch.links,
+        events: batch.events,
+        ops: batch.ops,
+        processedSeq: batch.processedSeq === 0 ? null : batch.processedSeq,
+        activity: [...batch.activity.values()],
+        traits: [...batch.traits.values()],
+        memberships: batch.memberships,
+        persons,
+      });
+    } catch (e) {
+      // Keep the rows for the next attempt, ahead of anything resolved meanwhile.
+      this.pending = mergeBatches(batch, this.pending);
+      for (const id of remapped) this.remapped.add(id);
+      for (const id of retraited) this.retraited.add(id);
+      this.onFlushError?.(e as Error);
+      throw e;
+    }
+    if (batch.processedSeq !== 0) {
+      this.persisted = Math.max(this.persisted, batch.processedSeq);
+      this.onPersisted?.(this.persisted);
+      this.waiters.reached(this.persisted);
+    }
+  }
+
   /**
-   * Writes the graph's own operations after the rows of the events that caused them (they name
-   * those events' identifiers). A crash between the two loses the mark, not its cause: the
-   * region is still past the cap, and the next link into it marks the identifier again.
+   * The person model rows to write: every identifier of every person that gained or lost one
+   * (with its alias when it is not the key); a re-derived row for those persons and those whose
+   * traits changed; what the batch's events add to every other person they touch; and the keys
+   * that stopped naming a person.
    */
-  private async writeOps(ops: IdentityOpRow[]): Promise<void> {
-    for (const [i, op] of ops.entries()) {
-      try {
-        await this.store.appendOp(op, []);
-      } catch (e) {
-        this.pending.ops.unshift(...ops.slice(i));
-        this.onFlushError?.(e as Error);
-        throw e;
+  private personChanges(
+    remapped: Set<number>,
+    retraited: Set<number>,
+    activity: Map<number, IdentifierActivityRow>,
+  ): PersonModelChanges {
+    const map: PersonMapRow[] = [];
+    const retired = new Set<number>();
+    const keys = new Map<number, number[]>();
+    for (const id of remapped) {
+      if (!this.graph.exists(id)) {
+        retired.add(id);
+        continue;
+      }
+      const key = this.graph.personOf(id);
+      if (key !== id) retired.add(id);
+      if (keys.has(key)) continue;
+      const members = this.graph.personMembers(key);
+      keys.set(key, members);
+      for (const m of members) map.push(this.mapRow(m, key));
+    }
+    for (const id of retraited) {
+      if (!this.graph.exists(id)) continue;
+      const key = this.graph.personOf(id);
+      if (!keys.has(key)) keys.set(key, this.graph.personMembers(key));
+    }
+    const deltas = new Map<number, PersonActivityDelta>();
+    for (const a of activity.values()) {
+      if (!this.graph.exists(a.identifierId)) continue;
+      const key = this.graph.personOf(a.identifierId);
+      if (keys.has(key)) continue;
+      const d = deltas.get(key);
+      if (!d) deltas.set(key, { personKey: key, ...a });
+      else {
+        d.firstSeen = Math.min(d.firstSeen, a.firstSeen);
+        d.lastSeen = Math.max(d.lastSeen, a.lastSeen);
+        d.events += a.events;
+        d.revenue += a.revenue;
       }
     }
+    return {
+      map,
+      persons: [...keys].map(([key, members]) => this.personRow(key, members)),
+      activity: [...deltas.values()].map(({ personKey, firstSeen, lastSeen, events, revenue }) => ({
+        personKey,
+        firstSeen,
+        lastSeen,
+        events,
+        revenue,
+      })),
+      retired: [...retired],
+    };
+  }
+
+  private mapRow(id: number, key: number): PersonMapRow {
+    const who = this.graph.identifier(id);
+    return {
+      identifierId: id,
+      workspaceId: who.workspaceId,
+      personKey: key,
+      aliasId: key === id ? null : personIdOf(who.workspaceId, who.type, who.value),
+    };
+  }
+
+  private personRow(key: number, members: number[]): PersonRow {
+    let search = '';
+    for (const m of members) {
+      const { type, value } = this.graph.identifier(m);
+      search += `${type}:${value}\n`;
+    }
+    return {
+      personKey: key,
+      workspaceId: this.graph.identifier(key).workspaceId,
+      personId: this.nameOf(key),
+      identifiers: members.length,
+      search: search.toLowerCase(),
+    };
   }
 
   // ── rules ──────────────────────────────────────────────────────────────────
@@ -323,22 +530,49 @@ export class IdentityService {
     return this.graph.rulesOf(workspaceId).rules;
   }
 
+  /** The compiled rules of a workspace (identifier parsing, ordering). */
+  compiledRulesOf(workspaceId: string): CompiledRules {
+    return this.graph.rulesOf(workspaceId);
+  }
+
   /** New rules apply at once: the graph is re-derived from its log under them. */
   async setRules(workspaceId: string, rules: IdentityRules): Promise<void> {
     await this.store.saveSettings(workspaceId, rules, this.clock.now());
-    this.graph.setRules(workspaceId, new CompiledRules(rules));
-    this.graph.rebuild();
+    this.remapAround(this.liveIdentifiers(), () => {
+      this.graph.setRules(workspaceId, new CompiledRules(rules));
+      this.graph.rebuild();
+    });
+    await this.flush();
+  }
+
+  /**
+   * Runs `work` (a re-derivation that reports no person changes) and marks for the person model
+   * every identifier among `ids` whose person changed, with its former key.
+   */
+  private remapAround(ids: number[], work: () => void): void {
+    const before = ids.map((id) => (this.graph.exists(id) ? this.graph.personOf(id) : -1));
+    work();
     this.graph.drainChanges();
+    ids.forEach((id, i) => {
+      const was = before[i] as number;
+      if (!this.graph.exists(id)) {
+        if (was !== -1) this.remapped.add(id).add(was);
+      } else if (this.graph.personOf(id) !== was) {
+        this.remapped.add(id);
+        if (was !== -1) this.remapped.add(was);
+      }
+    });
   }
 
   // ── operations ─────────────────────────────────────────────────────────────
 
-  /** Records and applies an operation on the graph; returns it with its id. */
+  /**
+   * Records and applies an operation on the graph; returns it with its id once it is written,
+   * in one transaction with the person model's changes it caused.
+   */
   async operate(op: Omit<IdentityOpRow, 'id' | 'at' | 'linkId'>): Promise<IdentityOpRow> {
-    await this.flush();
     const id = ++this.lastOpId;
     const full: IdentityOpRow = { ...op, id, at: this.clock.now(), linkId: null };
-    const links: LinkRow[] = [];
     if (op.kind === 'merge') {
       const r = this.graph.observe(
         [...op.identifiers].sort((a, b) => this.graph.compareIdentifiers(a, b)),
@@ -347,14 +581,21 @@ export class IdentityService {
       );
       if (r.link) {
         full.linkId = r.link.id;
-        links.push(this.linkRow(r.link.id));
+        this.pending.links.push(this.linkRow(r.link.id));
       }
     } else {
       this.applyOp(full);
     }
-    await this.store.appendOp(full, links);
     this.ops.set(id, full);
+    this.pending.ops.push(full);
     this.publish();
+    try {
+      await this.flush();
+    } catch (e) {
+      // Applied and kept pending: the next write stores it.
+      this.scheduleFlush();
+      throw e;
+    }
     return full;
   }
 
@@ -393,6 +634,80 @@ export class IdentityService {
       case 'merge':
         return;
     }
+  }
+
+  /**
+   * Runs `work` between two writes of the pipeline (a deletion and what it does to the graph):
+   * no batch is written meanwhile, so none can bring back rows the work removes.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writing.catch(() => undefined).then(work);
+    this.writing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** A workspace's operations, oldest first. */
+  operationsOf(workspaceId: string): IdentityOpRow[] {
+    return [...this.ops.values()].filter((o) => o.workspaceId === workspaceId).sort((a, b) => a.id - b.id);
+  }
+
+  // ── reading the graph ──────────────────────────────────────────────────────
+
+  identifier(id: number): { workspaceId: string; type: string; value: string } {
+    return this.graph.identifier(id);
+  }
+
+  /** The id of a live identifier, if any. */
+  identifierIdOf(workspaceId: string, type: string, value: string): number | undefined {
+    return this.graph.idOf(workspaceId, type, value);
+  }
+
+  exists(id: number): boolean {
+    return this.graph.exists(id);
+  }
+
+  /** The key of the person holding `id` now: its anchor identifier's id. */
+  personKeyOf(id: number): number {
+    return this.graph.personOf(id);
+  }
+
+  /** The identifiers of `id`'s person, highest priority first. */
+  membersOf(id: number): number[] {
+    return this.graph.personMembers(id);
+  }
+
+  isUntrusted(id: number): boolean {
+    return this.graph.isUntrusted(id);
+  }
+
+  /** Live links that mention `id`. */
+  linksWith(id: number): Link[] {
+    return this.graph.linksWith(id);
+  }
+
+  link(id: number): Link | undefined {
+    return this.graph.link(id);
+  }
+
+  /** Identifiers a link's message carried that resolution left out, with the reason. */
+  dropsOf(linkId: number): Drop[] {
+    return this.graph.dropsOf(linkId);
+  }
+
+  /**
+   * Each identifier's person key in a workspace, indexed by identifier id (-1: another
+   * workspace's, or deleted): what a bulk scan groups events by. The same keys as `person_map`.
+   */
+  personKeysOf(workspaceId: string): Int32Array {
+    const keys = new Int32Array(this.graph.nextId).fill(-1);
+    for (let id = 0; id < this.graph.nextId; id++) {
+      if (this.graph.exists(id) && this.graph.identifier(id).workspaceId === workspaceId)
+        keys[id] = this.graph.personOf(id);
+    }
+    return keys;
   }
 
   // ── people ─────────────────────────────────────────────────────────────────
@@ -460,18 +775,34 @@ export class IdentityService {
     return m ? [...m].filter((i) => this.graph.exists(i)) : undefined;
   }
 
-  accountIds(workspaceId: string): string[] {
-    return [...(this.members.get(workspaceId)?.keys() ?? [])].sort();
-  }
-
-  /** Forgets a person's identifiers in memory after the store deleted them. */
+  /**
+   * Forgets a person's identifiers in memory after the store deleted them. Persons around them
+   * may change (what only they held together comes apart): those changes go to the person model
+   * with the next write (`flush`).
+   */
   forget(workspaceId: string, personId: string, identifierIds: number[], suppress: Suppression[]): void {
-    this.graph.forget(identifierIds);
-    this.graph.drainChanges();
+    this.remapAround(this.regionAround(identifierIds), () => this.graph.forget(identifierIds));
     for (const groups of this.members.get(workspaceId)?.values() ?? [])
       for (const i of identifierIds) groups.delete(i);
     this.suppress(suppress);
     this.emit([{ kind: 'deleted', workspaceId, personId }]);
+    this.scheduleFlush();
+  }
+
+  /** Every identifier connected to `ids` by live links (rules ignored), `ids` included. */
+  private regionAround(ids: number[]): number[] {
+    const seen = new Set(ids);
+    const queue = [...ids];
+    while (queue.length > 0) {
+      const id = queue.pop() as number;
+      for (const l of this.graph.linksWith(id))
+        for (const m of l.members)
+          if (!seen.has(m) && this.graph.exists(m)) {
+            seen.add(m);
+            queue.push(m);
+          }
+    }
+    return [...seen];
   }
 
   // ── suppression ────────────────────────────────────────────────────────────
@@ -483,15 +814,21 @@ export class IdentityService {
 
   // ── internals ──────────────────────────────────────────────────────────────
 
-  private addMember(workspaceId: string, groupId: string, identifierId: number): void {
+  /** Adds a membership; true when it is new. */
+  private addMember(workspaceId: string, groupId: string, identifierId: number): boolean {
     let accounts = this.members.get(workspaceId);
     if (!accounts) {
       accounts = new Map();
       this.members.set(workspaceId, accounts);
     }
-    const set = accounts.get(groupId) ?? new Set<number>();
+    let set = accounts.get(groupId);
+    if (!set) {
+      set = new Set<number>();
+      accounts.set(groupId, set);
+    }
+    if (set.has(identifierId)) return false;
     set.add(identifierId);
-    accounts.set(groupId, set);
+    return true;
   }
 
   private identifierRow(id: number): IdentifierRow {
@@ -513,16 +850,37 @@ export class IdentityService {
     };
   }
 
+  /** Drains the graph's changes: into the person model's pending work, and to the listeners. */
   private publish(): void {
     this.recordCapped();
     const changes = this.graph.drainChanges();
-    if (changes.length === 0 || this.listeners.size === 0) return;
+    if (changes.length === 0) return;
+    for (const c of changes) this.markRemapped(c);
+    if (this.listeners.size === 0) return;
     this.emit(changes.map((c) => this.toPersonEvent(c)));
+  }
+
+  private markRemapped(c: PersonChange): void {
+    switch (c.kind) {
+      case 'created':
+      case 'deleted':
+        this.remapped.add(c.person);
+        return;
+      case 'merged':
+        this.remapped.add(c.person);
+        for (const f of c.from) this.remapped.add(f);
+        return;
+      case 'split':
+        this.remapped.add(c.from);
+        for (const i of c.into) this.remapped.add(i);
+        return;
+    }
   }
 
   /**
    * The graph marks an identifier untrusted when it would grow a region past the cap; that is
-   * recorded as an `untrust` operation (shown in explanations, undoable) and counted.
+   * recorded as an `untrust` operation (shown in explanations, undoable) and counted. It is
+   * written with the rows of the events that caused it.
    */
   private recordCapped(): void {
     for (const id of this.graph.drainCapped()) {
@@ -568,7 +926,13 @@ export class IdentityService {
   }
 
   private scheduleFlush(): void {
-    if (this.flushTimer || (this.pending.processedSeq === 0 && this.pending.ops.length === 0)) return;
+    if (this.flushTimer) return;
+    const idle =
+      this.pending.processedSeq === 0 &&
+      this.pending.ops.length === 0 &&
+      this.remapped.size === 0 &&
+      this.retraited.size === 0;
+    if (idle) return;
     this.flushTimer = this.clock.sleep(this.options.flushIntervalMs).then(async () => {
       this.flushTimer = null;
       // A failed write keeps its rows pending (reported through onFlushError): try again later.
@@ -589,8 +953,13 @@ type PendingBatch = {
   links: LinkRow[];
   events: EventIdentityRow[];
   processedSeq: number;
-  /** Operations the graph made itself, written after the rows. */
+  /** Operations: the operator's, and those the graph made itself. */
   ops: IdentityOpRow[];
+  /** Per identifier, what this batch's events add. */
+  activity: Map<number, IdentifierActivityRow>;
+  /** Per identifier, account and trait, the newest value in this batch. */
+  traits: Map<string, TraitFactRow>;
+  memberships: Membership[];
 };
 
 const emptyBatch = (): PendingBatch => ({
@@ -599,14 +968,72 @@ const emptyBatch = (): PendingBatch => ({
   events: [],
   processedSeq: 0,
   ops: [],
+  activity: new Map(),
+  traits: new Map(),
+  memberships: [],
 });
 
 function mergeBatches(a: PendingBatch, b: PendingBatch): PendingBatch {
+  const activity = new Map(a.activity);
+  for (const r of b.activity.values()) addActivity(activity, r);
+  const traits = new Map(a.traits);
+  for (const r of b.traits.values()) addTrait(traits, r);
   return {
     identifiers: [...a.identifiers, ...b.identifiers],
     links: [...a.links, ...b.links],
     events: [...a.events, ...b.events],
     processedSeq: Math.max(a.processedSeq, b.processedSeq),
     ops: [...a.ops, ...b.ops],
+    activity,
+    traits,
+    memberships: [...a.memberships, ...b.memberships],
   };
+}
+
+function addActivity(into: Map<number, IdentifierActivityRow>, r: IdentifierActivityRow): void {
+  const had = into.get(r.identifierId);
+  if (!had) {
+    into.set(r.identifierId, { ...r });
+    return;
+  }
+  had.firstSeen = Math.min(had.firstSeen, r.firstSeen);
+  had.lastSeen = Math.max(had.lastSeen, r.lastSeen);
+  had.events += r.events;
+  had.revenue += r.revenue;
+}
+
+/** Newer by event time, then messageId: the order `foldTraits` applies. */
+const newer = (a: { at: number; messageId: string }, b: { at: number; messageId: string }): boolean =>
+  a.at > b.at || (a.at === b.at && a.messageId > b.messageId);
+
+function addTrait(into: Map<string, TraitFactRow>, r: TraitFactRow): void {
+  const k = `${r.identifierId}\u0001${r.groupId ?? ''}\u0001${r.key}`;
+  const had = into.get(k);
+  if (!had || newer(r, had)) into.set(k, r);
+}
+
+/**
+ * An identify or group call's traits as facts: each key's value as JSON text. Traits that are
+ * not a JSON object hold nothing, as `foldTraits` reads them.
+ */
+function addTraitFacts(into: Map<string, TraitFactRow>, e: TraitEventRow): void {
+  if (e.traits === null) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(e.traits);
+  } catch {
+    return;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return;
+  for (const [key, v] of Object.entries(parsed as Record<string, unknown>)) {
+    addTrait(into, {
+      identifierId: e.identifierId,
+      workspaceId: e.workspaceId,
+      groupId: e.groupId,
+      key,
+      value: JSON.stringify(v),
+      at: e.at,
+      messageId: e.messageId,
+    });
+  }
 }

@@ -1,7 +1,7 @@
 import { identifierHash } from '../core/identity/person-id.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
-import type { DeletionCounts, IdentityOpRow, Suppression } from './identity-ports.js';
+import type { DeletionCounts, IdentityOpRow, PersonReadModel, Suppression } from './identity-ports.js';
 import type { IdentityService } from './identity-service.js';
 import type { PersonRef, PersonService, Profile } from './person-service.js';
 import type { Clock } from './ports.js';
@@ -45,6 +45,7 @@ export class PersonAdminService {
   constructor(
     private readonly identity: IdentityService,
     private readonly persons: PersonService,
+    private readonly model: PersonReadModel,
     private readonly clock: Clock,
     private readonly newId: () => string,
   ) {}
@@ -58,7 +59,7 @@ export class PersonAdminService {
   ): Promise<Result<OperationView, string>> {
     const id = this.persons.identifierId(workspaceId, ref);
     if (!id.ok) return id;
-    if (this.identity.graph.isUntrusted(id.value) === !trusted) {
+    if (this.identity.isUntrusted(id.value) === !trusted) {
       return err(`${ref} is already ${trusted ? 'trusted' : 'untrusted'}`);
     }
     const kind = trusted ? 'trust' : 'untrust';
@@ -116,15 +117,13 @@ export class PersonAdminService {
 
   /** The workspace's operations, oldest first: an operation's number is its place here. */
   private opsOf(workspaceId: string): IdentityOpRow[] {
-    return [...this.identity.ops.values()]
-      .filter((o) => o.workspaceId === workspaceId)
-      .sort((a, b) => a.id - b.id);
+    return this.identity.operationsOf(workspaceId);
   }
 
   private view(o: IdentityOpRow, mine: IdentityOpRow[]): OperationView {
     const number = (id: number) => mine.findIndex((m) => m.id === id) + 1;
     const shown = (ids: number[]) =>
-      ids.filter((i) => this.identity.graph.exists(i)).map((i) => this.persons.view(i));
+      ids.filter((i) => this.identity.exists(i)).map((i) => this.persons.view(i));
     return {
       id: number(o.id),
       kind: o.kind,
@@ -141,8 +140,7 @@ export class PersonAdminService {
    * payloads that mention them. With `suppress`, their future messages are dropped at ingestion.
    */
   async delete(workspaceId: string, person: PersonRef, suppress: boolean): Promise<DeletionReceipt> {
-    const graph = this.identity.graph;
-    const views = person.members.map((m) => graph.identifier(m));
+    const views = person.members.map((m) => this.identity.identifier(m));
     const suppressions: Suppression[] = suppress
       ? views.map((v) => ({ workspaceId, type: v.type, valueHash: identifierHash(v.type, v.value) }))
       : [];
@@ -152,16 +150,23 @@ export class PersonAdminService {
     await this.identity.readBarrier({ strict: true });
     const receiptId = `del_${this.newId()}`;
     const at = this.clock.now();
-    const deleted = await this.identity.store.deletePerson({
-      workspaceId,
-      personId: person.personId,
-      receiptId,
-      at,
-      identifierIds: person.members,
-      values: views.map((v) => v.value),
-      suppress: suppressions,
+    // Between two writes of the pipeline: none can write rows of these identifiers back while
+    // the graph still holds them.
+    const deleted = await this.identity.exclusive(async () => {
+      const counts = await this.model.deletePerson({
+        workspaceId,
+        personId: person.personId,
+        receiptId,
+        at,
+        identifierIds: person.members,
+        values: views.map((v) => v.value),
+        suppress: suppressions,
+      });
+      this.identity.forget(workspaceId, person.personId, person.members, suppressions);
+      return counts;
     });
-    this.identity.forget(workspaceId, person.personId, person.members, suppressions);
+    // What the deletion did to the persons around it (they may come apart) goes to the model now.
+    await this.identity.flush();
     return {
       id: receiptId,
       person: person.personId,
@@ -174,10 +179,10 @@ export class PersonAdminService {
   /** Everything held about a person (data-subject access request). */
   async export(workspaceId: string, person: PersonRef): Promise<PersonExport> {
     const profile = await this.persons.profile(workspaceId, person);
-    const values = person.members.map((m) => this.identity.graph.identifier(m).value);
+    const values = person.members.map((m) => this.identity.identifier(m).value);
     const [events, quarantine] = await Promise.all([
-      this.identity.store.exportEvents(person.members),
-      this.identity.store.quarantineMentioning(workspaceId, values),
+      this.model.exportEvents(person.members),
+      this.model.quarantineMentioning(workspaceId, values),
     ]);
     return {
       exportedAt: new Date(this.clock.now()).toISOString(),

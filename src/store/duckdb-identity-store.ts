@@ -2,16 +2,29 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { LinkRule } from '../core/identity/link.js';
 import type { QuarantinedMessage, StoredEvent } from '../core/spec/message.js';
 import type {
+  AccountListRow,
   ActivityStats,
   DeletionCounts,
   DeletionRequest,
   IdentityBatch,
+  IdentityLogStore,
   IdentityOpRow,
-  IdentityStore,
   LinkRow,
+  ListPage,
+  ListQuery,
+  PersonListQuery,
+  PersonListRow,
+  PersonMapRow,
+  PersonModelChanges,
+  PersonModelRebuild,
+  PersonModelState,
+  PersonReadModel,
+  PersonRow,
   Suppression,
   TimelineQuery,
-  TraitEvent,
+  TraitEventRow,
+  TraitFactRow,
+  TraitValue,
 } from '../services/identity-ports.js';
 import { EVENT_COLUMNS, QUARANTINE_COLUMNS, rowToEvent, rowToQuarantine } from './event-rows.js';
 
@@ -35,15 +48,147 @@ const linksJson = (links: LinkRow[]) =>
     .join(',')}]`;
 
 const idList = (ids: number[]) => ids.map((i) => Math.trunc(i)).join(',') || 'NULL';
+/** An INTEGER[] parameter. */
+const intArray = (ids: number[]) => `[${ids.map((i) => Math.trunc(i)).join(',')}]`;
 
-/** The identity graph's tables on DuckDB. Writes on their own connection, reads on the shared reader. */
-export class DuckDBIdentityStore implements IdentityStore {
+/** JSON rows → a relation, for statements that take many rows in one parameter. */
+const rows = (param: string, shape: string) =>
+  `(SELECT unnest(json_transform(${param}::JSON, '[${shape}]'), recursive := true))`;
+
+const OPS_INSERT = `INSERT INTO identity_ops SELECT i, w, k, ids, o, l, u, r, make_timestamp(a * 1000)
+  FROM ${rows('$1', '{"i":"INTEGER","w":"VARCHAR","k":"VARCHAR","ids":"INTEGER[]","o":"INTEGER[]","l":"INTEGER","u":"INTEGER","r":"VARCHAR","a":"BIGINT"}')}`;
+
+// ── the person model (migration 006) ─────────────────────────────────────────
+//
+// A batch's person model rows are parsed once into temporary stage tables on the writer
+// connection (in the batch's transaction), then applied set-based. The tables have no keys
+// (see migration 006): an upsert updates or deletes the stored rows the batch supersedes, then
+// inserts the rest.
+
+const STAGES = {
+  activity: { i: 'INTEGER', w: 'VARCHAR', f: 'BIGINT', l: 'BIGINT', n: 'BIGINT', v: 'DOUBLE' },
+  traits: { i: 'INTEGER', w: 'VARCHAR', g: 'VARCHAR', k: 'VARCHAR', v: 'VARCHAR', a: 'BIGINT', m: 'VARCHAR' },
+  members: { w: 'VARCHAR', g: 'VARCHAR', i: 'INTEGER' },
+  map: { i: 'INTEGER', w: 'VARCHAR', k: 'INTEGER', a: 'VARCHAR' },
+  persons: { k: 'INTEGER', w: 'VARCHAR', p: 'VARCHAR', n: 'INTEGER', s: 'VARCHAR' },
+  deltas: { k: 'INTEGER', f: 'BIGINT', l: 'BIGINT', n: 'BIGINT', v: 'DOUBLE' },
+  accounts: { w: 'VARCHAR', g: 'VARCHAR' },
+} as const;
+type Stage = keyof typeof STAGES;
+
+const ACTIVITY_UPDATE = `UPDATE identifier_activity SET
+    first_seen = least(identifier_activity.first_seen, make_timestamp(r.f * 1000)),
+    last_seen = greatest(identifier_activity.last_seen, make_timestamp(r.l * 1000)),
+    event_count = identifier_activity.event_count + r.n,
+    revenue = identifier_activity.revenue + r.v
+  FROM stage_activity r WHERE identifier_activity.identifier_id = r.i`;
+const ACTIVITY_INSERT = `INSERT INTO identifier_activity
+  SELECT r.i, r.w, make_timestamp(r.f * 1000), make_timestamp(r.l * 1000), r.n, r.v
+  FROM stage_activity r ANTI JOIN identifier_activity a ON a.identifier_id = r.i`;
+
+/** Stored facts older than the batch's (by event time, then messageId, as `foldTraits` orders them). */
+const TRAITS_SUPERSEDED = `DELETE FROM identifier_traits USING stage_traits r
+  WHERE identifier_traits.identifier_id = r.i AND identifier_traits.group_id = r.g AND identifier_traits.key = r.k
+    AND (make_timestamp(r.a * 1000) > identifier_traits.updated_at
+      OR (make_timestamp(r.a * 1000) = identifier_traits.updated_at AND r.m > identifier_traits.message_id))`;
+/** The batch's facts where no newer one is stored. */
+const TRAITS_INSERT = `INSERT INTO identifier_traits
+  SELECT r.i, r.w, r.g, r.k, r.v, make_timestamp(r.a * 1000), r.m
+  FROM stage_traits r ANTI JOIN identifier_traits t ON t.identifier_id = r.i AND t.group_id = r.g AND t.key = r.k`;
+
+const MEMBERS_INSERT = `INSERT INTO account_members SELECT r.w, r.g, r.i
+  FROM stage_members r ANTI JOIN account_members m
+    ON m.workspace_id = r.w AND m.group_id = r.g AND m.identifier_id = r.i`;
+
+/** The newest value of each trait among the rows grouped, as (value, updated_at, message_id). */
+const NEWEST = `arg_max({'value': t.value, 'updated_at': t.updated_at, 'message_id': t.message_id},
+  (t.updated_at, t.message_id))`;
+const fromNewest = (w: string) =>
+  `struct_extract(${w}, 'value'), struct_extract(${w}, 'updated_at'), struct_extract(${w}, 'message_id')`;
+
+/** Traits of the staged persons, from their identifiers' identify traits. */
+const PERSON_TRAITS_DERIVE = `INSERT INTO person_traits SELECT person_key, workspace_id, key, ${fromNewest('w')} FROM (
+  SELECT pm.person_key, any_value(pm.workspace_id) AS workspace_id, t.key, ${NEWEST} AS w
+  FROM identifier_traits t JOIN person_map pm ON pm.identifier_id = t.identifier_id
+  WHERE t.group_id = '' AND pm.person_key IN (SELECT k FROM stage_persons)
+  GROUP BY pm.person_key, t.key)`;
+
+/**
+ * Rows of the staged persons (key, workspace, id, identifier count, identifiers' search text),
+ * from their identifiers' activity and their current traits.
+ */
+const PERSON_ACTIVITY_DERIVE = `INSERT INTO person_activity
+  SELECT d.k, d.w, d.p, a.first_seen, a.last_seen, coalesce(a.events, 0), coalesce(a.revenue, 0), d.n,
+    d.s || coalesce(t.txt, '')
+  FROM stage_persons d
+  LEFT JOIN (
+    SELECT pm.person_key, min(ia.first_seen) AS first_seen, max(ia.last_seen) AS last_seen,
+      sum(ia.event_count) AS events, sum(ia.revenue) AS revenue
+    FROM person_map pm JOIN identifier_activity ia ON ia.identifier_id = pm.identifier_id
+    WHERE pm.person_key IN (SELECT k FROM stage_persons)
+    GROUP BY pm.person_key) a ON a.person_key = d.k
+  LEFT JOIN (
+    SELECT person_key, lower(string_agg(to_json(key)::VARCHAR || ':' || value, ',' ORDER BY key)) AS txt
+    FROM person_traits WHERE person_key IN (SELECT k FROM stage_persons)
+    GROUP BY person_key) t ON t.person_key = d.k`;
+
+/** What a batch's events add to persons whose identifiers did not change. */
+const PERSON_ACTIVITY_ADD = `UPDATE person_activity SET
+    first_seen = least(person_activity.first_seen, make_timestamp(d.f * 1000)),
+    last_seen = greatest(person_activity.last_seen, make_timestamp(d.l * 1000)),
+    event_count = person_activity.event_count + d.n,
+    revenue = person_activity.revenue + d.v
+  FROM stage_deltas d WHERE person_activity.person_key = d.k`;
+
+const ACCOUNT_TRAITS_DELETE = `DELETE FROM account_traits USING stage_accounts d
+  WHERE account_traits.workspace_id = d.w AND account_traits.group_id = d.g`;
+const ACCOUNT_TRAITS_DERIVE = `INSERT INTO account_traits SELECT workspace_id, group_id, key, ${fromNewest('w')} FROM (
+  SELECT t.workspace_id, t.group_id, t.key, ${NEWEST} AS w
+  FROM identifier_traits t JOIN stage_accounts d ON d.w = t.workspace_id AND d.g = t.group_id
+  GROUP BY t.workspace_id, t.group_id, t.key)`;
+
+const jsonRows = <T>(list: T[], row: (x: T) => string) => `[${list.map(row).join(',')}]`;
+
+const traitsJson = (traits: TraitFactRow[]) =>
+  jsonRows(
+    traits,
+    (t) =>
+      `{"i":${t.identifierId},"w":${str(t.workspaceId)},"g":${str(t.groupId ?? '')},"k":${str(t.key)},"v":${str(t.value)},"a":${t.at},"m":${str(t.messageId)}}`,
+  );
+
+const personsJson = (persons: PersonRow[]) =>
+  jsonRows(
+    persons,
+    (p) =>
+      `{"k":${p.personKey},"w":${str(p.workspaceId)},"p":${str(p.personId)},"n":${p.identifiers},"s":${str(p.search)}}`,
+  );
+
+const mapJson = (map: PersonMapRow[]) =>
+  jsonRows(
+    map,
+    (r) => `{"i":${r.identifierId},"w":${str(r.workspaceId)},"k":${r.personKey},"a":${str(r.aliasId)}}`,
+  );
+
+/** The accounts whose traits these facts touch. */
+const accountsOf = (traits: TraitFactRow[]) => {
+  const seen = new Map<string, { w: string; g: string }>();
+  for (const t of traits)
+    if (t.groupId !== null)
+      seen.set(`${t.workspaceId}\u0001${t.groupId}`, { w: t.workspaceId, g: t.groupId });
+  return [...seen.values()];
+};
+
+/**
+ * The identity graph's tables and the person model on DuckDB. Writes on their own connection,
+ * reads on the shared reader.
+ */
+export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
   constructor(
     private readonly writer: DuckDBConnection,
     private readonly reader: DuckDBConnection,
   ) {}
 
-  async load(h: Parameters<IdentityStore['load']>[0]): Promise<{ processedSeq: number }> {
+  async load(h: Parameters<IdentityLogStore['load']>[0]): Promise<{ processedSeq: number }> {
     const each = async (sql: string, onRow: (r: unknown[]) => void) => {
       const result = await this.reader.stream(sql);
       for await (const chunk of result.yieldRowsJs()) for (const r of chunk) onRow(r);
@@ -145,29 +290,182 @@ export class DuckDBIdentityStore implements IdentityStore {
           .join(',')}]`;
         await this.writer.run(EVENT_IDENTITY_INSERT, [json]);
       }
-      await this.writer.run('UPDATE identity_progress SET processed_seq = $1::BIGINT WHERE id = 1', [
-        b.processedSeq,
-      ]);
+      if (b.ops.length > 0) {
+        const json = JSON.stringify(
+          b.ops.map((o) => ({
+            i: o.id,
+            w: o.workspaceId,
+            k: o.kind,
+            ids: o.identifiers,
+            o: o.others,
+            l: o.linkId,
+            u: o.undoes,
+            r: o.reason,
+            a: o.at,
+          })),
+        );
+        await this.writer.run(OPS_INSERT, [json]);
+      }
+      if (b.activity.length > 0) {
+        await this.stage(
+          'activity',
+          jsonRows(
+            b.activity,
+            (a) =>
+              `{"i":${a.identifierId},"w":${str(a.workspaceId)},"f":${a.firstSeen},"l":${a.lastSeen},"n":${a.events},"v":${a.revenue}}`,
+          ),
+        );
+        await this.writer.run(ACTIVITY_UPDATE);
+        await this.writer.run(ACTIVITY_INSERT);
+      }
+      if (b.traits.length > 0) {
+        await this.stage('traits', traitsJson(b.traits));
+        await this.writer.run(TRAITS_SUPERSEDED);
+        await this.writer.run(TRAITS_INSERT);
+      }
+      if (b.memberships.length > 0) {
+        await this.stage(
+          'members',
+          jsonRows(
+            b.memberships,
+            (m) => `{"w":${str(m.workspaceId)},"g":${str(m.groupId)},"i":${m.identifierId}}`,
+          ),
+        );
+        await this.writer.run(MEMBERS_INSERT);
+      }
+      await this.writePersons(b.persons);
+      const accounts = accountsOf(b.traits);
+      if (accounts.length > 0) await this.deriveAccountTraits(JSON.stringify(accounts));
+      if (b.processedSeq !== null) {
+        await this.writer.run('UPDATE identity_progress SET processed_seq = $1::BIGINT WHERE id = 1', [
+          b.processedSeq,
+        ]);
+      }
     });
   }
 
-  async appendOp(op: IdentityOpRow, links: LinkRow[]): Promise<void> {
-    await this.transaction(async () => {
-      await this.writer.run(
-        `INSERT INTO identity_ops VALUES ($1, $2, $3, $4::INTEGER[], $5::INTEGER[], $6, $7, $8, make_timestamp($9::BIGINT * 1000))`,
-        [
-          op.id,
-          op.workspaceId,
-          op.kind,
-          `[${op.identifiers.join(',')}]`,
-          `[${op.others.join(',')}]`,
-          op.linkId,
-          op.undoes,
-          op.reason,
-          op.at,
-        ],
+  /** Rows into a stage table (emptied first), from JSON: parsed once, read by the statements after. */
+  private async stage(name: Stage, json: string): Promise<void> {
+    const columns = Object.entries(STAGES[name]);
+    await this.writer.run(
+      `CREATE TEMP TABLE IF NOT EXISTS stage_${name} (${columns.map(([c, t]) => `${c} ${t}`).join(', ')})`,
+    );
+    await this.writer.run(`DELETE FROM stage_${name}`);
+    const shape = `[{${columns.map(([c, t]) => `"${c}":"${t}"`).join(',')}}]`;
+    await this.writer.run(
+      `INSERT INTO stage_${name} SELECT * FROM (SELECT unnest(json_transform($1::JSON, '${shape}'), recursive := true))`,
+      [json],
+    );
+  }
+
+  /** Person model changes: the map and its aliases, then the persons' rows re-derived. */
+  private async writePersons(c: PersonModelChanges): Promise<void> {
+    if (c.map.length > 0) {
+      await this.stage('map', mapJson(c.map));
+      await this.writer.run('DELETE FROM person_map WHERE identifier_id IN (SELECT i FROM stage_map)');
+      await this.writer.run('DELETE FROM person_aliases WHERE alias_key IN (SELECT i FROM stage_map)');
+      await this.insertMap();
+    }
+    if (c.retired.length > 0 || c.persons.length > 0) {
+      await this.stage('persons', personsJson(c.persons));
+      const retired = intArray(c.retired);
+      for (const table of ['person_traits', 'person_activity'])
+        await this.writer.run(
+          `DELETE FROM ${table} WHERE person_key IN (SELECT k FROM stage_persons UNION ALL SELECT unnest($1::INTEGER[]))`,
+          [retired],
+        );
+      await this.derivePersons();
+    }
+    if (c.activity.length > 0) {
+      await this.stage(
+        'deltas',
+        jsonRows(
+          c.activity,
+          (d) => `{"k":${d.personKey},"f":${d.firstSeen},"l":${d.lastSeen},"n":${d.events},"v":${d.revenue}}`,
+        ),
       );
-      if (links.length > 0) await this.writer.run(LINKS_INSERT, [linksJson(links)]);
+      await this.writer.run(PERSON_ACTIVITY_ADD);
+    }
+  }
+
+  private async insertMap(): Promise<void> {
+    await this.writer.run('INSERT INTO person_map SELECT i, w, k FROM stage_map');
+    await this.writer.run('INSERT INTO person_aliases SELECT i, w, a, k FROM stage_map WHERE a IS NOT NULL');
+  }
+
+  /** Re-derives the traits and the row of the staged persons (their old rows are gone). */
+  private async derivePersons(): Promise<void> {
+    await this.writer.run(PERSON_TRAITS_DERIVE);
+    await this.writer.run(PERSON_ACTIVITY_DERIVE);
+  }
+
+  /** Re-derives the traits of these accounts (JSON [{w, g}]) from the facts. */
+  private async deriveAccountTraits(accountsJson: string): Promise<void> {
+    await this.stage('accounts', accountsJson);
+    await this.writer.run(ACCOUNT_TRAITS_DELETE);
+    await this.writer.run(ACCOUNT_TRAITS_DERIVE);
+  }
+
+  async personModelState(): Promise<PersonModelState> {
+    const r = (
+      await this.reader.runAndReadAll(
+        `SELECT (SELECT version FROM person_model_state WHERE id = 1), count(*)::DOUBLE,
+           coalesce(sum(xor((identifier_id::UBIGINT * 2654435761) % 4294967296,
+             (person_key::UBIGINT * 2246822519) % 4294967296)) % 281474976710656, 0)::DOUBLE
+         FROM person_map`,
+      )
+    ).getRowsJS()[0] as unknown[];
+    return { version: Number(r[0] ?? 0), mapRows: r[1] as number, checksum: r[2] as number };
+  }
+
+  async traitEvents(onChunk: (rows: TraitEventRow[]) => void): Promise<void> {
+    const result = await this.reader.stream(
+      `SELECT ei.identifier_id, ei.workspace_id, CASE WHEN ei.type = 'group' THEN ei.group_id END,
+         e.traits::VARCHAR, epoch_ms(e.timestamp)::DOUBLE, e.message_id
+       FROM event_identity ei JOIN events e ON e.seq = ei.seq
+       WHERE ei.type = 'identify' OR (ei.type = 'group' AND ei.group_id IS NOT NULL)`,
+    );
+    for await (const chunk of result.yieldRowsJs()) {
+      onChunk(
+        chunk.map((r) => ({
+          identifierId: r[0] as number,
+          workspaceId: r[1] as string,
+          groupId: (r[2] as string | null) ?? null,
+          traits: (r[3] as string | null) ?? null,
+          at: r[4] as number,
+          messageId: r[5] as string,
+        })),
+      );
+    }
+  }
+
+  async rebuildPersonModel(m: PersonModelRebuild): Promise<void> {
+    await this.transaction(async () => {
+      if (m.traits !== null) {
+        await this.writer.run('DELETE FROM identifier_activity');
+        await this.writer.run(
+          `INSERT INTO identifier_activity SELECT identifier_id, any_value(workspace_id), min(timestamp),
+             max(timestamp), count(*), coalesce(sum(revenue), 0)
+           FROM event_identity GROUP BY identifier_id`,
+        );
+        await this.writer.run('DELETE FROM account_members');
+        await this.writer.run(
+          `INSERT INTO account_members SELECT DISTINCT workspace_id, group_id, identifier_id
+           FROM event_identity WHERE type = 'group' AND group_id IS NOT NULL`,
+        );
+        await this.writer.run('DELETE FROM identifier_traits');
+        await this.stage('traits', traitsJson(m.traits));
+        await this.writer.run(TRAITS_INSERT);
+        await this.writer.run('DELETE FROM account_traits');
+        await this.deriveAccountTraits(JSON.stringify(accountsOf(m.traits)));
+      }
+      for (const table of ['person_map', 'person_aliases', 'person_traits', 'person_activity'])
+        await this.writer.run(`DELETE FROM ${table}`);
+      await this.stage('map', mapJson(m.map));
+      await this.insertMap();
+      await this.stage('persons', personsJson(m.persons));
+      await this.derivePersons();
+      await this.writer.run('UPDATE person_model_state SET version = $1 WHERE id = 1', [m.version]);
     });
   }
 
@@ -249,19 +547,6 @@ export class DuckDBIdentityStore implements IdentityStore {
     return stats;
   }
 
-  async traitEvents(identifierIds: number[]): Promise<TraitEvent[]> {
-    const rows = await this.rowsOf(identifierIds, 'seq::DOUBLE, type');
-    return this.traitRows(rows.filter((r) => r[1] === 'identify').map((r) => r[0] as number));
-  }
-
-  async accountTraitEvents(workspaceId: string, groupId: string): Promise<TraitEvent[]> {
-    const rows = await this.reader.runAndReadAll(
-      `SELECT seq::DOUBLE FROM event_identity WHERE workspace_id = $ws AND group_id = $gid AND type = 'group'`,
-      { ws: workspaceId, gid: groupId },
-    );
-    return this.traitRows(rows.getRowsJS().map((r) => r[0] as number));
-  }
-
   /**
    * One index lookup per identifier. DuckDB uses the ART index for `identifier_id = n`; an IN
    * list of several ids, or an ORDER BY … LIMIT on top, makes it scan the whole table instead.
@@ -277,31 +562,149 @@ export class DuckDBIdentityStore implements IdentityStore {
     return (await this.reader.runAndReadAll(this.perIdentifier(ids, columns))).getRowsJS();
   }
 
-  async identifiersWithTrait(workspaceId: string, text: string, limit: number): Promise<number[]> {
-    const rows = (
-      await this.reader.runAndReadAll(
-        `SELECT DISTINCT ei.identifier_id FROM events e JOIN event_identity ei ON ei.seq = e.seq
-         WHERE e.workspace_id = $ws AND e.type = 'identify' AND contains(lower(e.traits::VARCHAR), lower($q))
-         LIMIT $limit::BIGINT`,
-        { ws: workspaceId, q: text, limit },
-      )
-    ).getRowsJS();
-    return rows.map((r) => Number(r[0]));
+  async personTraits(personKey: number): Promise<TraitValue[]> {
+    return this.traitValues(
+      'SELECT key, value, epoch_ms(updated_at)::DOUBLE FROM person_traits WHERE person_key = $key::INTEGER ORDER BY key',
+      { key: personKey },
+    );
   }
 
-  private async traitRows(seqs: number[]): Promise<TraitEvent[]> {
-    if (seqs.length === 0) return [];
-    const rows = (
+  async accountTraits(workspaceId: string, groupId: string): Promise<TraitValue[]> {
+    return this.traitValues(
+      `SELECT key, value, epoch_ms(updated_at)::DOUBLE FROM account_traits
+       WHERE workspace_id = $ws AND group_id = $gid ORDER BY key`,
+      { ws: workspaceId, gid: groupId },
+    );
+  }
+
+  private async traitValues(sql: string, params: Record<string, DuckDBValue>): Promise<TraitValue[]> {
+    const rows = (await this.reader.runAndReadAll(sql, params)).getRowsJS();
+    return rows.map((r) => ({ key: r[0] as string, value: r[1] as string, at: r[2] as number }));
+  }
+
+  /**
+   * One page of a workspace's persons from `person_activity`, with the total that match. The
+   * text search reads the maintained `search` column (identifiers and current traits); trait
+   * filters are semi-joins on `person_traits`.
+   */
+  async listPersons(q: PersonListQuery): Promise<ListPage<PersonListRow>> {
+    const f = listFilter(q, 'pa', 'pa.person_key');
+    if (q.text !== undefined) {
+      f.params.text = q.text;
+      if (q.orKey === undefined) f.where.push('contains(pa.search, $text)');
+      else {
+        f.params.orKey = q.orKey;
+        f.where.push('(contains(pa.search, $text) OR pa.person_key = $orKey::INTEGER)');
+      }
+    }
+    q.traits.forEach((t, i) => {
+      // Uncorrelated: a hash semi-join (a correlated EXISTS planned ten times slower).
+      f.where.push(`pa.person_key IN (SELECT person_key FROM person_traits WHERE workspace_id = $ws
+        AND key = $tk${i} AND value IN ($tj${i}, $tv${i}))`);
+      Object.assign(f.params, traitParams(t, i));
+    });
+    const from = 'FROM person_activity pa WHERE pa.workspace_id = $ws';
+    const total = await this.count(`SELECT count(*)::DOUBLE ${from} ${and(f.where)}`, f.params);
+    const page = (
       await this.reader.runAndReadAll(
-        `SELECT traits::VARCHAR, epoch_ms(timestamp)::DOUBLE, message_id, seq::DOUBLE FROM events WHERE seq IN (${seqs.join(',')})`,
+        `SELECT pa.person_key, pa.person_id, epoch_ms(pa.first_seen)::DOUBLE, epoch_ms(pa.last_seen)::DOUBLE,
+           pa.event_count::DOUBLE, pa.revenue
+         ${from} ${and([...f.where, ...f.after])} ${f.orderBy} LIMIT $limit::BIGINT`,
+        { ...f.params, ...f.afterParams, limit: q.limit },
       )
     ).getRowsJS();
-    return rows.map((r) => ({
-      traits: (r[0] as string | null) ?? null,
-      timestamp: r[1] as number,
-      messageId: r[2] as string,
-      seq: r[3] as number,
-    }));
+    const traits = await this.traitsByKey<number>(
+      `SELECT person_key, key, value, epoch_ms(updated_at)::DOUBLE FROM person_traits
+       WHERE workspace_id = $ws AND person_key IN (SELECT unnest($keys::INTEGER[])) ORDER BY key`,
+      { ws: q.workspaceId, keys: intArray(page.map((r) => r[0] as number)) },
+    );
+    return {
+      total,
+      rows: page.map((r) => ({
+        personKey: r[0] as number,
+        personId: r[1] as string,
+        firstSeen: (r[2] as number | null) ?? null,
+        lastSeen: (r[3] as number | null) ?? null,
+        events: r[4] as number,
+        revenue: r[5] as number,
+        traits: traits.get(r[0] as number) ?? [],
+      })),
+    };
+  }
+
+  /**
+   * One page of a workspace's accounts: members (persons of the identifiers that joined with a
+   * group call) and their activity from `person_activity`, traits from `account_traits`.
+   */
+  async listAccounts(q: ListQuery<string>): Promise<ListPage<AccountListRow>> {
+    const f = listFilter(q, 'a', 'a.group_id');
+    if (q.text !== undefined) {
+      f.params.text = q.text;
+      f.where.push(`(contains(lower(a.group_id), $text) OR a.group_id IN (SELECT group_id FROM account_traits
+        WHERE workspace_id = $ws AND contains(lower(value), $text)))`);
+    }
+    q.traits.forEach((t, i) => {
+      f.where.push(`a.group_id IN (SELECT group_id FROM account_traits WHERE workspace_id = $ws
+        AND key = $tk${i} AND value IN ($tj${i}, $tv${i}))`);
+      Object.assign(f.params, traitParams(t, i));
+    });
+    const from = `FROM (
+      SELECT m.group_id, count(*) AS members, min(pa.first_seen) AS first_seen, max(pa.last_seen) AS last_seen,
+        coalesce(sum(pa.event_count), 0) AS event_count, coalesce(sum(pa.revenue), 0) AS revenue
+      FROM (SELECT DISTINCT am.group_id, pm.person_key FROM account_members am
+            JOIN person_map pm ON pm.identifier_id = am.identifier_id WHERE am.workspace_id = $ws) m
+      LEFT JOIN person_activity pa ON pa.person_key = m.person_key
+      GROUP BY m.group_id) a`;
+    // The aggregate is computed once, for the total and the page (it joins every member).
+    const page = (
+      await this.reader.runAndReadAll(
+        `WITH a AS MATERIALIZED (SELECT * ${from} ${where(f.where)})
+         SELECT a.group_id, a.members::DOUBLE, epoch_ms(a.first_seen)::DOUBLE, epoch_ms(a.last_seen)::DOUBLE,
+           a.event_count::DOUBLE, a.revenue, (SELECT count(*) FROM a)::DOUBLE
+         FROM a ${where(f.after)} ${f.orderBy} LIMIT $limit::BIGINT`,
+        { ...f.params, ...f.afterParams, limit: q.limit },
+      )
+    ).getRowsJS();
+    const total =
+      page.length > 0
+        ? (page[0]?.[6] as number)
+        : await this.count(`SELECT count(*)::DOUBLE ${from} ${where(f.where)}`, f.params);
+    const traits = await this.traitsByKey<string>(
+      `SELECT group_id, key, value, epoch_ms(updated_at)::DOUBLE FROM account_traits
+       WHERE workspace_id = $ws AND group_id IN (SELECT unnest($ids::VARCHAR[])) ORDER BY key`,
+      { ws: q.workspaceId, ids: JSON.stringify(page.map((r) => r[0] as string)) },
+    );
+    return {
+      total,
+      rows: page.map((r) => ({
+        groupId: r[0] as string,
+        members: r[1] as number,
+        firstSeen: (r[2] as number | null) ?? null,
+        lastSeen: (r[3] as number | null) ?? null,
+        events: r[4] as number,
+        revenue: r[5] as number,
+        traits: traits.get(r[0] as string) ?? [],
+      })),
+    };
+  }
+
+  private async count(sql: string, params: Record<string, DuckDBValue>): Promise<number> {
+    return Number((await this.reader.runAndReadAll(sql, params)).getRowsJS()[0]?.[0] ?? 0);
+  }
+
+  /** Trait rows (owner, key, value, time) grouped by owner. */
+  private async traitsByKey<K>(
+    sql: string,
+    params: Record<string, DuckDBValue>,
+  ): Promise<Map<K, TraitValue[]>> {
+    const out = new Map<K, TraitValue[]>();
+    for (const r of (await this.reader.runAndReadAll(sql, params)).getRowsJS()) {
+      const k = r[0] as K;
+      const list = out.get(k) ?? [];
+      list.push({ key: r[1] as string, value: r[2] as string, at: r[3] as number });
+      out.set(k, list);
+    }
+    return out;
   }
 
   async exportEvents(identifierIds: number[]): Promise<StoredEvent[]> {
@@ -333,6 +736,25 @@ export class DuckDBIdentityStore implements IdentityStore {
       Number((await this.writer.runAndReadAll(sql, params)).getRowsJS()[0]?.[0] ?? 0);
     let counts: DeletionCounts = { events: 0, eventIdentity: 0, identifiers: 0, links: 0, quarantine: 0 };
     await this.transaction(async () => {
+      // The person model: the person's rows, its identifiers' facts and map rows; the traits of
+      // the accounts its group calls named are derived again without them.
+      const keys = `SELECT person_key FROM person_map WHERE identifier_id IN (${ids})`;
+      await this.writer.run(`DELETE FROM person_traits WHERE person_key IN (${keys})`);
+      await this.writer.run(`DELETE FROM person_activity WHERE person_key IN (${keys})`);
+      await this.writer.run(
+        `DELETE FROM person_aliases WHERE alias_key IN (${ids}) OR person_key IN (${keys})`,
+      );
+      const accounts = (
+        await this.writer.runAndReadAll(
+          `SELECT DISTINCT workspace_id, group_id FROM identifier_traits
+           WHERE identifier_id IN (${ids}) AND group_id <> ''`,
+        )
+      )
+        .getRowsJS()
+        .map((r) => ({ w: r[0] as string, g: r[1] as string }));
+      for (const table of ['identifier_traits', 'identifier_activity', 'account_members', 'person_map'])
+        await this.writer.run(`DELETE FROM ${table} WHERE identifier_id IN (${ids})`);
+      if (accounts.length > 0) await this.deriveAccountTraits(JSON.stringify(accounts));
       const events = await count(
         `DELETE FROM events WHERE seq IN (SELECT seq FROM event_identity WHERE identifier_id IN (${ids}))`,
       );
@@ -395,3 +817,54 @@ const mentions = (n: number) =>
 
 const valueParams = (values: string[]): Record<string, DuckDBValue> =>
   Object.fromEntries(values.map((v, i) => [`v${i}`, JSON.stringify(v)]));
+
+const and = (conditions: string[]) => conditions.map((c) => `AND ${c}`).join(' ');
+const where = (conditions: string[]) => (conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`);
+
+/** A trait filter's parameters: the value as a JSON string, and as JSON text (`5`, `true`). */
+const traitParams = (t: { key: string; value: string }, i: number): Record<string, DuckDBValue> => ({
+  [`tk${i}`]: t.key,
+  [`tj${i}`]: JSON.stringify(t.value),
+  [`tv${i}`]: t.value,
+});
+
+/**
+ * The filters, order and keyset condition every list shares, over a relation `alias` with
+ * `first_seen`, `last_seen` and a unique `key`. Rows without activity sort last either way.
+ */
+function listFilter<K>(q: ListQuery<K>, alias: string, key: string) {
+  const params: Record<string, DuckDBValue> = { ws: q.workspaceId };
+  const conditions: string[] = [];
+  const col = `${alias}.${q.sort === 'lastSeen' ? 'last_seen' : 'first_seen'}`;
+  if (q.seenFrom !== undefined) {
+    params.seenFrom = q.seenFrom;
+    conditions.push(`${alias}.last_seen >= make_timestamp($seenFrom::BIGINT * 1000)`);
+  }
+  if (q.seenTo !== undefined) {
+    params.seenTo = q.seenTo;
+    conditions.push(`${alias}.last_seen < make_timestamp($seenTo::BIGINT * 1000)`);
+  }
+  const dir = q.order === 'desc' ? 'DESC' : 'ASC';
+  const op = q.order === 'desc' ? '<' : '>';
+  const after: string[] = [];
+  const afterParams: Record<string, DuckDBValue> = {};
+  if (q.after) {
+    afterParams.afterKey = q.after.key as DuckDBValue;
+    const keyCast = typeof q.after.key === 'number' ? '::INTEGER' : '';
+    if (q.after.value === null) after.push(`(${col} IS NULL AND ${key} ${op} $afterKey${keyCast})`);
+    else {
+      afterParams.afterValue = q.after.value;
+      const v = 'make_timestamp($afterValue::BIGINT * 1000)';
+      after.push(
+        `(${col} ${op} ${v} OR (${col} = ${v} AND ${key} ${op} $afterKey${keyCast}) OR ${col} IS NULL)`,
+      );
+    }
+  }
+  return {
+    params,
+    where: conditions,
+    after,
+    afterParams,
+    orderBy: `ORDER BY ${col} ${dir} NULLS LAST, ${key} ${dir}`,
+  };
+}

@@ -22,11 +22,10 @@ async function service(dir: string, withClock: typeof clock = clock) {
   const r = await openDatabase(dir);
   if (!r.ok) throw new Error(r.error.message);
   opened.push(r.value);
-  const identity = new IdentityService(new DuckDBIdentityStore(r.value.identity, r.value.reader), withClock, {
-    flushIntervalMs: 5,
-  });
+  const store = new DuckDBIdentityStore(r.value.identity, r.value.reader);
+  const identity = new IdentityService(store, withClock, { flushIntervalMs: 5 });
   await identity.start();
-  return { db: r.value, identity, persons: new PersonService(identity) };
+  return { db: r.value, identity, persons: new PersonService(identity, store) };
 }
 
 let seq = 0;

@@ -3,7 +3,7 @@ import { toSegmentShape } from '../../core/spec/segment-shape.js';
 import type { PersonService } from '../../services/person-service.js';
 import { sendError } from '../errors.js';
 import { errorResponses } from '../schemas/common.schema.js';
-import { timelineQuery } from './persons.route.js';
+import { type ListQuerystring, listOptionsOf, listQuery, timelineQuery } from './persons.route.js';
 
 const idParam = {
   type: 'object',
@@ -16,26 +16,25 @@ export async function accountsRoutes(app: FastifyInstance, deps: { persons: Pers
   const tags = ['Accounts'];
   const security = [{ adminKey: [] }];
 
-  app.get<{ Querystring: { query?: string; limit: number } }>(
+  app.get<{ Querystring: ListQuerystring }>(
     '/api/accounts',
     {
       schema: {
         tags,
         security,
-        summary: 'Accounts, optionally those whose id contains the query',
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            query: { type: 'string' },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-          },
-        },
+        summary:
+          'Accounts: all or those matching filters (id or trait text, trait values, last activity), by last or first activity, paginated',
+        querystring: listQuery(100, 'text in the account id (groupId) or a current trait'),
+        response: errorResponses(400, 401),
       },
     },
-    async (request) => ({
-      accounts: deps.persons.accountIds(request.workspaceId!, request.query.query ?? '', request.query.limit),
-    }),
+    async (request, reply) => {
+      const o = listOptionsOf(request.query);
+      if (!o.ok) return sendError(reply, 'invalid_query', o.error.message, { field: o.error.field });
+      const page = await deps.persons.accounts(request.workspaceId!, o.value);
+      if (!page.ok) return sendError(reply, 'invalid_query', page.error, { field: 'cursor' });
+      return { accounts: page.value.items, total: page.value.total, nextCursor: page.value.nextCursor };
+    },
   );
 
   app.get<{ Params: { id: string } }>(

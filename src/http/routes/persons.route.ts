@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { err, ok, type Result } from '../../core/result.js';
 import { toSegmentShape } from '../../core/spec/segment-shape.js';
+import { parseTimestamp } from '../../core/spec/timestamp.js';
 import type { PersonAdminService } from '../../services/person-admin-service.js';
-import type { PersonRef, PersonService } from '../../services/person-service.js';
+import type { ListOptions, PersonRef, PersonService } from '../../services/person-service.js';
 import { sendError } from '../errors.js';
 import { errorResponses } from '../schemas/common.schema.js';
 
@@ -33,6 +35,72 @@ const reasonBody = {
   properties: { reason: { type: 'string', maxLength: 1000 } },
 } as const;
 
+/** The query string of a person or account list: filters, sort and page. */
+export function listQuery(defaultLimit: number, queryHelp: string) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      query: { type: 'string', minLength: 1, description: queryHelp },
+      limit: { type: 'integer', minimum: 1, maximum: 1000, default: defaultLimit },
+      cursor: { type: 'string', description: 'nextCursor from the previous page (same sort and order)' },
+      sort: {
+        type: 'string',
+        enum: ['lastSeen', 'firstSeen'],
+        default: 'lastSeen',
+        description: 'by last or first activity',
+      },
+      order: { type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'desc: newest first' },
+      seenFrom: { type: 'string', description: 'last activity at or after this ISO-8601 time' },
+      seenTo: { type: 'string', description: 'last activity before this ISO-8601 time' },
+    },
+    patternProperties: {
+      '^trait\\..+$': {
+        type: 'string',
+        description:
+          'trait.<name>=<value>: the current trait equals the value (as a string, or as JSON: 5, true)',
+      },
+    },
+  } as const;
+}
+
+export type ListQuerystring = {
+  query?: string;
+  limit: number;
+  cursor?: string;
+  sort: 'lastSeen' | 'firstSeen';
+  order: 'desc' | 'asc';
+  seenFrom?: string;
+  seenTo?: string;
+} & Record<string, unknown>;
+
+/** A list's query string as the service takes it; an error names the bad field. */
+export function listOptionsOf(q: ListQuerystring): Result<ListOptions, { field: string; message: string }> {
+  const time = (field: 'seenFrom' | 'seenTo') => {
+    const raw = q[field];
+    if (raw === undefined) return ok(undefined);
+    const t = parseTimestamp(raw);
+    return t.ok ? ok(t.value) : err({ field, message: `${field}: ${t.error}` });
+  };
+  const from = time('seenFrom');
+  if (!from.ok) return from;
+  const to = time('seenTo');
+  if (!to.ok) return to;
+  const traits = Object.entries(q)
+    .filter(([k]) => k.startsWith('trait.'))
+    .map(([k, v]) => ({ key: k.slice('trait.'.length), value: String(v) }));
+  return ok({
+    traits,
+    sort: q.sort,
+    order: q.order,
+    limit: q.limit,
+    ...(q.query !== undefined ? { query: q.query } : {}),
+    ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    ...(from.value !== undefined ? { seenFrom: from.value } : {}),
+    ...(to.value !== undefined ? { seenTo: to.value } : {}),
+  });
+}
+
 interface Deps {
   persons: PersonService;
   admin: PersonAdminService;
@@ -51,28 +119,28 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
   const tags = ['Persons'];
   const security = [{ adminKey: [] }];
 
-  app.get<{ Querystring: { query: string; limit: number } }>(
+  app.get<{ Querystring: ListQuerystring }>(
     '/api/persons',
     {
       schema: {
         tags,
         security,
-        summary: 'Search persons by identifier (type:value or part of a value) or by trait text',
-        querystring: {
-          type: 'object',
-          required: ['query'],
-          additionalProperties: false,
-          properties: {
-            query: { type: 'string', minLength: 1 },
-            limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 },
-          },
-        },
+        summary:
+          'Persons: everyone or those matching filters (identifier or trait text, trait values, last activity), by last or first activity, paginated',
+        querystring: listQuery(
+          20,
+          'text in an identifier (type:value, or any part of a value) or a current trait',
+        ),
         response: errorResponses(400, 401),
       },
     },
-    async (request) => ({
-      persons: await deps.persons.search(request.workspaceId!, request.query.query, request.query.limit),
-    }),
+    async (request, reply) => {
+      const o = listOptionsOf(request.query);
+      if (!o.ok) return sendError(reply, 'invalid_query', o.error.message, { field: o.error.field });
+      const page = await deps.persons.list(request.workspaceId!, o.value);
+      if (!page.ok) return sendError(reply, 'invalid_query', page.error, { field: 'cursor' });
+      return { persons: page.value.items, total: page.value.total, nextCursor: page.value.nextCursor };
+    },
   );
 
   app.get<RefRequest>(
