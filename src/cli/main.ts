@@ -5,6 +5,7 @@ import { registerDemo } from './demo.command.js';
 import { registerEvents } from './events-tail.command.js';
 import { registerImport } from './import.command.js';
 import { registerJourney } from './journey.command.js';
+import { registerJourneys } from './journeys.command.js';
 import { registerKeys } from './keys.command.js';
 import type { LocalAccess } from './local-or-remote.js';
 import { registerPerson } from './person.command.js';
@@ -50,6 +51,7 @@ registerPerson(program, { openLocal });
 registerPersons(program, { openLocal });
 registerAccounts(program, { openLocal });
 registerJourney(program, { openLocal });
+registerJourneys(program, { openLocal });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`throughline: ${(e as Error).message}\n`);

@@ -124,7 +124,8 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Defaults> = {
       Podcast: { reach: 0.5, confounding: 0, effect: 0.8 },
       Webinar: { reach: 0.4, confounding: 0.3, effect: 0.6 },
       Events: { reach: 0.25, confounding: 0.2, effect: 0.5 },
-      'Outbound Sales': { reach: 0.8, confounding: -0.2, effect: 0.4 },
+      // Outbound calls and sequence emails from the CRM: the product's Sales channel.
+      Sales: { reach: 0.8, confounding: -0.2, effect: 0.4 },
       Email: { reach: 1.0, confounding: 0.3, effect: 0.15 },
       Direct: { reach: 1.5, confounding: 1.0, effect: 0 },
     },
@@ -164,7 +165,8 @@ export const SCENARIO_DEFAULTS: Record<ScenarioName, Defaults> = {
       Influencer: { reach: 0.4, confounding: 0, effect: 0.7 },
       'Organic Social': { reach: 0.7, confounding: 0.2, effect: 0.15 },
       Referral: { reach: 0.3, confounding: 0.3, effect: 0.6 },
-      Push: { reach: 2.0, confounding: 0.5, effect: 0.25 },
+      // Push notifications opened, under GA4's name for the channel.
+      'Mobile Push Notifications': { reach: 2.0, confounding: 0.5, effect: 0.25 },
       Email: { reach: 1.5, confounding: 0.3, effect: 0.2 },
       Direct: { reach: 1.0, confounding: 1.0, effect: 0 },
     },

@@ -69,6 +69,73 @@ describe('GA4 rules beyond the examples', () => {
   });
 });
 
+describe('journey rules beyond GA4 (issue 13: channels the simulator names, from real conventions)', () => {
+  const journey = ChannelRules.compile(BASE_RULES.journey);
+  const arrival = (v: Record<string, string>) => journey.classify((f) => v[f] ?? null, true)?.channel;
+  const event = (v: Record<string, string>) => journey.classify((f) => v[f] ?? null, false)?.channel ?? null;
+
+  it.each([
+    [{ source: 'criteo', medium: 'retargeting', arrival: 'campaign' }, 'Retargeting'],
+    [{ source: 'facebook', medium: 'remarketing', arrival: 'campaign' }, 'Retargeting'],
+    [{ source: 'youtube', medium: 'influencer', arrival: 'campaign' }, 'Influencer'],
+    [{ source: 'on24', medium: 'email', arrival: 'campaign' }, 'Webinar'],
+    [{ source: 'event.on24.com', medium: 'referral', arrival: 'referral' }, 'Webinar'],
+    [{ source: 'google', medium: 'webinar', arrival: 'campaign' }, 'Webinar'],
+    [{ source: 'saastr', medium: 'booth', arrival: 'campaign' }, 'Events'],
+    [{ source: 'outreach', medium: 'email', arrival: 'campaign' }, 'Sales'],
+    [{ source: 'hubspot', medium: 'email', arrival: 'campaign' }, 'Email'],
+    [
+      {
+        source: '(direct)',
+        medium: '(none)',
+        arrival: 'direct',
+        landing_url: 'https://habitly.example/invite?ref=k2j4',
+      },
+      'Referral',
+    ],
+    // A ref parameter on a tagged or referred visit leaves it to its campaign or referrer.
+    [
+      {
+        source: 'facebook',
+        medium: 'paid_social',
+        arrival: 'campaign',
+        landing_url: 'https://habitly.example/?ref=x',
+      },
+      'Paid Social',
+    ],
+    [
+      {
+        source: '(direct)',
+        medium: '(none)',
+        arrival: 'direct',
+        landing_url: 'https://habitly.example/?preference=dark',
+      },
+      'Direct',
+    ],
+  ])('arrival %j → %s', (fields, expected) => {
+    expect(arrival(fields)).toBe(expected);
+  });
+
+  it.each([
+    [{ event: 'Push Notification Tapped' }, 'Mobile Push Notifications'],
+    [{ event: 'Push Notification Opened' }, 'Mobile Push Notifications'],
+    [{ event: 'Push Notification Received' }, null],
+    [{ event: 'Webinar Attended' }, 'Webinar'],
+    [{ event: 'Event Attended' }, 'Events'],
+    [{ event: 'Install Attributed', 'properties.campaign.source': 'Apple Search Ads' }, 'App Store Search'],
+    [{ event: 'Install Attributed', 'properties.campaign.source': 'apple_search_ads' }, 'App Store Search'],
+    [{ event: 'Install Attributed', 'properties.campaign.source': 'Facebook Ads' }, 'Paid Social'],
+    [{ event: 'Install Attributed', 'properties.campaign.source': 'googleadwords_int' }, 'Paid Other'],
+    [{ event: 'Install Attributed', 'properties.campaign.source': 'Organic' }, null],
+    [{ event: 'Install Attributed' }, null],
+    // What a person reports is evidence of an earlier contact, not one (the journey's `reported`).
+    [{ event: 'Signed Up', self_reported: 'Podcast' }, null],
+    [{ event: 'Order Completed', promo_code: 'PODCAST20' }, null],
+  ])('event %j → %s', (fields, expected) => {
+    expect(event(fields)).toBe(expected);
+  });
+});
+
 describe('workspace rules', () => {
   it('come first and override the base rule set', () => {
     const rules = compileChannelSettings({

@@ -105,14 +105,129 @@ describe('touchpoints and channels', () => {
     expect(j.stage).toBe('customer');
   });
 
-  it('a direct hit replaces the session campaign only when configured', () => {
+  it('a direct return inside a session is a Direct touchpoint; it replaces the channel in effect only when configured', () => {
+    // Changed with issue 13: touchpoints are facts, `directOverridesCampaign` only changes the
+    // channel in effect (the attribution view). Before, the setting decided whether the direct
+    // hit was a touchpoint at all, and any hit without referrer counted as one.
+    const events = [
+      page(T0, '/?utm_source=newsletter&utm_medium=email&utm_campaign=jan'),
+      page(T0 + MIN, '/pricing', `${SITE}/`),
+      page(T0 + 2 * MIN, '/', ''), // typed the address again: no referrer after a page that had one
+    ];
+    const overriding = { ...config, directOverridesCampaign: true };
+    for (const c of [config, overriding]) {
+      expect(buildJourney(events, c).touchpoints.map((t) => [t.kind, t.channel])).toEqual([
+        ['session', 'Email'],
+        ['campaign', 'Direct'],
+      ]);
+    }
+    expect(buildJourney(events, config).steps.map((s) => s.channel)).toEqual(['Email', 'Email', 'Email']);
+    expect(buildJourney(events, overriding).steps.map((s) => s.channel)).toEqual([
+      'Email',
+      'Email',
+      'Direct',
+    ]);
+  });
+
+  it('a view without referrer that the rules place elsewhere (a vanity URL) replaces the channel in effect', () => {
+    const events = [
+      page(T0, '/?utm_source=newsletter&utm_medium=email&utm_campaign=jan'),
+      page(T0 + MIN, '/pricing', `${SITE}/`),
+      page(T0 + 2 * MIN, '/podcast', ''),
+      page(T0 + 3 * MIN, '/', ''), // the same visit going on
+      page(T0 + 4 * MIN, '/docs', `${SITE}/`),
+      page(T0 + 5 * MIN, '/', ''), // typed in: Direct, which does not overwrite
+    ];
+    const j = buildJourney(events, config);
+    expect(j.touchpoints.map((t) => [t.kind, t.channel])).toEqual([
+      ['session', 'Email'],
+      ['campaign', 'Podcast'],
+      ['campaign', 'Direct'],
+    ]);
+    expect(j.steps.map((s) => s.channel)).toEqual([
+      'Email',
+      'Email',
+      'Podcast',
+      'Podcast',
+      'Podcast',
+      'Podcast',
+    ]);
+  });
+
+  it('a view repeating the previous view’s referrer and campaign is the same visit (single-page apps)', () => {
+    // Changed with issue 13 (was: the second hit is a Direct touchpoint when directOverridesCampaign
+    // is set). A single-page app's page calls repeat the landing's referrer (none, from an email)
+    // and drop its parameters: that is the visit going on, in any configuration.
     const events = [
       page(T0, '/?utm_source=newsletter&utm_medium=email&utm_campaign=jan'),
       page(T0 + MIN, '/pricing', ''),
+      page(T0 + 2 * MIN, '/docs', 'https://www.google.com/'),
+      page(T0 + 3 * MIN, '/docs/setup', 'https://www.google.com/'),
     ];
-    expect(buildJourney(events, config).touchpoints.map((t) => t.channel)).toEqual(['Email']);
-    const overriding = { ...config, directOverridesCampaign: true };
-    expect(buildJourney(events, overriding).touchpoints.map((t) => t.channel)).toEqual(['Email', 'Direct']);
+    for (const c of [config, { ...config, directOverridesCampaign: true }]) {
+      expect(buildJourney(events, c).touchpoints.map((t) => [t.kind, t.channel])).toEqual([
+        ['session', 'Email'],
+        ['campaign', 'Organic Search'],
+      ]);
+    }
+  });
+
+  it('product events are activity, not arrivals: they make sessions without touchpoints', () => {
+    // Issue 13: browser track calls without page context ("Report Viewed") opened a Direct
+    // session and touchpoint each; app screens without campaign or referrer did the same.
+    const appUsage = (at: number, event: string) =>
+      ev(at, 'track', { event, properties: { workspace: 'main' }, context: { userAgent: CHROME } });
+    const screen = (at: number, name: string) =>
+      ev(at, 'screen', { name, context: { userAgent: 'Habitly/5.2 CFNetwork/1490 Darwin/23.2.0' } });
+    const events = [
+      appUsage(T0, 'Report Viewed'),
+      appUsage(T0 + 5 * MIN, 'Dashboard Created'),
+      appUsage(T0 + DAY, 'Report Viewed'),
+      screen(T0 + 2 * DAY, 'Home'),
+      screen(T0 + 2 * DAY + MIN, 'Stats'),
+      page(T0 + 2 * DAY + 2 * MIN, '/pricing'), // then the site, typed in: a Direct arrival
+      ev(T0 + 3 * DAY, 'screen', {
+        name: 'Offer',
+        context: {
+          userAgent: 'Habitly/5.2 CFNetwork/1490 Darwin/23.2.0',
+          campaign: { source: 'braze', medium: 'push', name: 'trial-ending' },
+        },
+      }),
+    ];
+    const j = buildJourney(events, config);
+    expect(j.sessions.map((s) => [s.eventCount, s.channel])).toEqual([
+      [2, null],
+      [1, null],
+      [3, 'Direct'],
+      [1, 'Mobile Push Notifications'],
+    ]);
+    expect(j.touchpoints.map((t) => [t.kind, t.channel, t.event])).toEqual([
+      ['session', 'Direct', null],
+      ['session', 'Mobile Push Notifications', 'Offer'],
+    ]);
+    expect(j.steps.map((s) => s.channel)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+      'Direct',
+      'Mobile Push Notifications',
+    ]);
+  });
+
+  it('an event rule opening a visit is its entry; later direct views keep its channel in effect', () => {
+    const opened = ev(T0, 'track', {
+      event: 'Push Notification Tapped',
+      context: { userAgent: CHROME },
+    });
+    const j = buildJourney([opened, page(T0 + MIN, '/')], config);
+    expect(j.touchpoints.map((t) => [t.kind, t.channel])).toEqual([
+      ['event', 'Mobile Push Notifications'],
+      ['campaign', 'Direct'],
+    ]);
+    expect(j.sessions[0]).toMatchObject({ channel: 'Mobile Push Notifications', entryTouchpoint: 0 });
+    expect(j.steps.map((s) => s.channel)).toEqual(['Mobile Push Notifications', 'Mobile Push Notifications']);
   });
 
   it('a new campaign inside a session is a touchpoint of its own (GA4 sessions do not split)', () => {
@@ -137,15 +252,42 @@ describe('touchpoints and channels', () => {
     ]);
   });
 
-  it('podcast: the vanity URL, and "how did you hear about us" on a form', () => {
+  it('podcast: the vanity URL is a touchpoint; "how did you hear about us" is reported, not a touch', () => {
+    // Changed with issue 13 (was: the form's answer is a second Podcast touchpoint). The answer
+    // tells of a contact at some earlier time; dated at the form it double-counted the podcast
+    // (the visit, the identify call's traits, the form) and sat on the conversion itself.
     const j = buildJourney(
       [
         page(T0, '/podcast'),
+        ev(T0 + DAY - MIN, 'identify', { traits: { how_did_you_hear: 'The SaaS Growth Podcast' } }),
         browserTrack(T0 + DAY, 'Signed Up', { how_did_you_hear: 'The SaaS Growth Podcast' }),
+        serverTrack(T0 + 9 * DAY, 'Order Completed', { coupon: 'PODCAST20' }),
       ],
       config,
     );
-    expect(j.touchpoints.map((t) => [t.kind, t.channel])).toEqual([
+    expect(j.touchpoints.map((t) => [t.kind, t.channel])).toEqual([['session', 'Podcast']]);
+    expect(j.reported.map((r) => [r.field, r.value, r.at - T0])).toEqual([
+      ['self_reported', 'The SaaS Growth Podcast', DAY - MIN],
+      ['promo_code', 'PODCAST20', 9 * DAY],
+    ]);
+    // A workspace that counts answers as touches says so with an event rule.
+    const counting = journeyConfig(
+      ChannelRules.compile([
+        {
+          channel: 'Podcast',
+          scope: 'event',
+          when: { field: 'self_reported', op: 'contains', value: 'podcast' },
+        },
+        ...BASE_RULES.journey,
+      ]),
+      config.stages,
+    );
+    expect(
+      buildJourney(
+        [page(T0, '/podcast'), browserTrack(T0 + DAY, 'Signed Up', { how_did_you_hear: 'Podcast' })],
+        counting,
+      ).touchpoints.map((t) => [t.kind, t.channel]),
+    ).toEqual([
       ['session', 'Podcast'],
       ['event', 'Podcast'],
     ]);
@@ -153,19 +295,28 @@ describe('touchpoints and channels', () => {
 
   it('context.campaign (analytics.js) is read like UTM parameters', () => {
     const e = page(T0, '/', '', { campaign: { source: 'criteo', medium: 'retargeting', name: 'cart' } });
+    // Changed with issue 13 (was Paid Other, GA4's answer, which the ga4 rule set still gives):
+    // the journey rule set files retargeting under its own channel, on any network.
     expect(buildJourney([e], config).touchpoints[0]).toMatchObject({
-      channel: 'Paid Other',
+      channel: 'Retargeting',
       campaign: 'cart',
     });
   });
 
-  it('a referrer from the own site at a session start counts as direct; configured own domains too', () => {
+  it('a referrer from the own site is no arrival, even at a session start; configured own domains too', () => {
+    // Changed with issue 13 (was: a Direct touchpoint, as GA4 files such a session under
+    // (direct)). The person was already on the site (a tab left open past the session timeout):
+    // nothing brought them, so there is no touchpoint and the session has no entry channel.
     const j = buildJourney([page(T0, '/docs', `${SITE}/`)], config);
-    expect(j.touchpoints[0]?.channel).toBe('Direct');
+    expect(j.touchpoints).toEqual([]);
+    expect(j.sessions.map((s) => [s.eventCount, s.channel])).toEqual([[1, null]]);
     const crossDomain = { ...config, touch: { ownDomains: ['acme-shop.example'], ignoreReferrers: [] } };
+    expect(buildJourney([page(T0, '/', 'https://acme-shop.example/cart')], crossDomain).touchpoints).toEqual(
+      [],
+    );
     expect(
-      buildJourney([page(T0, '/', 'https://acme-shop.example/cart')], crossDomain).touchpoints[0]?.channel,
-    ).toBe('Direct');
+      buildJourney([page(T0, '/', 'https://acme-shop.example/cart')], config).touchpoints[0]?.channel,
+    ).toBe('Referral');
   });
 });
 

@@ -17,12 +17,21 @@ import {
  * A journey: one person's (or account's) events in time order, annotated with touchpoints and
  * their channels, sessions and lifecycle stages.
  *
- * Touchpoints are:
- * - `session`: how each session arrived (its first event: campaign, referrer, or direct);
- * - `campaign`: a new campaign or referrer in the middle of a session;
+ * Touchpoints record what happened, one per contact:
+ * - `session`: the first arrival of a session (a page view from a campaign, another site, or
+ *   with no referrer at all: Direct);
+ * - `campaign`: a later arrival inside a session: another campaign or referrer, or a direct
+ *   return (a view without referrer after views that had one);
  * - `event`: an event a channel rule of scope `event` matches (sales call, webinar, ticket…).
- * A direct hit inside a session does not replace the campaign it arrived with, unless
- * `directOverridesCampaign` is set.
+ * Only views from outside the site arrive: a view whose referrer is the site itself is browsing
+ * on, an app screen without campaign or referrer is product use, and track/identify calls
+ * (product events such as "Report Viewed") are activity: they make and extend sessions but are
+ * never arrivals. A view repeating the referrer and campaign of the previous view from the same
+ * browser is the same visit continuing (single-page apps repeat the landing's referrer).
+ *
+ * Carrying an earlier campaign forward is a view for attribution, not a fact: each step's
+ * `channel` is the channel in effect — the session's last non-direct arrival (a direct return
+ * replaces it only with `directOverridesCampaign`) — while the touchpoints stay what happened.
  *
  * `JourneyBuilder` is incremental: events in time order extend it in O(1); an event earlier than
  * the last one replays the journey, so the result never depends on arrival order.
@@ -33,6 +42,7 @@ export interface JourneyConfig {
   stages: CompiledStageModel;
   sessions: SessionOptions;
   touch: TouchOptions;
+  /** Whether a direct return inside a session replaces the channel in effect (never the facts). */
   directOverridesCampaign: boolean;
   /** Events that make a session engaged (never a bounce). */
   conversions: ReadonlySet<string>;
@@ -107,16 +117,34 @@ export interface JourneyStep {
   session: number | null;
   /** The touchpoint this event is, if any. */
   touchpoint: number | null;
-  /** The channel in effect: the session's current one, or the event's own. */
+  /**
+   * The channel in effect (a view for attribution): in a session, its last non-direct arrival
+   * (or Direct when it had no other; null before anything arrived); outside sessions, the
+   * event's own touchpoint channel.
+   */
   channel: string | null;
   /** The stage after this event. */
   stage: string | null;
   bot: BotReason | null;
 }
 
+/**
+ * What the person said brought them ("how did you hear about us", a promo code): evidence of a
+ * contact at some earlier, unknown time, not a contact itself, so not a touchpoint. Each answer
+ * once, where it was first given.
+ */
+export interface ReportedSource {
+  at: number;
+  messageId: string;
+  event: string | null;
+  field: 'self_reported' | 'promo_code';
+  value: string;
+}
+
 export interface Journey {
   steps: JourneyStep[];
   touchpoints: Touchpoint[];
+  reported: ReportedSource[];
   sessions: SessionSummary[];
   stages: StageSpan[];
   stage: string | null;
@@ -181,18 +209,31 @@ export class JourneyBuilder {
   }
 }
 
+/** The channel plain direct traffic gets in every base rule set ("direct does not overwrite"). */
+const DIRECT = 'Direct';
+
+/** What a view says about where it came from, to tell a new arrival from the visit going on. */
+interface ViewOrigin {
+  /** Referrer: a host, `(internal)` for the site itself, '' for none. */
+  referrer: string;
+  campaignKey: string | null;
+}
+
 class FoldState {
   readonly steps: JourneyStep[] = [];
   readonly touchpoints: Touchpoint[] = [];
+  readonly reported: ReportedSource[] = [];
   readonly sessionEntries: (number | null)[] = [];
   readonly landing: (string | null)[] = [];
   readonly cutter: SessionCutter;
   readonly stages: StageFold;
   private readonly rate = new RateWatch();
   private traits: Record<string, FieldValue> = {};
-  /** The session's campaign in effect (key) and its channel. */
-  private sessionCampaign: string | null = null;
+  /** The channel in effect in the current session (null until something arrived). */
   private sessionChannel: string | null = null;
+  /** The last view of each browser (user agent) in the current session. */
+  private lastView = new Map<string, ViewOrigin>();
+  private readonly reportedKeys = new Set<string>();
   bot: BotReason | null = null;
   botEvents = 0;
 
@@ -234,50 +275,46 @@ class FoldState {
     // and offline events stand outside them.
     const interactive = isView || ua !== null || e.context?.page !== undefined;
     let touch: { kind: Touchpoint['kind']; channel: string } | null = null;
-    let opensSession = false;
+    /** Whether the touch is the first arrival of its session (its entry). */
+    let entry = false;
     if (interactive) {
       const key = campaignKeyOf(t);
       const before = this.cutter.sessions.length;
-      step.session = this.cutter.push({
+      const session = this.cutter.push({
         timestamp: e.timestamp,
         campaignKey: key,
         isView,
         isConversion: name !== null && this.config.conversions.has(name),
       });
+      step.session = session;
       if (this.cutter.sessions.length > before) {
-        opensSession = true;
-        const match = this.config.channels.classify(fields, true);
-        touch = {
-          kind: match?.scope === 'event' ? 'event' : 'session',
-          channel: match?.channel ?? 'Unassigned',
-        };
-        this.sessionCampaign = key;
-        this.sessionChannel = touch.channel;
         this.sessionEntries.push(null);
         this.landing.push(t.landingUrl);
-      } else if (key !== null && key !== this.sessionCampaign) {
+        this.sessionChannel = null;
+        this.lastView.clear();
+      }
+      entry = this.sessionEntries[session] === null;
+      if (isView && this.arrives(e, t, key, ua ?? '')) {
+        const match = this.config.channels.classify(fields, true);
+        const channel = match?.channel ?? 'Unassigned';
         touch = {
-          kind: 'campaign',
-          channel: this.config.channels.classify(fields, true)?.channel ?? 'Unassigned',
+          kind: !entry ? 'campaign' : match?.scope === 'event' ? 'event' : 'session',
+          channel,
         };
-        this.sessionCampaign = key;
-        this.sessionChannel = touch.channel;
-      } else if (
-        t.arrival === 'direct' &&
-        this.config.directOverridesCampaign &&
-        this.sessionCampaign !== null
-      ) {
-        touch = {
-          kind: 'campaign',
-          channel: this.config.channels.classify(fields, true)?.channel ?? 'Direct',
-        };
-        this.sessionCampaign = null;
-        this.sessionChannel = touch.channel;
+        // Direct does not overwrite the channel in effect (unless configured): a view, not a fact.
+        // A view without referrer the rules place elsewhere (a vanity URL, an invite link) does.
+        if (channel !== DIRECT || this.sessionChannel === null || this.config.directOverridesCampaign)
+          this.sessionChannel = channel;
+        if (entry) this.landing[session] = t.landingUrl;
       }
     }
     if (touch === null) {
       const match = this.config.channels.classify(fields, false);
-      if (match) touch = { kind: 'event', channel: match.channel };
+      if (match) {
+        touch = { kind: 'event', channel: match.channel };
+        // An event that opens a visit (a push notification opened) is how the visit came about.
+        if (entry) this.sessionChannel = match.channel;
+      } else entry = false;
     }
     if (touch) {
       step.touchpoint = this.touchpoints.length;
@@ -299,9 +336,11 @@ class FoldState {
         clickIds: t.clickIds,
         session: step.session,
       });
-      if (opensSession && step.session !== null) this.sessionEntries[step.session] = step.touchpoint;
+      if (entry && step.session !== null) this.sessionEntries[step.session] = step.touchpoint;
     }
     step.channel = step.session !== null ? this.sessionChannel : (touch?.channel ?? null);
+    this.report(e, name, 'self_reported', t.selfReported);
+    this.report(e, name, 'promo_code', t.promoCode);
 
     if (e.type === 'identify' && e.traits) {
       for (const [k, v] of Object.entries(e.traits)) this.traits[k] = scalarOf(v);
@@ -318,6 +357,47 @@ class FoldState {
     const opened = this.stages.step(e.timestamp, e.messageId, name, stageFields);
     step.stage = this.stages.stage;
     return opened;
+  }
+
+  /**
+   * Whether a view is an arrival from outside: a campaign, another site, or no referrer at all.
+   * It is not when its referrer is the site itself (browsing on), when it is an app screen with
+   * neither campaign nor referrer (using the app), or when it repeats the referrer and campaign of
+   * the previous view from the same browser in this session (the same visit going on: a
+   * single-page app repeats the landing's referrer; a reload repeats the campaign).
+   */
+  private arrives(e: JourneyEvent, t: TouchFields, key: string | null, browser: string): boolean {
+    const origin: ViewOrigin = {
+      referrer:
+        t.arrival === 'internal'
+          ? '(internal)'
+          : t.referringDomain === null || t.referringDomain === '$direct'
+            ? ''
+            : t.referringDomain,
+      campaignKey: key,
+    };
+    const previous = this.lastView.get(browser);
+    this.lastView.set(browser, origin);
+    if (t.arrival !== 'campaign' && t.arrival !== 'referral' && t.arrival !== 'direct') return false;
+    if (e.type === 'screen' && t.arrival === 'direct') return false;
+    return (
+      previous === undefined ||
+      previous.referrer !== origin.referrer ||
+      (key !== null && key !== previous.campaignKey)
+    );
+  }
+
+  private report(
+    e: JourneyEvent,
+    event: string | null,
+    field: ReportedSource['field'],
+    value: string | null,
+  ) {
+    if (value === null) return;
+    const k = `${field}\u0000${value.toLowerCase()}`;
+    if (this.reportedKeys.has(k)) return;
+    this.reportedKeys.add(k);
+    this.reported.push({ at: e.timestamp, messageId: e.messageId, event, field, value });
   }
 
   result(asOf?: number): Journey {
@@ -342,6 +422,7 @@ class FoldState {
     return {
       steps: isBot ? [] : this.steps.filter(keep).map((s) => ({ ...s })),
       touchpoints: isBot ? [] : this.touchpoints.map((t) => ({ ...t })),
+      reported: isBot ? [] : this.reported.map((r) => ({ ...r })),
       sessions: isBot ? [] : sessions,
       stages: isBot ? [] : stages,
       stage: isBot ? null : (stages[stages.length - 1]?.stage ?? null),

@@ -216,7 +216,7 @@ export function b2bSaas(config: SimConfig): Scenario {
           properties: { event_name: detail.pick(['SaaStr', 'Web Summit', 'MarTech']), badge_scanned: true },
           channel,
         });
-      } else if (channel === 'Outbound Sales') {
+      } else if (channel === 'Sales') {
         if (!rec.identified) identify(rec, t.at - 60_000, null, { lead_source: 'outbound' });
         const call = detail.chance(0.3);
         actions.push({

@@ -169,7 +169,7 @@ export function subscriptionApp(config: SimConfig): Scenario {
       for (const t of p.touches) {
         const channel = channels[t.c] as string;
         enterStage(p.rec, 'Awareness', t.at);
-        if (channel === 'Push') {
+        if (channel === 'Mobile Push Notifications') {
           track(
             t.at,
             'Push Notification Opened',
