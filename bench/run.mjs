@@ -9,6 +9,7 @@ const BENCHMARKS = {
   'import-ceiling': () => import('./import-ceiling.bench.mjs'),
   identity: () => import('./identity.bench.mjs'),
   journey: () => import('./journey.bench.mjs'),
+  facts: () => import('./facts.bench.mjs'),
   dedup: () => import('./dedup.bench.mjs'),
   restart: () => import('./restart.bench.mjs'),
   probe: () => import('./probe.bench.mjs'),

@@ -4,7 +4,7 @@ import { buildJourney, type Journey, JourneyBuilder, type JourneyConfig } from '
 import { type JourneyEvent, journeyEventOf } from '../core/journey/journey-event.js';
 import { compileJourneySettings, type JourneySettings } from '../core/journey/journey-settings.js';
 import { effectiveChannelRules } from '../core/journey/rulesets.js';
-import { CLICK_IDS, PROMO_KEYS, SELF_REPORTED_KEYS } from '../core/journey/touch-fields.js';
+import { touchJsonPaths } from '../core/journey/touch-fields.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { JsonObject, JsonValue, MessageType } from '../core/spec/message.js';
 import type { IdentityService } from './identity-service.js';
@@ -223,24 +223,8 @@ export class JourneyService {
 
 /** Every JSON path the journey model and the workspace's rules read. */
 function pathsFor(settings: JourneySettings): JourneyPaths {
-  const paths: JourneyPaths = {
-    context: [
-      'userAgent',
-      'page.url',
-      'page.search',
-      'page.referrer',
-      'page.path',
-      'referrer.url',
-      'referrer.link',
-      'campaign.source',
-      'campaign.medium',
-      'campaign.name',
-      'campaign.content',
-      'campaign.term',
-    ],
-    properties: ['url', 'search', 'referrer', 'path', ...CLICK_IDS, ...SELF_REPORTED_KEYS, ...PROMO_KEYS],
-    traits: [...SELF_REPORTED_KEYS],
-  };
+  // Where the touch fields read (core/journey/touch-fields.ts), then the paths the rules name.
+  const paths: JourneyPaths = touchJsonPaths();
   const visit = (c: Condition) => {
     if ('all' in c) c.all.forEach(visit);
     else if ('any' in c) c.any.forEach(visit);

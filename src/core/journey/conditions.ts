@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { compileLinearRegex } from '../linear-regex.js';
 import { type SourceCategory, sourceCategoryOf } from './source-categories.js';
+import { isKnownField, JOURNEY_FIELDS, MESSAGE_FIELD_ROOTS, RULE_FIELDS } from './touch-fields.js';
 
 /**
  * The one condition language of channel rules and lifecycle stages: plain data (JSON in config
@@ -37,25 +38,67 @@ export type Condition =
   | { not: Condition }
   | { else: true };
 
+/** The forms a condition takes, for error messages. */
+const CONDITION_FORMS =
+  'a condition is {"field", "op", "value"}, {"all": [...]}, {"any": [...]}, {"not": {...}} or {"else": true}';
+
+const list = (xs: readonly string[]) => xs.join(', ');
+
 const leafSchema = z
   .object({
-    field: z.string().min(1, 'a field name'),
-    op: z.enum(CONDITION_OPS),
+    field: z
+      .string({ error: 'a field name (string)' })
+      .min(1, 'a field name')
+      .refine(isKnownField, {
+        error: (issue) =>
+          `unknown field ${JSON.stringify(issue.input)}: one of ${list(RULE_FIELDS)}, ${list(JOURNEY_FIELDS)} ` +
+          `(stage triggers), or ${MESSAGE_FIELD_ROOTS.map((r) => `${r}.<path>`).join(', ')}`,
+      }),
+    op: z.enum(CONDITION_OPS, {
+      error: (issue) =>
+        issue.input === undefined
+          ? `an op: one of ${list(CONDITION_OPS)}`
+          : `unknown op ${JSON.stringify(issue.input)}: one of ${list(CONDITION_OPS)}`,
+    }),
     value: z
-      .union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))])
+      .union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))], {
+        error: 'a value: a string, number, boolean, or a list of strings and numbers',
+      })
       .optional(),
   })
   .strict();
 
-export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
-  z.union([
-    leafSchema,
-    z.object({ all: z.array(conditionSchema).min(1) }).strict(),
-    z.object({ any: z.array(conditionSchema).min(1) }).strict(),
-    z.object({ not: conditionSchema }).strict(),
-    z.object({ else: z.literal(true) }).strict(),
-  ]),
-) as z.ZodType<Condition>;
+const BRANCHES = {
+  all: z.object({ all: z.array(z.lazy(() => conditionSchema)).min(1, 'at least one condition') }).strict(),
+  any: z.object({ any: z.array(z.lazy(() => conditionSchema)).min(1, 'at least one condition') }).strict(),
+  not: z.object({ not: z.lazy(() => conditionSchema) }).strict(),
+  else: z.object({ else: z.literal(true, { error: '"else" must be true' }) }).strict(),
+};
+
+/** The schema a value must match, chosen by its keys, so that errors speak of that form. */
+function schemaFor(v: unknown): z.ZodType | null {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  if ('field' in v || 'op' in v) return leafSchema;
+  for (const key of ['all', 'any', 'not', 'else'] as const) if (key in v) return BRANCHES[key];
+  return null;
+}
+
+/**
+ * A condition, validated form by form: a wrong op or field is reported at its path with what
+ * is allowed (`rules[0].when.any[1].op: unknown op "inn": one of eq, neq, …`), not as a bare
+ * "Invalid input" of a union.
+ */
+export const conditionSchema: z.ZodType<Condition> = z.unknown().transform((v, ctx) => {
+  const schema = schemaFor(v);
+  if (schema === null) {
+    ctx.addIssue({ code: 'custom', message: CONDITION_FORMS, input: v });
+    return z.NEVER;
+  }
+  const parsed = schema.safeParse(v);
+  if (parsed.success) return parsed.data as Condition;
+  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue } as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
+}) as unknown as z.ZodType<Condition>;
 
 /** A field's value for a condition: what the thing being classified says, or null. */
 export type FieldValue = string | number | boolean | null;
