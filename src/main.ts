@@ -15,6 +15,7 @@ import { IDENTITY, IdentityService } from './services/identity-service.js';
 import { ImportService, type StoredIds } from './services/import-service.js';
 import { IngestService, NO_OBSERVER, receivedHistory } from './services/ingest-service.js';
 import { type JourneyFileSettings, JourneyService } from './services/journey-service.js';
+import { JourneyTablesService } from './services/journey-tables-service.js';
 import { ConsumerRunner } from './services/log-consumer.js';
 import { LOADER, LogLoader } from './services/log-loader.js';
 import { PersonAdminService } from './services/person-admin-service.js';
@@ -32,6 +33,7 @@ import { type Database, openDatabase } from './store/duckdb-database.js';
 import { DuckDBEventStore } from './store/duckdb-event-store.js';
 import { DuckDBIdentityStore } from './store/duckdb-identity-store.js';
 import { DuckDBJourneyStore } from './store/duckdb-journey-store.js';
+import { DuckDBJourneyTablesStore } from './store/duckdb-journey-tables-store.js';
 import { DuckDBLogLoadStore } from './store/duckdb-log-load-store.js';
 import { DuckDBWebhookStore } from './store/duckdb-webhook-store.js';
 import { DuckDBWorkspaceStore } from './store/duckdb-workspace-store.js';
@@ -160,6 +162,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     systemClock,
     journeyFile,
   );
+  const journeyTables = journeyTablesOf(db, journeys, people.identity, () => loader.position);
   const webhooks = new WebhookService(new DuckDBWebhookStore(db.admin), ingest, systemClock);
   const running = ingest;
   let startupProblem: string | null = null;
@@ -183,6 +186,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
         ...(identityRunner.lastError ? { problem: identityRunner.lastError } : {}),
       },
       dedup: { ids: running.rememberedIds, ready: running.accepting },
+      journeys: journeyTables.status,
     };
     return { ready: running.accepting, body };
   };
@@ -195,6 +199,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     persons: people.persons,
     personAdmin: people.admin,
     journeys,
+    journeyTables,
     webhooks,
     metrics,
     version: VERSION,
@@ -272,6 +277,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
       { ...graph, caughtUpFromStore: legacy, replayedTo: people.identity.position },
       'identity graph ready',
     );
+    await journeyTables.start({ catchUpEveryMs: JOURNEY_CATCH_UP_MS });
   })().catch((e: unknown) => {
     startupProblem = `start-up recovery failed: ${(e as Error).message}`;
     served.log.error({ err: e }, 'start-up recovery failed');
@@ -295,6 +301,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
       await loader.stop();
       identityRunner.stop();
       await people.identity.drain();
+      await journeyTables.stop();
       await eventStore.close();
       db.close();
     },
@@ -392,6 +399,33 @@ const LOAD_INTERVAL_MS = 500;
 
 /** Identity rows are written at most this often: each write is a DuckDB transaction with a WAL sync. */
 const IDENTITY_FLUSH_MS = 200;
+/** How often the journey tables take in what was loaded and what identity changed. */
+const JOURNEY_CATCH_UP_MS = 1_000;
+
+/**
+ * The journey tables' builder: rebuilt when settings change, kept current with what the loader
+ * and the identity pipeline have both written.
+ */
+function journeyTablesOf(
+  db: Database,
+  journeys: JourneyService,
+  identity: IdentityService,
+  loaded: () => number,
+): JourneyTablesService {
+  const tables = new JourneyTablesService({
+    store: new DuckDBJourneyTablesStore(db.journeys, db.reader),
+    journeys,
+    readyTo: () => Math.min(loaded(), identity.persistedSeq),
+    flushIdentity: () => identity.flush(),
+    clock: systemClock,
+  });
+  identity.onChange((changes) => tables.personsChanged(changes));
+  journeys.readFromTables(tables);
+  journeys.onSettingsChanged((ws) => {
+    tables.rebuild(ws).catch(() => undefined);
+  });
+  return tables;
+}
 
 /** The journey settings file (`--journey-config`), if any. */
 function readJourneyFile(path: string | undefined): JourneyFileSettings {
@@ -494,7 +528,8 @@ export async function openLocal(
         readJourneyFile(process.env.THROUGHLINE_JOURNEY_CONFIG),
       );
       await journeys.start();
-      return { ...people, journeys };
+      const journeyTables = journeyTablesOf(db, journeys, people.identity, () => loader.position);
+      return { ...people, journeys, journeyTables };
     }),
     close: async () => {
       await people.identity.drain();

@@ -11,17 +11,21 @@ export function registerAccounts(program: Command, deps: LocalAccess): void {
   withListFlags(
     program
       .command('accounts')
-      .description('list accounts (groups): all, or by id or trait text, trait values, last activity')
+      .description(
+        "list accounts (groups): all, or by id or trait text, trait values, last activity, current stage, members' channels",
+      )
       .addHelpText(
         'after',
         `
 Examples:
   ./throughline accounts                                 # newest activity first
   ./throughline accounts --trait plan=enterprise --sort firstSeen
-  ./throughline accounts --query acme --json`,
+  ./throughline accounts --query acme --json
+  ./throughline accounts --stage customer --channel "Paid Search"   # a member touched it`,
       ),
     100,
     'text in the account id (groupId) or a current trait',
+    'account',
   ).action(async (flags: ListFlags) => {
     const page = await runList<AccountListItem>(deps, flags, '/api/accounts', async (persons, ws, o) => {
       const r = await persons.accounts(ws, o);
@@ -42,8 +46,9 @@ Examples:
         lastSeen: day(a.lastSeen),
         firstSeen: day(a.firstSeen),
         events: a.eventCount,
+        stage: a.stage?.id ?? '–',
       })),
-      ['id', 'name', 'members', 'lastSeen', 'firstSeen', 'events'],
+      ['id', 'name', 'members', 'lastSeen', 'firstSeen', 'events', 'stage'],
     );
     printPageFooter(items.length, total, nextCursor, 'accounts');
   });

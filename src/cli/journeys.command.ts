@@ -62,7 +62,10 @@ const CONCURRENCY = 4;
 export function registerJourneys(program: Command, deps: LocalAccess): void {
   const journeys = program
     .command('journeys')
-    .description('journeys in bulk: score touchpoints against a simulation’s truth');
+    .description(
+      'journeys in bulk: rebuild the journey tables, score touchpoints against a simulation’s truth',
+    );
+  registerRebuild(journeys, deps);
   const evaluate = journeys
     .command('evaluate')
     .description(
@@ -400,4 +403,104 @@ export function render(r: EvaluateReport): string {
     for (const c of r.confusions) out.push(`    ${`${c.truth} → ${c.predicted}`.padEnd(48)} ${n(c.count)}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+interface RebuildFlags extends AccessFlags {
+  workspace: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+/** `throughline journeys rebuild`: the journey tables of a workspace, rebuilt in bulk. */
+function registerRebuild(journeys: Command, deps: LocalAccess): void {
+  journeys
+    .command('rebuild')
+    .description(
+      "rebuild a workspace's journey tables (sessions, touchpoints, stage history) from its events and settings",
+    )
+    .option('-d, --data <dir>', 'data directory (env THROUGHLINE_DATA_DIR, default ./data)')
+    .option('--url <url>', 'when a server holds the data directory: its URL (env THROUGHLINE_URL)')
+    .option('--admin-key <key>', "admin key for the server's API (env THROUGHLINE_ADMIN_KEY)")
+    .option('-w, --workspace <name>', 'workspace (local access)', 'default')
+    .option('--json', 'what was written, as JSON')
+    .option('--no-progress', 'no progress bar')
+    .addHelpText(
+      'after',
+      `
+The server keeps the journey tables current by itself: it rebuilds a workspace in the background
+when its journey settings change (progress in /health and GET /api/journey/build), and derives
+again the persons that new events, late events and identity merges touch. Run this after changing
+the settings file (THROUGHLINE_JOURNEY_CONFIG) with the server stopped, or to time a rebuild.
+
+When a server holds the data directory, the rebuild runs in the server (needs --admin-key) and
+this command waits for it.
+
+Examples:
+  ./throughline journeys rebuild
+  ./throughline journeys rebuild --json | jq .ms
+  ./throughline journeys rebuild --admin-key $THROUGHLINE_ADMIN_KEY    # a server is running`,
+    )
+    .action(async (flags: RebuildFlags) => {
+      try {
+        const access = await openAccess(deps, flags, true);
+        if (!access.ok) return fail(access.error);
+        const a = access.value;
+        const started = Date.now();
+        const show = flags.progress && !flags.json;
+        let result: { workspace: string; counts: unknown };
+        if (a.kind === 'remote') result = await rebuildRemote(a.target, show);
+        else {
+          try {
+            const ws = await workspaceIdOf(a.workspaces, flags.workspace);
+            const { journeyTables } = await a.people();
+            const bar = progressBar('rebuild', 2, 'phases', show);
+            let done = 0;
+            const counts = await journeyTables.rebuild(ws, {
+              onPhase: (phase) => bar.update(done++, { extra: phase }),
+            });
+            bar.update(2, { extra: 'done' });
+            bar.stop();
+            result = { workspace: ws, counts };
+          } finally {
+            await a.close();
+          }
+        }
+        const ms = Date.now() - started;
+        if (flags.json) printJson({ ...result, ms });
+        else {
+          const c = result.counts as Record<string, number>;
+          process.stdout.write(
+            `rebuilt the journeys of ${result.workspace} in ${(ms / 1000).toFixed(1)} s: ${fmt(c.persons)} persons, ${fmt(c.events)} events, ${fmt(c.sessions)} sessions, ${fmt(c.touchpoints)} touchpoints, ${fmt(c.stageSpans)} stage entries\n`,
+          );
+        }
+      } catch (e) {
+        fail(`rebuild failed: ${(e as Error).message}`);
+      }
+    });
+}
+
+const fmt = (n: number | undefined) => (n ?? 0).toLocaleString('en-US');
+
+interface BuildAnswer {
+  current: boolean;
+  builder: { state: string; phase?: string; last?: { workspace: string; counts: unknown }; problem?: string };
+}
+
+/** Asks the server to rebuild, then waits until its builder is idle again. */
+async function rebuildRemote(
+  target: ApiTarget,
+  show: boolean,
+): Promise<{ workspace: string; counts: unknown }> {
+  await apiRequest(target, 'POST', '/api/journey/rebuild');
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const b = await apiRequest<BuildAnswer>(target, 'GET', '/api/journey/build');
+    if (show) process.stderr.write(`\rrebuilding: ${b.builder.phase ?? b.builder.state}          `);
+    if (b.builder.state === 'idle') {
+      if (show) process.stderr.write('\n');
+      if (b.builder.problem) throw new Error(b.builder.problem);
+      if (!b.current || !b.builder.last) throw new Error('the server did not finish the rebuild');
+      return { workspace: b.builder.last.workspace, counts: b.builder.last.counts };
+    }
+  }
 }

@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
 import { parseTimestamp } from '../core/spec/timestamp.js';
-import type { ListOptions, ListPageOf, PersonListItem, PersonService } from '../services/person-service.js';
+import {
+  type ListOptions,
+  type ListPageOf,
+  NO_STAGE,
+  type PersonListItem,
+  type PersonService,
+  parseChannelFilter,
+  parseStageFilter,
+} from '../services/person-service.js';
 import { apiRequest } from './api-client.js';
 import { workspaceIdOf } from './keys.command.js';
 import { type AccessFlags, type LocalAccess, openAccess } from './local-or-remote.js';
@@ -14,20 +22,31 @@ export interface ListFlags extends AccessFlags {
   trait: string[];
   seenFrom?: string;
   seenTo?: string;
+  stage: string[];
+  channel: string[];
+  touchedFrom?: string;
+  touchedTo?: string;
   sort: string;
   order: string;
   limit: string;
   cursor?: string;
 }
 
+const collect = (v: string, all: string[]) => [...all, v];
+
 /** Adds the list flags and the access flags to a list command. */
-export function withListFlags(c: Command, defaultLimit: number, queryHelp: string): Command {
+export function withListFlags(
+  c: Command,
+  defaultLimit: number,
+  queryHelp: string,
+  subject: 'person' | 'account',
+): Command {
   return c
     .option('-q, --query <text>', queryHelp)
     .option(
       '-t, --trait <name=value>',
       'the current trait equals the value (repeat for more; all must hold)',
-      (v: string, all: string[]) => [...all, v],
+      collect,
       [] as string[],
     )
     .option(
@@ -35,6 +54,20 @@ export function withListFlags(c: Command, defaultLimit: number, queryHelp: strin
       'last activity at or after this date (ISO 8601, UTC unless a zone is given)',
     )
     .option('--seen-to <date>', 'last activity before this date')
+    .option(
+      '--stage <id>',
+      `the current lifecycle stage is this stage id, ${NO_STAGE} for none (repeat or comma-separate: any of them)`,
+      collect,
+      [] as string[],
+    )
+    .option(
+      '--channel <name>',
+      `${subject === 'person' ? 'has' : 'a member has'} a journey touchpoint of this channel, case-insensitive (repeat or comma-separate: any of them)`,
+      collect,
+      [] as string[],
+    )
+    .option('--touched-from <date>', 'that touchpoint (any channel if no --channel) at or after this date')
+    .option('--touched-to <date>', 'that touchpoint before this date')
     .option('--sort <by>', 'lastSeen or firstSeen', 'lastSeen')
     .option('--order <order>', 'desc (newest first) or asc', 'desc')
     .option('-n, --limit <n>', 'rows per page (1–1000)', String(defaultLimit))
@@ -67,9 +100,23 @@ export function listRequestOf(
     options.traits.push({ key, value });
     query.append(`trait.${key}`, value);
   }
+  if (flags.stage.length > 0) {
+    const stages = parseStageFilter(flags.stage);
+    if (!stages.ok) return { ok: false, error: `--${stages.error}` };
+    options.stages = stages.value;
+    for (const st of stages.value) query.append('stage', st ?? NO_STAGE);
+  }
+  if (flags.channel.length > 0) {
+    const channels = parseChannelFilter(flags.channel);
+    if (!channels.ok) return { ok: false, error: `--${channels.error}` };
+    options.channels = channels.value;
+    for (const ch of channels.value) query.append('channel', ch);
+  }
   for (const [flag, field] of [
     ['seenFrom', '--seen-from'],
     ['seenTo', '--seen-to'],
+    ['touchedFrom', '--touched-from'],
+    ['touchedTo', '--touched-to'],
   ] as const) {
     const raw = flags[flag];
     if (raw === undefined) continue;
@@ -137,17 +184,22 @@ export function registerPersons(program: Command, deps: LocalAccess): void {
   withListFlags(
     program
       .command('persons')
-      .description('list persons: everyone, or by identifier or trait text, trait values, last activity')
+      .description(
+        'list persons: everyone, or by identifier or trait text, trait values, last activity, current stage, channels touched',
+      )
       .addHelpText(
         'after',
         `
 Examples:
   ./throughline persons                                  # newest activity first
   ./throughline persons --trait plan=pro --seen-from 2026-06-01 --limit 50
-  ./throughline persons --query jane@ --json`,
+  ./throughline persons --query jane@ --json
+  ./throughline persons --stage customer --channel "Paid Search"
+  ./throughline persons --stage "(none)" --channel Email --touched-from 2026-06-01 --touched-to 2026-07-01`,
       ),
     20,
     'text in an identifier (type:value, or any part of a value) or a current trait',
+    'person',
   ).action(async (flags: ListFlags) => {
     const page = await runList<PersonListItem>(deps, flags, '/api/persons', async (persons, ws, o) => {
       const r = await persons.list(ws, o);
@@ -171,8 +223,9 @@ Examples:
             .slice(0, 2)
             .map((i) => `${i.type}:${i.value}`)
             .join(' ') + (p.identifiers.length > 2 ? ` +${p.identifiers.length - 2}` : ''),
+        stage: p.stage?.id ?? '–',
       })),
-      ['id', 'lastSeen', 'firstSeen', 'events', 'identifiers'],
+      ['id', 'lastSeen', 'firstSeen', 'events', 'identifiers', 'stage'],
     );
     printPageFooter(items.length, total, nextCursor, 'persons');
   });

@@ -8,6 +8,7 @@ import type { EventQueryService } from '../services/event-query-service.js';
 import type { IdentityService } from '../services/identity-service.js';
 import type { IngestService } from '../services/ingest-service.js';
 import type { JourneyService } from '../services/journey-service.js';
+import type { JourneyTablesService } from '../services/journey-tables-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
@@ -36,6 +37,7 @@ export interface AppDeps {
   persons: PersonService;
   personAdmin: PersonAdminService;
   journeys: JourneyService;
+  journeyTables: JourneyTablesService;
   webhooks: WebhookService;
   metrics: Metrics;
   version: string;
@@ -145,7 +147,11 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(personsRoutes, { persons: deps.persons, admin: deps.personAdmin });
     await api.register(accountsRoutes, { persons: deps.persons });
     await api.register(identitySettingsRoutes, { identity: deps.identity });
-    await api.register(journeyRoutes, { persons: deps.persons, journeys: deps.journeys });
+    await api.register(journeyRoutes, {
+      persons: deps.persons,
+      journeys: deps.journeys,
+      journeyTables: deps.journeyTables,
+    });
     await api.register(webhookSettingsRoutes, { webhooks: deps.webhooks });
     await api.register(importRoutes, deps.imports);
   });

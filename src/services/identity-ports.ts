@@ -267,11 +267,30 @@ export interface ListQuery<K> {
   /** Last activity in [seenFrom, seenTo), epoch ms. */
   seenFrom?: number;
   seenTo?: number;
+  /**
+   * Current stage (the subject's last `stage_history` row) is one of these ids; `null` stands
+   * for no stage (no row). Absent: any.
+   */
+  stages?: (string | null)[];
+  /**
+   * A journey touchpoint of one of these channels (case-insensitive; for an account, any member
+   * person's). Absent: any channel, and no touchpoint needed unless a touched range is given.
+   */
+  channels?: string[];
+  /** That touchpoint at or after / before this time, epoch ms (either alone is a half-open range). */
+  touchedFrom?: number;
+  touchedTo?: number;
 }
 
 export interface PersonListQuery extends ListQuery<number> {
   /** A person key that matches `text` whatever its search text (an exact `type:value`). */
   orKey?: number;
+}
+
+/** A current lifecycle stage: its id and name as `stage_history` recorded them. */
+export interface StageRef {
+  id: string;
+  name: string;
 }
 
 export interface ListPage<R> {
@@ -287,6 +306,7 @@ export interface PersonListRow {
   events: number;
   revenue: number;
   traits: TraitValue[];
+  stage: StageRef | null;
 }
 
 export interface AccountListRow {
@@ -298,6 +318,7 @@ export interface AccountListRow {
   events: number;
   revenue: number;
   traits: TraitValue[];
+  stage: StageRef | null;
 }
 
 /** The resolver's port: what the graph loads from, and where the pipeline writes what it derived. */

@@ -1,3 +1,8 @@
+import type { JourneyConfig } from '../core/journey/journey.js';
+import type { JourneyRows } from '../core/journey/journey-rows.js';
+import type { JourneySettings } from '../core/journey/journey-settings.js';
+import type { StageModel } from '../core/journey/stages.js';
+
 /** What the journey service needs from storage. */
 
 /** One event row for bulk derivation: only the parts the journey model reads. */
@@ -37,4 +42,62 @@ export interface JourneyPaths {
   properties: string[];
   traits: string[];
   context: string[];
+}
+
+/** What the journey tables are derived from, for one workspace. */
+export interface JourneyBuildInput {
+  settings: JourneySettings;
+  config: JourneyConfig;
+  stageModel: StageModel;
+}
+
+export interface JourneyBuildCounts {
+  persons: number;
+  events: number;
+  sessions: number;
+  touchpoints: number;
+  stageSpans: number;
+}
+
+export type JourneyBuildPhase = 'sessions and touchpoints' | 'stage history';
+
+/** Where the journey tables were built to, per workspace. */
+export interface JourneyTablesState {
+  workspaceId: string;
+  settingsHash: string;
+  builtSeq: number;
+}
+
+/**
+ * The journey tables (sessions, touchpoints, steps, stage history): derived from the events,
+ * the person map and a workspace's settings; rebuilt whole or for some persons.
+ */
+export interface JourneyTablesStore {
+  /**
+   * Rebuilds the workspace's rows (or only those of `persons`) in one transaction, and records
+   * `state` with them.
+   */
+  rebuild(
+    workspaceId: string,
+    input: JourneyBuildInput,
+    o: {
+      persons?: readonly number[];
+      state: Omit<JourneyTablesState, 'workspaceId'>;
+      onPhase?: (p: JourneyBuildPhase) => void;
+    },
+  ): Promise<JourneyBuildCounts>;
+  /**
+   * Writes the inactivity transitions that came due after each person's last event, as of `now`
+   * (what a journey read adds as of now), so lists by current stage agree with journeys.
+   */
+  sweepInactivity(workspaceId: string, model: StageModel, now: number): Promise<void>;
+  states(): Promise<JourneyTablesState[]>;
+  /** Every workspace (one without events builds empty tables). */
+  workspacesWithEvents(): Promise<string[]>;
+  /** Person keys holding the workspace's events in (after, upTo]. */
+  personsWithEventsIn(workspaceId: string, after: number, upTo: number): Promise<number[]>;
+  /** A person's journey as the tables hold it; null when the tables have no journey for the key. */
+  journeyRows(workspaceId: string, personKey: number): Promise<JourneyRows | null>;
+  /** Person keys now or formerly named by these person ids (current keys and retired aliases). */
+  personKeysOf(workspaceId: string, personIds: readonly string[]): Promise<number[]>;
 }

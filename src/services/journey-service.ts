@@ -14,6 +14,11 @@ import type { Clock } from './ports.js';
 
 type Compiled = { settings: JourneySettings; config: JourneyConfig; problem?: string };
 
+/** Journeys as the journey tables hold them (null: the tables cannot answer). */
+export interface JourneyTablesReader {
+  journeyOf(workspaceId: string, personKey: number, asOf: number): Promise<Journey | null>;
+}
+
 /** Journey settings from a config file: defaults for every workspace, and per workspace. */
 export interface JourneyFileSettings {
   default?: unknown;
@@ -47,6 +52,8 @@ const PAGE_SIZE = 5_000;
 export class JourneyService {
   private readonly stored = new Map<string, unknown>();
   private readonly compiled = new Map<string, Compiled>();
+  private readonly settingsListeners = new Set<(workspaceId: string) => void>();
+  private tables: JourneyTablesReader | undefined;
 
   constructor(
     private readonly store: JourneyStore,
@@ -62,6 +69,12 @@ export class JourneyService {
     // A broken config file must fail at start, not on the first request.
     if (this.file.default !== undefined) compileJourneySettings(this.file.default);
     for (const s of Object.values(this.file.workspaces ?? {})) compileJourneySettings(s);
+  }
+
+  /** Calls `listener` with the workspace whose settings were replaced. */
+  onSettingsChanged(listener: (workspaceId: string) => void): () => void {
+    this.settingsListeners.add(listener);
+    return () => this.settingsListeners.delete(listener);
   }
 
   /** The settings in force and where they come from; `problem` when stored ones no longer compile. */
@@ -81,6 +94,7 @@ export class JourneyService {
     await this.store.saveSettings(workspaceId, input ?? {}, this.clock.now());
     this.stored.set(workspaceId, input ?? {});
     this.compiled.delete(workspaceId);
+    for (const l of this.settingsListeners) l(workspaceId);
     return settings;
   }
 
@@ -98,7 +112,20 @@ export class JourneyService {
     return includeBots ? { ...config, includeBots: true } : config;
   }
 
+  /**
+   * Where journeys are read from when their tables can answer (journey-tables-service.ts); the
+   * journey model derives them from the events otherwise, and always with bots included.
+   */
+  readFromTables(tables: JourneyTablesReader): void {
+    this.tables = tables;
+  }
+
   async personJourney(workspaceId: string, p: PersonRef, o: JourneyOptions = {}): Promise<Journey> {
+    if (this.tables && !o.includeBots) {
+      await this.identity.readBarrier();
+      const stored = await this.tables.journeyOf(workspaceId, p.anchor, o.asOf ?? this.clock.now());
+      if (stored) return stored;
+    }
     return this.journeyOf(workspaceId, p.members, undefined, o);
   }
 

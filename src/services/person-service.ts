@@ -3,7 +3,14 @@ import { isPersonId } from '../core/identity/person-id.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { JsonObject, JsonValue, StoredEvent } from '../core/spec/message.js';
 import { decodeCursor, encodeCursor } from './event-query-service.js';
-import type { ListAfter, ListSort, PersonReadModel, TraitValue } from './identity-ports.js';
+import type {
+  ListAfter,
+  ListQuery,
+  ListSort,
+  PersonReadModel,
+  StageRef,
+  TraitValue,
+} from './identity-ports.js';
 import type { IdentityService } from './identity-service.js';
 
 /**
@@ -59,6 +66,13 @@ export interface ListOptions {
   /** Last activity in [seenFrom, seenTo), epoch ms. */
   seenFrom?: number;
   seenTo?: number;
+  /** Current stage is one of these ids (null: no stage); see `parseStageFilter`. */
+  stages?: (string | null)[];
+  /** A touchpoint of one of these channels (an account: a member's); see `parseChannelFilter`. */
+  channels?: string[];
+  /** That touchpoint in [touchedFrom, touchedTo), epoch ms; alone: a touchpoint of any channel. */
+  touchedFrom?: number;
+  touchedTo?: number;
   sort: ListSort;
   order: 'asc' | 'desc';
   limit: number;
@@ -75,6 +89,8 @@ export interface PersonListItem {
   lastSeen: string | null;
   eventCount: number;
   lifetimeRevenue: number;
+  /** The current lifecycle stage (the last stage entered, as stored), or null. */
+  stage: StageRef | null;
 }
 
 export interface AccountListItem {
@@ -86,6 +102,50 @@ export interface AccountListItem {
   lastSeen: string | null;
   eventCount: number;
   lifetimeRevenue: number;
+  /** The account's current lifecycle stage, or null. */
+  stage: StageRef | null;
+}
+
+/** How a list's stage filter names "no stage". */
+export const NO_STAGE = '(none)';
+const MAX_FILTER_VALUES = 100;
+const MAX_FILTER_LENGTH = 200;
+
+/**
+ * Values of a repeatable, comma-separated list parameter (`stage=a,b&stage=c`), trimmed; an
+ * error for an empty one or too many.
+ */
+function filterValues(name: string, raw: string[]): Result<string[], string> {
+  const values = raw.flatMap((r) => r.split(',')).map((v) => v.trim());
+  if (values.some((v) => v === ''))
+    return err(`${name}: an empty value; give one or more, separated by commas`);
+  if (values.length > MAX_FILTER_VALUES) return err(`${name}: at most ${MAX_FILTER_VALUES} values`);
+  const long = values.find((v) => v.length > MAX_FILTER_LENGTH);
+  if (long !== undefined) return err(`${name}: a value longer than ${MAX_FILTER_LENGTH} characters`);
+  return ok([...new Set(values)]);
+}
+
+/** `stage` values → stage ids, `(none)` → null (no stage). */
+export function parseStageFilter(raw: string[]): Result<(string | null)[], string> {
+  const v = filterValues('stage', raw);
+  return v.ok ? ok(v.value.map((s) => (s === NO_STAGE ? null : s))) : v;
+}
+
+/** `channel` values → channel names (matched case-insensitively). */
+export function parseChannelFilter(raw: string[]): Result<string[], string> {
+  return filterValues('channel', raw);
+}
+
+/** The journey filters of list options, as the read model takes them. */
+function journeyQuery(
+  o: ListOptions,
+): Pick<ListQuery<never>, 'stages' | 'channels' | 'touchedFrom' | 'touchedTo'> {
+  return {
+    ...(o.stages !== undefined ? { stages: o.stages } : {}),
+    ...(o.channels !== undefined ? { channels: o.channels } : {}),
+    ...(o.touchedFrom !== undefined ? { touchedFrom: o.touchedFrom } : {}),
+    ...(o.touchedTo !== undefined ? { touchedTo: o.touchedTo } : {}),
+  };
 }
 
 export interface ListPageOf<T> {
@@ -326,6 +386,7 @@ export class PersonService {
       ...(orKey !== undefined ? { orKey } : {}),
       ...(o.seenFrom !== undefined ? { seenFrom: o.seenFrom } : {}),
       ...(o.seenTo !== undefined ? { seenTo: o.seenTo } : {}),
+      ...journeyQuery(o),
     });
     const rows = page.rows.slice(0, o.limit);
     const items = rows.map((r): PersonListItem => {
@@ -347,6 +408,7 @@ export class PersonService {
         lastSeen: iso(r.lastSeen),
         eventCount: r.events,
         lifetimeRevenue: r.revenue,
+        stage: r.stage,
       };
     });
     const last = page.rows.length > o.limit ? rows[rows.length - 1] : undefined;
@@ -376,6 +438,7 @@ export class PersonService {
       ...(text !== undefined ? { text } : {}),
       ...(o.seenFrom !== undefined ? { seenFrom: o.seenFrom } : {}),
       ...(o.seenTo !== undefined ? { seenTo: o.seenTo } : {}),
+      ...journeyQuery(o),
     });
     const rows = page.rows.slice(0, o.limit);
     const last = page.rows.length > o.limit ? rows[rows.length - 1] : undefined;
@@ -390,6 +453,7 @@ export class PersonService {
         lastSeen: iso(r.lastSeen),
         eventCount: r.events,
         lifetimeRevenue: r.revenue,
+        stage: r.stage,
       })),
       total: page.total,
       nextCursor: last ? encodeListCursor(o.sort, o.order, value(last), last.groupId) : null,

@@ -16,6 +16,8 @@ export interface Database {
   admin: DuckDBConnection;
   /** The identity pipeline's own connection: its batches are transactions of their own. */
   identity: DuckDBConnection;
+  /** The journey tables' builder: a bulk rebuild is one long transaction of its own. */
+  journeys: DuckDBConnection;
   close(): void;
 }
 
@@ -66,6 +68,7 @@ export async function openDatabase(
   const reader = await instance.connect();
   const admin = await instance.connect();
   const identity = await instance.connect();
+  const journeys = await instance.connect();
   // FSST-compressed strings are slow to fetch row by row: a person's timeline (100 events by
   // index) took 6× longer with it. Dictionary compression still applies; files grow ≈ 1.6×.
   // (Only a SET takes effect; the same option passed at create is ignored.)
@@ -77,7 +80,9 @@ export async function openDatabase(
     reader,
     admin,
     identity,
+    journeys,
     close() {
+      journeys.closeSync();
       identity.closeSync();
       writer.closeSync();
       reader.closeSync();

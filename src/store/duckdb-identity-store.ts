@@ -20,6 +20,7 @@ import type {
   PersonModelState,
   PersonReadModel,
   PersonRow,
+  StageRef,
   Suppression,
   TimelineQuery,
   TraitEventRow,
@@ -475,19 +476,19 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
     onChunk: (events: StoredEvent[]) => Promise<void> | void,
   ): Promise<void> {
     // The same columns as EVENT_COLUMNS, with what identity cannot use left out: moving large
-    // JSON texts into JavaScript is most of the cost of catching up.
-    const context = wholeContext
-      ? 'context::VARCHAR'
-      : `CASE WHEN contains(context::VARCHAR, '"traits"') OR contains(context::VARCHAR, '"device"')
-           OR contains(context::VARCHAR, '"externalIds"') THEN context::VARCHAR END`;
+    // JSON texts into JavaScript is most of the cost of catching up. Custom identifiers may read
+    // any path of traits, context and properties: then they come whole.
     const result = await this.reader.stream(
-      `SELECT workspace_id, seq::DOUBLE, message_id, type, event, name, user_id, anonymous_id, group_id,
-         previous_id, epoch_ms(timestamp)::DOUBLE, NULL, NULL, epoch_ms(received_at)::DOUBLE, NULL,
-         CASE WHEN type = 'track' AND (contains(properties::VARCHAR, '"revenue"')
-           OR event IN ('Order Completed', 'Order Refunded', 'Deal Closed Won')) THEN properties::VARCHAR END,
-         ${wholeContext ? 'traits::VARCHAR' : `CASE WHEN type IN ('identify', 'group', 'alias') OR contains(traits::VARCHAR, '"email"') OR contains(traits::VARCHAR, '"phone"') THEN traits::VARCHAR END`},
-         ${context}, NULL, NULL, fingerprint
-       FROM events WHERE seq > $1::BIGINT ORDER BY seq`,
+      `SELECT e.workspace_id, e.seq::DOUBLE, e.message_id, e.type, e.event, e.name, e.user_id, e.anonymous_id,
+         e.group_id, e.previous_id, epoch_ms(e.timestamp)::DOUBLE, NULL, NULL, epoch_ms(e.received_at)::DOUBLE,
+         NULL, ${wholeContext ? 'e.properties::VARCHAR' : CATCH_UP_PROPERTIES},
+         ${wholeContext ? 'e.traits::VARCHAR' : CATCH_UP_TRAITS},
+         ${wholeContext ? 'e.context::VARCHAR' : CATCH_UP_CONTEXT}, NULL, NULL, e.fingerprint
+       FROM events e
+       LEFT JOIN (SELECT workspace_id, seq, bool_or(revenue IS NOT NULL) AS books FROM event_facts
+                  WHERE seq > $1::BIGINT GROUP BY workspace_id, seq) f
+         ON f.workspace_id = e.workspace_id AND f.seq = e.seq
+       WHERE e.seq > $1::BIGINT ORDER BY e.seq`,
       [seq],
     );
     for await (const chunk of result.yieldRowsJs()) await onChunk(chunk.map(rowToEvent));
@@ -603,6 +604,12 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
         AND key = $tk${i} AND value IN ($tj${i}, $tv${i}))`);
       Object.assign(f.params, traitParams(t, i));
     });
+    journeyFilters(q, f, {
+      kind: 'person',
+      key: 'pa.person_key',
+      subject: 'TRY_CAST(subject AS INTEGER)',
+      owners: (touched) => touched,
+    });
     const from = 'FROM person_activity pa WHERE pa.workspace_id = $ws';
     const total = await this.count(`SELECT count(*)::DOUBLE ${from} ${and(f.where)}`, f.params);
     const page = (
@@ -618,6 +625,11 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
        WHERE workspace_id = $ws AND person_key IN (SELECT unnest($keys::INTEGER[])) ORDER BY key`,
       { ws: q.workspaceId, keys: intArray(page.map((r) => r[0] as number)) },
     );
+    const stages = await this.currentStages(
+      q.workspaceId,
+      'person',
+      page.map((r) => String(r[0])),
+    );
     return {
       total,
       rows: page.map((r) => ({
@@ -628,6 +640,7 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
         events: r[4] as number,
         revenue: r[5] as number,
         traits: traits.get(r[0] as number) ?? [],
+        stage: stages.get(String(r[0])) ?? null,
       })),
     };
   }
@@ -647,6 +660,15 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
       f.where.push(`a.group_id IN (SELECT group_id FROM account_traits WHERE workspace_id = $ws
         AND key = $tk${i} AND value IN ($tj${i}, $tv${i}))`);
       Object.assign(f.params, traitParams(t, i));
+    });
+    // An account touched a channel when one of its member persons did.
+    journeyFilters(q, f, {
+      kind: 'account',
+      key: 'a.group_id',
+      subject: 'subject',
+      owners: (touched) => `SELECT am.group_id FROM account_members am
+        JOIN person_map pm ON pm.identifier_id = am.identifier_id
+        WHERE am.workspace_id = $ws AND pm.person_key IN (${touched})`,
     });
     const from = `FROM (
       SELECT m.group_id, count(*) AS members, min(pa.first_seen) AS first_seen, max(pa.last_seen) AS last_seen,
@@ -674,6 +696,11 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
        WHERE workspace_id = $ws AND group_id IN (SELECT unnest($ids::VARCHAR[])) ORDER BY key`,
       { ws: q.workspaceId, ids: JSON.stringify(page.map((r) => r[0] as string)) },
     );
+    const stages = await this.currentStages(
+      q.workspaceId,
+      'account',
+      page.map((r) => r[0] as string),
+    );
     return {
       total,
       rows: page.map((r) => ({
@@ -684,8 +711,33 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
         events: r[4] as number,
         revenue: r[5] as number,
         traits: traits.get(r[0] as string) ?? [],
+        stage: stages.get(r[0] as string) ?? null,
       })),
     };
+  }
+
+  /** The current stage (last `stage_history` row) of these subjects, by subject. */
+  private async currentStages(
+    workspaceId: string,
+    kind: 'person' | 'account',
+    subjects: string[],
+  ): Promise<Map<string, StageRef>> {
+    const out = new Map<string, StageRef>();
+    if (subjects.length === 0) return out;
+    const rows = (
+      await this.reader.runAndReadAll(
+        `SELECT subject, arg_max({'id': stage, 'name': name}, position) FROM stage_history
+         WHERE workspace_id = $ws AND subject_kind = $kind
+           AND subject IN (SELECT unnest(from_json($subjects, '["VARCHAR"]')))
+         GROUP BY subject`,
+        { ws: workspaceId, kind, subjects: JSON.stringify(subjects) },
+      )
+    ).getRowsJS();
+    for (const r of rows) {
+      const cur = r[1] as { id: string; name: string };
+      out.set(r[0] as string, { id: cur.id, name: cur.name });
+    }
+    return out;
   }
 
   private async count(sql: string, params: Record<string, DuckDBValue>): Promise<number> {
@@ -811,6 +863,32 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
   }
 }
 
+// What the identity catch-up (`eventsAfter`) reads of each event's JSON, unless custom
+// identifiers need it whole (core/identity/identifiers-of.ts, profile.ts `revenueOf`).
+
+/** Any of these top-level keys (DuckDB's JSON functions: one parse, escaped keys decoded). */
+const hasKey = (column: string, keys: string[]) =>
+  `list_bool_or(json_exists(${column}, [${keys.map((k) => `'$."${k}"'`).join(', ')}]))`;
+
+/**
+ * Properties: only to compute the revenue an event books. The event's facts (migration 005)
+ * hold that revenue, typed: an event books one exactly when its facts have one (`f.books`,
+ * grouped so that no event can come twice). An event without
+ * facts yet (they are back-filled when the loader starts, which is before any catch-up) falls
+ * back to whether its properties can hold one: `revenue`, or a fallback event's own property.
+ */
+const CATCH_UP_PROPERTIES = `CASE WHEN f.books OR (f.books IS NULL AND e.type = 'track'
+    AND (${hasKey('e.properties', ['revenue'])} OR e.event IN ('Order Completed', 'Order Refunded', 'Deal Closed Won')))
+  THEN e.properties::VARCHAR END`;
+
+/** Traits: whole for the calls whose traits are facts, else only when they can hold an email or phone. */
+const CATCH_UP_TRAITS = `CASE WHEN e.type IN ('identify', 'group', 'alias') OR ${hasKey('e.traits', ['email', 'phone'])}
+  THEN e.traits::VARCHAR END`;
+
+/** Context: only when it holds traits (email, phone), a device (ids) or external ids. */
+const CATCH_UP_CONTEXT = `CASE WHEN ${hasKey('e.context', ['traits', 'device', 'externalIds'])}
+  THEN e.context::VARCHAR END`;
+
 /** A quarantined payload mentions a value when it holds it as a JSON string. */
 const mentions = (n: number) =>
   `(${Array.from({ length: n }, (_, i) => `contains(lower(payload), lower($v${i}))`).join(' OR ')})`;
@@ -820,6 +898,66 @@ const valueParams = (values: string[]): Record<string, DuckDBValue> =>
 
 const and = (conditions: string[]) => conditions.map((c) => `AND ${c}`).join(' ');
 const where = (conditions: string[]) => (conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`);
+
+/** A list of values as one parameter, for `x IN (SELECT unnest(…))`. */
+const varcharList = (param: string) => `SELECT unnest(from_json(${param}, '["VARCHAR"]'))`;
+
+/**
+ * The journey filters a list shares, as uncorrelated semi-joins (hash joins, like the trait
+ * filters): the current stage, the subject's last `stage_history` row (highest position), is one
+ * of `q.stages` (null: no row at all); and a journey touchpoint of one of `q.channels`, in the
+ * touched range.
+ */
+function journeyFilters<K>(
+  q: ListQuery<K>,
+  f: { params: Record<string, DuckDBValue>; where: string[] },
+  list: {
+    /** `stage_history.subject_kind` of the list's rows. */
+    kind: 'person' | 'account';
+    /** The list's key column. */
+    key: string;
+    /** `stage_history.subject` as that key (a person's is its key as text). */
+    subject: string;
+    /** A query of the list's keys from a query of person keys (an account: its members'). */
+    owners: (personKeys: string) => string;
+  },
+): void {
+  const { kind, key, subject, owners } = list;
+  if (q.stages !== undefined && q.stages.length > 0) {
+    const ids = q.stages.filter((s): s is string => s !== null);
+    const anyOf: string[] = [];
+    if (ids.length > 0) {
+      f.params.stages = JSON.stringify(ids);
+      anyOf.push(`${key} IN (SELECT ${subject} FROM (
+          SELECT subject, arg_max(stage, position) AS stage FROM stage_history
+          WHERE workspace_id = $ws AND subject_kind = '${kind}' GROUP BY subject)
+        WHERE stage IN (${varcharList('$stages')}))`);
+    }
+    if (ids.length < q.stages.length) {
+      anyOf.push(`${key} NOT IN (SELECT ${subject} FROM stage_history
+        WHERE workspace_id = $ws AND subject_kind = '${kind}' AND ${subject} IS NOT NULL)`);
+    }
+    f.where.push(anyOf.length === 1 ? (anyOf[0] as string) : `(${anyOf.join(' OR ')})`);
+  }
+  if (q.channels !== undefined || q.touchedFrom !== undefined || q.touchedTo !== undefined) {
+    const touch = ['workspace_id = $ws'];
+    if (q.channels !== undefined) {
+      f.params.channels = JSON.stringify(q.channels.map((c) => c.toLowerCase()));
+      touch.push(`lower(channel) IN (${varcharList('$channels')})`);
+    }
+    if (q.touchedFrom !== undefined) {
+      f.params.touchedFrom = q.touchedFrom;
+      touch.push('event_at >= make_timestamp($touchedFrom::BIGINT * 1000)');
+    }
+    if (q.touchedTo !== undefined) {
+      f.params.touchedTo = q.touchedTo;
+      touch.push('event_at < make_timestamp($touchedTo::BIGINT * 1000)');
+    }
+    f.where.push(
+      `${key} IN (${owners(`SELECT person_key FROM journey_touchpoints WHERE ${touch.join(' AND ')}`)})`,
+    );
+  }
+}
 
 /** A trait filter's parameters: the value as a JSON string, and as JSON text (`5`, `true`). */
 const traitParams = (t: { key: string; value: string }, i: number): Record<string, DuckDBValue> => ({

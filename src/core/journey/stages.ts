@@ -132,20 +132,57 @@ export class StageFold {
 
   constructor(private readonly model: CompiledStageModel) {}
 
+  /** A fold that already went through events: its history, and the time of its last event. */
+  static resume(
+    model: CompiledStageModel,
+    history: readonly StageSpan[],
+    lastActivity: number | null,
+  ): StageFold {
+    const fold = new StageFold(model);
+    fold.history.push(...history.map((h) => ({ ...h })));
+    const last = history[history.length - 1];
+    fold.current = last ? (model.byId(last.stage) ?? null) : null;
+    fold.lastActivity = lastActivity;
+    return fold;
+  }
+
   get stage(): string | null {
     return this.current?.id ?? null;
   }
 
   /** Applies one event; returns the span it opened, if it moved the stage. */
   step(at: number, messageId: string, event: string | null, fields: Fields): StageSpan | null {
+    return this.stepMatching(at, messageId, event, (stage, trigger) =>
+      (this.model.stages[stage] as CompiledStage).triggers[trigger]!.test(fields),
+    );
+  }
+
+  /**
+   * `step` with the triggers' verdicts given by the caller (`matches(stage index, trigger
+   * index)`): the bulk fold evaluates most conditions in SQL (core/journey/stage-sql.ts).
+   */
+  stepMatching(
+    at: number,
+    messageId: string,
+    event: string | null,
+    matches: (stage: number, trigger: number) => boolean,
+  ): StageSpan | null {
     this.lapse(at);
     this.lastActivity = at;
     let next: CompiledStage | null = null;
     for (const s of this.model.stages) {
       if (s === this.current) continue;
-      if (s.triggers.some((t) => this.allowed(s, t.from) && t.test(fields))) next = s;
+      if (s.triggers.some((t, k) => this.allowed(s, t.from) && matches(s.index, k))) next = s;
     }
     return next ? this.enter(next, at, { kind: 'event', messageId, event }) : null;
+  }
+
+  /**
+   * The person was active until `at` with events no trigger matches and no inactivity rule
+   * lapses between: only the last one's time matters to the fold (the bulk fold skips them).
+   */
+  restedUntil(at: number): void {
+    this.lastActivity = at;
   }
 
   /** The history as of `asOf`: includes an inactivity transition that is due but not yet folded. */

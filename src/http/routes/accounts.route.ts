@@ -23,8 +23,8 @@ export async function accountsRoutes(app: FastifyInstance, deps: { persons: Pers
         tags,
         security,
         summary:
-          'Accounts: all or those matching filters (id or trait text, trait values, last activity), by last or first activity, paginated',
-        querystring: listQuery(100, 'text in the account id (groupId) or a current trait'),
+          "Accounts: all or those matching filters (id or trait text, trait values, last activity, current stage, members' channels touched), by last or first activity, paginated",
+        querystring: listQuery(100, 'text in the account id (groupId) or a current trait', 'account'),
         response: errorResponses(400, 401),
       },
     },

@@ -4,6 +4,7 @@ import { journeyView } from '../../core/journey/journey-view.js';
 import { err, ok, type Result } from '../../core/result.js';
 import { parseTimestamp } from '../../core/spec/timestamp.js';
 import type { JourneyService } from '../../services/journey-service.js';
+import type { JourneyTablesService } from '../../services/journey-tables-service.js';
 import type { PersonService } from '../../services/person-service.js';
 import { sendError } from '../errors.js';
 import { errorResponses } from '../schemas/common.schema.js';
@@ -32,6 +33,7 @@ type JourneyQuery = { limit: number; offset: number; includeBots: boolean; asOf?
 interface Deps {
   persons: PersonService;
   journeys: JourneyService;
+  journeyTables: JourneyTablesService;
 }
 
 /** Journeys of persons and accounts, and the workspace's journey settings. */
@@ -142,6 +144,41 @@ export async function journeyRoutes(app: FastifyInstance, deps: Deps): Promise<v
         throw e;
       }
       return deps.journeys.settingsOf(request.workspaceId!);
+    },
+  );
+
+  app.get(
+    '/api/journey/build',
+    {
+      schema: {
+        tags: ['Journey'],
+        security,
+        summary:
+          "Whether the workspace's journey tables (sessions, touchpoints, stage history) are built from its current settings, and the builder's progress",
+      },
+    },
+    async (request) => ({
+      current: deps.journeyTables.isCurrent(request.workspaceId!),
+      builder: deps.journeyTables.status,
+    }),
+  );
+
+  app.post(
+    '/api/journey/rebuild',
+    {
+      schema: {
+        tags: ['Journey'],
+        security,
+        summary:
+          "Rebuild the workspace's journey tables in the background (202); progress in GET /api/journey/build and /health",
+      },
+    },
+    async (request, reply: FastifyReply) => {
+      const ws = request.workspaceId!;
+      deps.journeyTables
+        .rebuild(ws)
+        .catch((e: unknown) => request.log.error({ err: e }, 'journey rebuild failed'));
+      return reply.code(202).send({ accepted: true, builder: deps.journeyTables.status });
     },
   );
 }

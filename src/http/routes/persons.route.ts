@@ -3,7 +3,14 @@ import { err, ok, type Result } from '../../core/result.js';
 import { toSegmentShape } from '../../core/spec/segment-shape.js';
 import { parseTimestamp } from '../../core/spec/timestamp.js';
 import type { PersonAdminService } from '../../services/person-admin-service.js';
-import type { ListOptions, PersonRef, PersonService } from '../../services/person-service.js';
+import {
+  type ListOptions,
+  NO_STAGE,
+  type PersonRef,
+  type PersonService,
+  parseChannelFilter,
+  parseStageFilter,
+} from '../../services/person-service.js';
 import { sendError } from '../errors.js';
 import { errorResponses } from '../schemas/common.schema.js';
 
@@ -35,8 +42,15 @@ const reasonBody = {
   properties: { reason: { type: 'string', maxLength: 1000 } },
 } as const;
 
+/** A parameter that may be repeated (`stage=a&stage=b`) or comma-separated (`stage=a,b`). */
+const repeatable = (description: string) =>
+  ({
+    anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 100 }],
+    description,
+  }) as const;
+
 /** The query string of a person or account list: filters, sort and page. */
-export function listQuery(defaultLimit: number, queryHelp: string) {
+export function listQuery(defaultLimit: number, queryHelp: string, subject: 'person' | 'account') {
   return {
     type: 'object',
     additionalProperties: false,
@@ -53,6 +67,18 @@ export function listQuery(defaultLimit: number, queryHelp: string) {
       order: { type: 'string', enum: ['desc', 'asc'], default: 'desc', description: 'desc: newest first' },
       seenFrom: { type: 'string', description: 'last activity at or after this ISO-8601 time' },
       seenTo: { type: 'string', description: 'last activity before this ISO-8601 time' },
+      stage: repeatable(
+        `the ${subject}'s current lifecycle stage (its last stage entered) is one of these stage ids; ${NO_STAGE} for no stage. Repeat or separate by commas: any of them`,
+      ),
+      channel: repeatable(
+        `${subject === 'person' ? 'the person has' : 'a member person has'} a journey touchpoint of one of these channels (names, case-insensitive; in the touched range when given). Repeat or separate by commas: any of them`,
+      ),
+      touchedFrom: {
+        type: 'string',
+        description:
+          'that touchpoint (of any channel when no channel is given) at or after this ISO-8601 time',
+      },
+      touchedTo: { type: 'string', description: 'that touchpoint before this ISO-8601 time' },
     },
     patternProperties: {
       '^trait\\..+$': {
@@ -72,11 +98,17 @@ export type ListQuerystring = {
   order: 'desc' | 'asc';
   seenFrom?: string;
   seenTo?: string;
+  stage?: string | string[];
+  channel?: string | string[];
+  touchedFrom?: string;
+  touchedTo?: string;
 } & Record<string, unknown>;
+
+const listOf = (v: string | string[] | undefined) => (v === undefined ? undefined : [v].flat());
 
 /** A list's query string as the service takes it; an error names the bad field. */
 export function listOptionsOf(q: ListQuerystring): Result<ListOptions, { field: string; message: string }> {
-  const time = (field: 'seenFrom' | 'seenTo') => {
+  const time = (field: 'seenFrom' | 'seenTo' | 'touchedFrom' | 'touchedTo') => {
     const raw = q[field];
     if (raw === undefined) return ok(undefined);
     const t = parseTimestamp(raw);
@@ -86,6 +118,16 @@ export function listOptionsOf(q: ListQuerystring): Result<ListOptions, { field: 
   if (!from.ok) return from;
   const to = time('seenTo');
   if (!to.ok) return to;
+  const touchedFrom = time('touchedFrom');
+  if (!touchedFrom.ok) return touchedFrom;
+  const touchedTo = time('touchedTo');
+  if (!touchedTo.ok) return touchedTo;
+  const stageValues = listOf(q.stage);
+  const stages = stageValues === undefined ? ok(undefined) : parseStageFilter(stageValues);
+  if (!stages.ok) return err({ field: 'stage', message: stages.error });
+  const channelValues = listOf(q.channel);
+  const channels = channelValues === undefined ? ok(undefined) : parseChannelFilter(channelValues);
+  if (!channels.ok) return err({ field: 'channel', message: channels.error });
   const traits = Object.entries(q)
     .filter(([k]) => k.startsWith('trait.'))
     .map(([k, v]) => ({ key: k.slice('trait.'.length), value: String(v) }));
@@ -98,6 +140,10 @@ export function listOptionsOf(q: ListQuerystring): Result<ListOptions, { field: 
     ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
     ...(from.value !== undefined ? { seenFrom: from.value } : {}),
     ...(to.value !== undefined ? { seenTo: to.value } : {}),
+    ...(stages.value !== undefined ? { stages: stages.value } : {}),
+    ...(channels.value !== undefined ? { channels: channels.value } : {}),
+    ...(touchedFrom.value !== undefined ? { touchedFrom: touchedFrom.value } : {}),
+    ...(touchedTo.value !== undefined ? { touchedTo: touchedTo.value } : {}),
   });
 }
 
@@ -126,10 +172,11 @@ export async function personsRoutes(app: FastifyInstance, deps: Deps): Promise<v
         tags,
         security,
         summary:
-          'Persons: everyone or those matching filters (identifier or trait text, trait values, last activity), by last or first activity, paginated',
+          'Persons: everyone or those matching filters (identifier or trait text, trait values, last activity, current stage, channels touched), by last or first activity, paginated',
         querystring: listQuery(
           20,
           'text in an identifier (type:value, or any part of a value) or a current trait',
+          'person',
         ),
         response: errorResponses(400, 401),
       },

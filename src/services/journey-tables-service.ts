@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import type { Journey } from '../core/journey/journey.js';
+import { journeyFromRows } from '../core/journey/journey-rows.js';
+import type { PersonEvent } from './identity-service.js';
+import type {
+  JourneyBuildCounts,
+  JourneyBuildPhase,
+  JourneyTablesState,
+  JourneyTablesStore,
+} from './journey-ports.js';
+import type { JourneyService } from './journey-service.js';
+import type { Clock } from './ports.js';
+
+/**
+ * Keeps the journey tables (sessions, touchpoints, steps, stage history) current:
+ *
+ * - in bulk, when a workspace's settings change or were never built with this derivation
+ *   (at start, and on `PUT` of the settings), in the background, with its phase in /health;
+ * - per person, as events are loaded and identity merges, splits or deletes people: the persons
+ *   with events past what the tables include, and those the identity pipeline changed, are
+ *   derived again (a late event is just an event of a person whose rows are rebuilt).
+ *
+ * All work goes through one queue, so a bulk rebuild and a catch-up never overlap.
+ */
+
+/** Bump when what the journey tables hold changes: every workspace is rebuilt at the next start. */
+export const JOURNEY_TABLES_VERSION = 1;
+const SWEEP_EVERY_MS = 60_000;
+
+export interface JourneyTablesStatus {
+  state: 'idle' | 'rebuilding' | 'catching up';
+  workspace?: string;
+  phase?: JourneyBuildPhase;
+  startedAt?: string;
+  /** The last bulk rebuild: when it ended, how long it took and what it wrote. */
+  last?: { workspace: string; endedAt: string; ms: number; counts: JourneyBuildCounts };
+  problem?: string;
+}
+
+export interface JourneyTablesDeps {
+  store: JourneyTablesStore;
+  journeys: JourneyService;
+  /** The highest seq whose events and person map rows are both stored (loader and identity). */
+  readyTo(): number;
+  /** Writes what identity has resolved (so the person map holds its changes). */
+  flushIdentity(): Promise<void>;
+  clock: Clock;
+}
+
+export class JourneyTablesService {
+  status: JourneyTablesStatus = { state: 'idle' };
+  private readonly states = new Map<string, JourneyTablesState>();
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Person ids the identity pipeline changed, per workspace, not yet rebuilt. */
+  private changed = new Map<string, Set<string>>();
+  private timer: NodeJS.Timeout | null = null;
+  /** When each workspace's due inactivity was last written. */
+  private readonly swept = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly deps: JourneyTablesDeps) {}
+
+  /** Loads what was built, and rebuilds in the background every workspace built from other settings. */
+  async start(o: { catchUpEveryMs?: number } = {}): Promise<void> {
+    for (const s of await this.deps.store.states()) this.states.set(s.workspaceId, s);
+    for (const ws of await this.deps.store.workspacesWithEvents())
+      if (this.states.get(ws)?.settingsHash !== this.hashOf(ws)) void this.rebuild(ws).catch(() => undefined);
+    if (o.catchUpEveryMs !== undefined) {
+      const every = o.catchUpEveryMs;
+      const tick = () => {
+        if (this.stopped) return;
+        this.timer = setTimeout(() => {
+          this.catchUp()
+            .catch(() => undefined)
+            .finally(tick);
+        }, every);
+        this.timer.unref();
+      };
+      tick();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.queue.catch(() => undefined);
+  }
+
+  /** The identity pipeline's changes (`IdentityService.onChange`). */
+  personsChanged(changes: PersonEvent[]): void {
+    for (const c of changes) {
+      const ids = this.changed.get(c.workspaceId) ?? new Set<string>();
+      if (c.kind === 'split') for (const id of [c.from, ...c.into]) ids.add(id);
+      else if (c.kind === 'merged') for (const id of [c.personId, ...c.from]) ids.add(id);
+      else ids.add(c.personId);
+      this.changed.set(c.workspaceId, ids);
+    }
+  }
+
+  /** Whether the workspace's tables were built from its current settings. */
+  isCurrent(workspaceId: string): boolean {
+    return this.states.get(workspaceId)?.settingsHash === this.hashOf(workspaceId);
+  }
+
+  /** Rebuilds a workspace's journey tables in bulk (queued behind any work under way). */
+  rebuild(
+    workspaceId: string,
+    o: { onPhase?: (p: JourneyBuildPhase) => void } = {},
+  ): Promise<JourneyBuildCounts> {
+    return this.enqueue(() => this.build(workspaceId, o));
+  }
+
+  private async build(
+    workspaceId: string,
+    o: { onPhase?: (p: JourneyBuildPhase) => void } = {},
+  ): Promise<JourneyBuildCounts> {
+    const started = this.deps.clock.now();
+    // Everything up to here is loaded and resolved; later events are the next catch-up's.
+    const builtSeq = this.deps.readyTo();
+    this.status = { state: 'rebuilding', workspace: workspaceId, startedAt: new Date(started).toISOString() };
+    try {
+      await this.deps.flushIdentity();
+      const state = { settingsHash: this.hashOf(workspaceId), builtSeq };
+      const counts = await this.deps.store.rebuild(workspaceId, this.inputOf(workspaceId), {
+        state,
+        onPhase: (phase) => {
+          this.status = { ...this.status, phase };
+          o.onPhase?.(phase);
+        },
+      });
+      this.states.set(workspaceId, { workspaceId, ...state });
+      this.swept.delete(workspaceId);
+      const ended = this.deps.clock.now();
+      this.status = {
+        state: 'idle',
+        last: { workspace: workspaceId, endedAt: new Date(ended).toISOString(), ms: ended - started, counts },
+      };
+      return counts;
+    } catch (e) {
+      this.status = {
+        state: 'idle',
+        problem: `rebuilding the journeys of ${workspaceId} failed: ${(e as Error).message}`,
+      };
+      throw e;
+    }
+  }
+
+  /**
+   * Derives again the persons with events the tables do not include yet, and those the identity
+   * pipeline changed. Returns how many persons were rebuilt.
+   */
+  catchUp(): Promise<number> {
+    return this.enqueue(async () => {
+      const target = this.deps.readyTo();
+      const changed = this.changed;
+      this.changed = new Map();
+      let rebuilt = 0;
+      try {
+        await this.deps.flushIdentity();
+        const workspaces = new Set([
+          ...this.states.keys(),
+          ...changed.keys(),
+          ...(await this.deps.store.workspacesWithEvents()),
+        ]);
+        for (const ws of workspaces) {
+          const state = this.states.get(ws);
+          if (!state || state.settingsHash !== this.hashOf(ws)) {
+            // Never built (a new workspace), or built from other settings: in bulk.
+            await this.build(ws);
+            rebuilt++;
+            continue;
+          }
+          const upTo = Math.max(state.builtSeq, target);
+          const keys = new Set(await this.deps.store.personsWithEventsIn(ws, state.builtSeq, upTo));
+          for (const k of await this.deps.store.personKeysOf(ws, [...(changed.get(ws) ?? [])])) keys.add(k);
+          await this.sweepIfDue(ws);
+          if (keys.size === 0) {
+            // Nothing of this workspace's changed: the tables include everything up to here.
+            this.states.set(ws, { ...state, builtSeq: upTo });
+            continue;
+          }
+          this.status = { ...this.status, state: 'catching up', workspace: ws };
+          await this.deps.store.rebuild(ws, this.inputOf(ws), {
+            persons: [...keys],
+            state: { settingsHash: state.settingsHash, builtSeq: upTo },
+          });
+          this.states.set(ws, { ...state, builtSeq: upTo });
+          rebuilt += keys.size;
+        }
+      } catch (e) {
+        // Try these persons again on the next round.
+        for (const [ws, ids] of changed) {
+          const now = this.changed.get(ws) ?? new Set<string>();
+          for (const id of ids) now.add(id);
+          this.changed.set(ws, now);
+        }
+        this.status = { ...this.status, problem: `keeping journeys current failed: ${(e as Error).message}` };
+        throw e;
+      } finally {
+        if (this.status.state === 'catching up') {
+          const { state: _s, workspace: _w, ...rest } = this.status;
+          this.status = { ...rest, state: 'idle' };
+        }
+      }
+      return rebuilt;
+    });
+  }
+
+  /**
+   * A person's journey from the tables, once they hold everything loaded and resolved (a
+   * catch-up runs first when they lag); null when they cannot answer (built from other
+   * settings, a rebuild under way, or no journey for the key): the caller derives it instead.
+   */
+  async journeyOf(workspaceId: string, personKey: number, asOf: number): Promise<Journey | null> {
+    if (!this.isCurrent(workspaceId)) return null;
+    const target = this.deps.readyTo();
+    if ((this.states.get(workspaceId)?.builtSeq ?? 0) < target) {
+      await this.catchUp().catch(() => undefined);
+      if (!this.isCurrent(workspaceId) || (this.states.get(workspaceId)?.builtSeq ?? 0) < target) return null;
+    }
+    const rows = await this.deps.store.journeyRows(workspaceId, personKey);
+    return rows && journeyFromRows(rows, this.deps.journeys.configFor(workspaceId).stages, asOf);
+  }
+
+  /** Inactivity that came due is written once a minute per workspace (and after each rebuild). */
+  private async sweepIfDue(workspaceId: string): Promise<void> {
+    const now = this.deps.clock.now();
+    if (now - (this.swept.get(workspaceId) ?? 0) < SWEEP_EVERY_MS) return;
+    await this.deps.store.sweepInactivity(workspaceId, this.inputOf(workspaceId).stageModel, now);
+    this.swept.set(workspaceId, now);
+  }
+
+  private inputOf(workspaceId: string) {
+    const { settings } = this.deps.journeys.settingsOf(workspaceId);
+    return {
+      settings,
+      config: this.deps.journeys.configFor(workspaceId),
+      stageModel: this.deps.journeys.rulesOf(workspaceId).stageModel,
+    };
+  }
+
+  private hashOf(workspaceId: string): string {
+    const { settings } = this.deps.journeys.settingsOf(workspaceId);
+    return createHash('sha256')
+      .update(JSON.stringify({ version: JOURNEY_TABLES_VERSION, settings }))
+      .digest('hex')
+      .slice(0, 32);
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

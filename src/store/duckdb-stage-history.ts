@@ -1,0 +1,197 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Fields, FieldValue } from '../core/journey/conditions.js';
+import type { JourneyConfig } from '../core/journey/journey.js';
+import { type JourneyEvent, journeyEventOf, pathOf, scalarOf } from '../core/journey/journey-event.js';
+import { type StageCandidateQuery, stageCandidateQuery } from '../core/journey/stage-sql.js';
+import { StageFold, type StageModel, type StageSpan } from '../core/journey/stages.js';
+import { touchFieldAccessor, touchFieldsOf } from '../core/journey/touch-fields.js';
+import { EVENT_COLUMNS, rowToEvent } from './event-rows.js';
+
+/**
+ * `stage_history` (migration 008) for persons, rebuilt from the journey tables: SQL picks the
+ * rows that may move a stage and evaluates the triggers it can (core/journey/stage-sql.ts), and
+ * the JavaScript fold (StageFold, the one the live journey uses) runs over those rows only.
+ * Rows SQL cannot decide are folded on the whole event, read from `events`.
+ *
+ * Runs on the caller's connection, inside the caller's transaction if there is one. The tables
+ * it reads (`journey_steps`, `journey_touchpoints`, `journey_persons`) must be current.
+ */
+
+export interface StageRebuild {
+  persons: number;
+  spans: number;
+  /** Rows the fold read (after SQL left out what cannot move a stage). */
+  rows: number;
+}
+
+const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
+
+export async function rebuildStageHistory(
+  c: DuckDBConnection,
+  workspaceId: string,
+  config: JourneyConfig,
+  model: StageModel,
+  o: { persons?: readonly number[] } = {},
+): Promise<StageRebuild> {
+  let persons: string | undefined;
+  if (o.persons) {
+    await keysTable(c, 'stage_persons', o.persons);
+    persons = 'SELECT person_key FROM stage_persons';
+  }
+  await c.run(
+    `DELETE FROM stage_history WHERE workspace_id = $ws AND subject_kind = 'person'
+     ${persons ? `AND subject IN (SELECT person_key::VARCHAR FROM stage_persons)` : ''}`,
+    { ws: workspaceId },
+  );
+  await c.run(`CREATE OR REPLACE TEMP TABLE stage_spans (
+    person_key INTEGER, position INTEGER, stage VARCHAR, name VARCHAR, entered_at DOUBLE, exited_at DOUBLE,
+    trigger_kind VARCHAR, trigger_seq BIGINT, trigger_event VARCHAR, trigger_days DOUBLE)`);
+  const out = { persons: 0, spans: 0, rows: 0 };
+  const appender = await c.createAppender('stage_spans', 'main', 'temp');
+  const write = (person: number, history: StageSpan[]) => {
+    out.persons++;
+    history.forEach((h, position) => {
+      appender.appendInteger(person);
+      appender.appendInteger(position);
+      appender.appendVarchar(h.stage);
+      appender.appendVarchar(h.name);
+      appender.appendDouble(h.enteredAt);
+      if (h.exitedAt === null) appender.appendNull();
+      else appender.appendDouble(h.exitedAt);
+      appender.appendVarchar(h.trigger.kind);
+      if (h.trigger.kind === 'event') {
+        appender.appendBigInt(BigInt(h.trigger.messageId));
+        if (h.trigger.event === null) appender.appendNull();
+        else appender.appendVarchar(h.trigger.event);
+        appender.appendNull();
+      } else {
+        appender.appendNull();
+        appender.appendNull();
+        appender.appendDouble(h.trigger.days);
+      }
+      appender.endRow();
+      out.spans++;
+    });
+  };
+
+  await fold(c, workspaceId, config, stageCandidateQuery(model, persons ? { persons } : {}), write, out);
+  appender.closeSync();
+  await c.run(
+    `INSERT INTO stage_history
+     SELECT $ws, 'person', s.person_key::VARCHAR, s.position, s.stage, s.name,
+       make_timestamp((s.entered_at * 1000)::BIGINT),
+       CASE WHEN s.exited_at IS NOT NULL THEN make_timestamp((s.exited_at * 1000)::BIGINT) END,
+       s.trigger_kind, e.message_id, s.trigger_event, s.trigger_days
+     FROM stage_spans s LEFT JOIN events e ON e.workspace_id = $ws AND e.seq = s.trigger_seq`,
+    { ws: workspaceId },
+  );
+  await c.run('DROP TABLE stage_spans');
+  return out;
+}
+
+/** Folds the candidate rows person by person. */
+async function fold(
+  c: DuckDBConnection,
+  workspaceId: string,
+  config: JourneyConfig,
+  q: StageCandidateQuery,
+  write: (person: number, history: StageSpan[]) => void,
+  out: { rows: number },
+): Promise<void> {
+  await c.run(`CREATE OR REPLACE TEMP TABLE stage_candidates AS ${q.sql}`, { ws: workspaceId });
+  // The rows JavaScript reads whole: those SQL could not decide, and identify calls when the
+  // model reads traits.
+  const whole = new Map<number, JourneyEvent>();
+  const reader = await c.stream(
+    `SELECT ${EVENT_COLUMNS} FROM events e
+     WHERE e.workspace_id = $ws AND e.seq IN (
+       SELECT seq FROM stage_candidates WHERE uncertain ${q.readsTraits ? `OR type = 'identify'` : ''})`,
+    { ws: workspaceId },
+  );
+  for await (const chunk of reader.yieldRowsJs())
+    for (const r of chunk) {
+      const e = journeyEventOf(rowToEvent(r));
+      whole.set(e.seq, e);
+    }
+
+  const bits: number[][] = [];
+  q.triggers.forEach((t, bit) => {
+    const row = bits[t.stage] ?? [];
+    row[t.trigger] = 1 << bit;
+    bits[t.stage] = row;
+  });
+  let person = -1;
+  let state: StageFold | null = null;
+  let traits: Record<string, FieldValue> = {};
+  const finish = () => {
+    if (state !== null) write(person, state.history);
+  };
+  const rows = await c.stream(
+    `SELECT person_key, seq::DOUBLE, ms::DOUBLE, prev_at::DOUBLE, mask, uncertain, type, event, session,
+       tp_channel FROM stage_candidates ORDER BY person_key, ms, seq`,
+  );
+  for await (const chunk of rows.yieldRowsJs()) {
+    out.rows += chunk.length;
+    for (const r of chunk) {
+      const key = num(r[0]);
+      if (key !== person) {
+        finish();
+        person = key;
+        state = new StageFold(config.stages);
+        traits = {};
+      }
+      const fold = state as StageFold;
+      const seq = num(r[1]);
+      const at = num(r[2]);
+      if (r[3] !== null) fold.restedUntil(num(r[3]));
+      const event = (r[7] as string | null) ?? null;
+      const e = whole.get(seq);
+      if (e?.type === 'identify' && e.traits)
+        for (const [k, v] of Object.entries(e.traits)) traits[k] = scalarOf(v);
+      if (r[5] === true) {
+        if (!e) throw new Error(`event ${seq} of workspace ${workspaceId} is missing`);
+        fold.step(at, String(seq), event, stageFields(e, config, traits, r[8], r[9]));
+      } else {
+        const mask = num(r[4]);
+        fold.stepMatching(
+          at,
+          String(seq),
+          event,
+          (stage, trigger) => (mask & (bits[stage]?.[trigger] ?? 0)) !== 0,
+        );
+      }
+    }
+  }
+  finish();
+  await c.run('DROP TABLE stage_candidates');
+}
+
+/** The fields a stage condition reads on an event, as journey.ts's fold gives them. */
+function stageFields(
+  e: JourneyEvent,
+  config: JourneyConfig,
+  traits: Record<string, FieldValue>,
+  session: unknown,
+  touchpoint: unknown,
+): Fields {
+  const fields = touchFieldAccessor(e, touchFieldsOf(e, config.touch));
+  return (field) => {
+    if (field === 'touchpoint') return (touchpoint as string | null) ?? null;
+    if (field === 'session_number') return session === null ? null : num(session) + 1;
+    if (field.startsWith('traits.')) {
+      const own = scalarOf(pathOf(e.traits, field.slice(7)));
+      return own ?? traits[field.slice(7)] ?? null;
+    }
+    return fields(field);
+  };
+}
+
+async function keysTable(c: DuckDBConnection, name: string, keys: readonly number[]): Promise<void> {
+  await c.run(`CREATE OR REPLACE TEMP TABLE ${name} (person_key INTEGER)`);
+  const a = await c.createAppender(name, 'main', 'temp');
+  for (const k of keys) {
+    a.appendInteger(k);
+    a.endRow();
+  }
+  a.closeSync();
+}

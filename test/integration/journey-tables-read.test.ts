@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workspaceIdOf } from '../../src/cli/keys.command.js';
+import type { LocalPeople, LocalStore } from '../../src/cli/local-or-remote.js';
+import { buildJourney } from '../../src/core/journey/journey.js';
+import { type JourneyEvent, journeyEventOf } from '../../src/core/journey/journey-event.js';
+import { openLocal } from '../../src/main.js';
+import { linesAsRows } from '../../src/services/import-service.js';
+import { resolveSimConfig } from '../../src/sim/sim-config.js';
+import { Simulation } from '../../src/sim/simulate.js';
+import { removeDir, tempDir } from '../support/servers.js';
+
+/**
+ * Journeys read from the journey tables equal the journey model's, person by person, through
+ * the whole stack: the collector and the log, the loader's facts, identity's person map, the
+ * sessions and touchpoints in SQL, the stage history fold, and the read that puts them back
+ * together. The model's journey is built here from the person's timeline, as the service does
+ * when the tables cannot answer.
+ */
+
+const dir = tempDir();
+let local: LocalStore;
+let people: LocalPeople;
+let ws: string;
+
+async function* chunks(lines: string[]): AsyncGenerator<string[]> {
+  for (let i = 0; i < lines.length; i += 1000) yield lines.slice(i, i + 1000);
+}
+
+beforeAll(async () => {
+  const opened = await openLocal(dir);
+  if (!opened.ok) throw new Error(opened.error.message);
+  local = opened.value;
+  await local.workspaces.start({});
+  ws = await workspaceIdOf(local.workspaces, 'default');
+  const lines: string[] = [];
+  for (const [scenario, n] of [
+    ['b2b-saas', 60],
+    ['ecommerce', 120],
+  ] as const) {
+    const config = resolveSimConfig(scenario, { people: n, seed: 11 });
+    if (!config.ok) throw new Error(config.error);
+    for (const unit of new Simulation(config.value).units())
+      for (const m of unit.messages) lines.push(m.line);
+  }
+  const { imports, run } = await local.importer();
+  await run(async () => {
+    await imports.importRows(linesAsRows(chunks(lines)), { workspaceId: ws, importId: randomUUID() });
+  });
+  people = await local.people();
+}, 240_000);
+
+afterAll(async () => {
+  await local?.close();
+  removeDir(dir);
+});
+
+/** The journey as the model derives it from the person's whole timeline. */
+async function modelJourney(ref: string, asOf: number) {
+  const p = await people.persons.resolve(ws, ref);
+  if (!p.ok) throw new Error(p.error);
+  const events: JourneyEvent[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await people.persons.timeline(p.value.members, {
+      order: 'asc',
+      limit: 1000,
+      ...(cursor ? { cursor } : {}),
+    });
+    if (!page.ok) throw new Error(page.error);
+    events.push(...page.value.events.map(journeyEventOf));
+    if (!page.value.nextCursor) break;
+    cursor = page.value.nextCursor;
+  }
+  return { person: p.value, journey: buildJourney(events, people.journeys.configFor(ws), asOf) };
+}
+
+async function everyone(): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await people.persons.list(ws, {
+      traits: [],
+      sort: 'lastSeen',
+      order: 'desc',
+      limit: 500,
+      ...(cursor ? { cursor } : {}),
+    });
+    if (!page.ok) throw new Error(page.error);
+    ids.push(...page.value.items.map((i) => i.id));
+    if (!page.value.nextCursor) break;
+    cursor = page.value.nextCursor;
+  }
+  return ids;
+}
+
+describe('journeys read from the journey tables', () => {
+  it('equal the journey model for every person, stages as of now included', async () => {
+    const counts = await people.journeyTables.rebuild(ws);
+    expect(counts.persons).toBeGreaterThan(100);
+    expect(people.journeyTables.isCurrent(ws)).toBe(true);
+    const asOf = Date.UTC(2031, 0, 1);
+    const ids = await everyone();
+    expect(ids.length).toBeGreaterThan(100);
+    let touchpoints = 0;
+    for (const id of ids) {
+      const { person, journey } = await modelJourney(id, asOf);
+      const stored = await people.journeyTables.journeyOf(ws, person.anchor, asOf);
+      expect(stored, id).not.toBeNull();
+      expect(stored, id).toEqual(journey);
+      touchpoints += journey.touchpoints.length;
+    }
+    expect(touchpoints).toBeGreaterThan(ids.length / 2);
+  }, 240_000);
+
+  it('are the ones the journey service answers with', async () => {
+    const [id] = await everyone();
+    const p = await people.persons.resolve(ws, id as string);
+    if (!p.ok) throw new Error(p.error);
+    const asOf = Date.UTC(2031, 0, 1);
+    const served = await people.journeys.personJourney(ws, p.value, { asOf });
+    expect(served).toEqual(await people.journeyTables.journeyOf(ws, p.value.anchor, asOf));
+    expect(served).toEqual((await modelJourney(id as string, asOf)).journey);
+  }, 60_000);
+});
