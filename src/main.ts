@@ -93,7 +93,10 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
   }
 
   const eventStore = new DuckDBEventStore(db.writer, db.reader);
-  const loadStore = new DuckDBLogLoadStore(db.writer);
+  // Facts of a steady stream of small loads are extracted a few seconds' worth at a time.
+  const loadStore = new DuckDBLogLoadStore(db.writer, {
+    deferFacts: { seqs: 20_000, maxDelayMs: 5_000, now: () => systemClock.now() },
+  });
   let app: FastifyInstance | undefined;
   const logError = (msg: string) => (e: Error) => app?.log.error({ err: e }, msg);
   const loader = new LogLoader(log, loadStore, systemClock, {
@@ -162,7 +165,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     systemClock,
     journeyFile,
   );
-  const journeyTables = journeyTablesOf(db, journeys, people.identity, () => loader.position);
+  const journeyTables = journeyTablesOf(db, journeys, people.identity, () => loader.position, loadStore);
   const webhooks = new WebhookService(new DuckDBWebhookStore(db.admin), ingest, systemClock);
   const running = ingest;
   let startupProblem: string | null = null;
@@ -411,12 +414,15 @@ function journeyTablesOf(
   journeys: JourneyService,
   identity: IdentityService,
   loaded: () => number,
+  facts: DuckDBLogLoadStore,
 ): JourneyTablesService {
   const tables = new JourneyTablesService({
     store: new DuckDBJourneyTablesStore(db.journeys, db.reader),
     journeys,
     readyTo: () => Math.min(loaded(), identity.persistedSeq),
     flushIdentity: () => identity.flush(),
+    factsTo: () => facts.factsPosition,
+    flushFacts: (o) => facts.flushFacts(o),
     clock: systemClock,
   });
   identity.onChange((changes) => tables.personsChanged(changes));
@@ -528,7 +534,7 @@ export async function openLocal(
         readJourneyFile(process.env.THROUGHLINE_JOURNEY_CONFIG),
       );
       await journeys.start();
-      const journeyTables = journeyTablesOf(db, journeys, people.identity, () => loader.position);
+      const journeyTables = journeyTablesOf(db, journeys, people.identity, () => loader.position, loadStore);
       return { ...people, journeys, journeyTables };
     }),
     close: async () => {

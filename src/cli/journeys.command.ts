@@ -258,9 +258,15 @@ function localSource(
   close: () => void | Promise<void>,
 ): JourneySource {
   const anchors = new Set<number>();
+  let built: Promise<void> | undefined;
   return {
     describe,
     async journeyOf(ref) {
+      // Journeys read from the journey tables: built once here when they are not current.
+      built ??= people.journeyTables.isCurrent(workspaceId)
+        ? Promise.resolve()
+        : people.journeyTables.rebuild(workspaceId).then(() => undefined);
+      await built;
       const p = await people.persons.resolve(workspaceId, ref);
       if (!p.ok) return null;
       if (anchors.has(p.value.anchor)) return { person: p.value.personId, touchpoints: [] };

@@ -82,10 +82,7 @@ const REGION_TOO_LARGE_REASON = `${REGION_TOO_LARGE}: seen with so many other id
  * `SLICE_MS`, yielding to the event loop between them, so no tenant's traffic holds up another's.
  */
 export class IdentityService {
-  /**
-   * The graph itself. Services read people through the methods below; the journey service's
-   * bulk derivation still reads it (see `personKeysOf`).
-   */
+  /** The graph itself. Services read people through the methods below, never through it. */
   readonly graph = new IdentityGraph(new CompiledRules(DEFAULT_RULES));
   private pending = emptyBatch();
   /** Identifiers whose person may have gained or lost identifiers since the last write. */

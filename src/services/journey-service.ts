@@ -141,7 +141,8 @@ export class JourneyService {
 
   /**
    * Derives every person's journey in a workspace straight from the store (bulk): one sorted
-   * scan, one builder per person, only the JSON paths the rules read.
+   * scan, one builder per person, only the JSON paths the rules read. The journey tables replace
+   * it (journey-tables-service.ts); kept as the baseline `npm run bench -- journey` measures.
    */
   async deriveAll(
     workspaceId: string,
@@ -149,12 +150,7 @@ export class JourneyService {
   ): Promise<BulkSummary> {
     await this.identity.readBarrier();
     const config = this.configFor(workspaceId);
-    const graph = this.identity.graph;
-    const personOf = new Int32Array(graph.nextId).fill(-1);
-    for (let id = 0; id < graph.nextId; id++) {
-      if (graph.exists(id) && graph.identifier(id).workspaceId === workspaceId)
-        personOf[id] = graph.personOf(id);
-    }
+    const personOf = this.identity.personKeysOf(workspaceId);
     const summary: BulkSummary = {
       persons: 0,
       events: 0,

@@ -26,6 +26,12 @@ import type { Clock } from './ports.js';
 /** Bump when what the journey tables hold changes: every workspace is rebuilt at the next start. */
 export const JOURNEY_TABLES_VERSION = 1;
 const SWEEP_EVERY_MS = 60_000;
+/** Idle time after a catch-up round, as a multiple of how long the round took. */
+const IDLE_SHARE = 4;
+/** How long deferred facts may wait before a periodic round extracts them. */
+const FACTS_WAIT_MS = 5_000;
+/** Persons to re-derive above which a catch-up rebuilds the whole workspace instead. */
+const BULK_ABOVE = 5_000;
 
 export interface JourneyTablesStatus {
   state: 'idle' | 'rebuilding' | 'catching up';
@@ -44,6 +50,10 @@ export interface JourneyTablesDeps {
   readyTo(): number;
   /** Writes what identity has resolved (so the person map holds its changes). */
   flushIdentity(): Promise<void>;
+  /** The highest seq up to which every loaded event has its facts (`event_facts`). */
+  factsTo(): number;
+  /** Extracts the facts the loader deferred (all, or only those waiting `olderThanMs`). */
+  flushFacts(o?: { olderThanMs?: number }): Promise<void>;
   clock: Clock;
 }
 
@@ -67,16 +77,23 @@ export class JourneyTablesService {
       if (this.states.get(ws)?.settingsHash !== this.hashOf(ws)) void this.rebuild(ws).catch(() => undefined);
     if (o.catchUpEveryMs !== undefined) {
       const every = o.catchUpEveryMs;
-      const tick = () => {
+      // Background work yields to ingest: after a round that took d ms the next waits at least
+      // IDLE_SHARE × d, so keeping journeys current takes at most 1 / (1 + IDLE_SHARE) of the
+      // time while events pour in (a journey read still catches up at once when it needs to).
+      const tick = (lastMs: number) => {
         if (this.stopped) return;
-        this.timer = setTimeout(() => {
-          this.catchUp()
-            .catch(() => undefined)
-            .finally(tick);
-        }, every);
+        this.timer = setTimeout(
+          () => {
+            const started = this.deps.clock.now();
+            this.catchUp()
+              .catch(() => undefined)
+              .finally(() => tick(this.deps.clock.now() - started));
+          },
+          Math.max(every, IDLE_SHARE * lastMs),
+        );
         this.timer.unref();
       };
-      tick();
+      tick(0);
     }
   }
 
@@ -115,8 +132,10 @@ export class JourneyTablesService {
     o: { onPhase?: (p: JourneyBuildPhase) => void } = {},
   ): Promise<JourneyBuildCounts> {
     const started = this.deps.clock.now();
-    // Everything up to here is loaded and resolved; later events are the next catch-up's.
-    const builtSeq = this.deps.readyTo();
+    await this.deps.flushFacts();
+    // Everything up to here is loaded, resolved and has its facts; later events are the next
+    // catch-up's.
+    const builtSeq = Math.min(this.deps.readyTo(), this.deps.factsTo());
     this.status = { state: 'rebuilding', workspace: workspaceId, startedAt: new Date(started).toISOString() };
     try {
       await this.deps.flushIdentity();
@@ -149,9 +168,12 @@ export class JourneyTablesService {
    * Derives again the persons with events the tables do not include yet, and those the identity
    * pipeline changed. Returns how many persons were rebuilt.
    */
-  catchUp(): Promise<number> {
+  catchUp(o: { forRead?: boolean } = {}): Promise<number> {
     return this.enqueue(async () => {
-      const target = this.deps.readyTo();
+      // A read needs every acknowledged event; the periodic round takes the facts the loader
+      // extracted, and those that waited long enough.
+      await this.deps.flushFacts(o.forRead ? {} : { olderThanMs: FACTS_WAIT_MS });
+      const target = Math.min(this.deps.readyTo(), this.deps.factsTo());
       const changed = this.changed;
       this.changed = new Map();
       let rebuilt = 0;
@@ -177,6 +199,13 @@ export class JourneyTablesService {
           if (keys.size === 0) {
             // Nothing of this workspace's changed: the tables include everything up to here.
             this.states.set(ws, { ...state, builtSeq: upTo });
+            continue;
+          }
+          if (keys.size > BULK_ABOVE) {
+            // So many persons (an import, a first start after one) that the whole workspace at
+            // once is cheaper than the persons one by one.
+            await this.build(ws);
+            rebuilt += keys.size;
             continue;
           }
           this.status = { ...this.status, state: 'catching up', workspace: ws };
@@ -215,7 +244,7 @@ export class JourneyTablesService {
     if (!this.isCurrent(workspaceId)) return null;
     const target = this.deps.readyTo();
     if ((this.states.get(workspaceId)?.builtSeq ?? 0) < target) {
-      await this.catchUp().catch(() => undefined);
+      await this.catchUp({ forRead: true }).catch(() => undefined);
       if (!this.isCurrent(workspaceId) || (this.states.get(workspaceId)?.builtSeq ?? 0) < target) return null;
     }
     const rows = await this.deps.store.journeyRows(workspaceId, personKey);

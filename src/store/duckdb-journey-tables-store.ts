@@ -123,26 +123,38 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
   }
 
   async journeyRows(workspaceId: string, personKey: number): Promise<JourneyRows | null> {
-    const params = { ws: workspaceId, k: personKey };
-    const person = (
+    // One round trip for the person's rows of every journey table (each row as JSON, tagged
+    // with its table), then one for what the steps' events say (ids, names, reported sources).
+    const of = (table: string) => `FROM ${table} WHERE workspace_id = $ws AND person_key = $k`;
+    const parts = (
       await this.reader.runAndReadAll(
-        'SELECT bot, bot_events FROM journey_persons WHERE workspace_id = $ws AND person_key = $k',
-        params,
-      )
-    ).getRowsJS()[0];
-    if (!person) return null;
-    const stepRows = (
-      await this.reader.runAndReadAll(
-        `SELECT s.seq::DOUBLE, epoch_ms(s.event_at)::DOUBLE, s.session, s.touchpoint, s.channel
-         FROM journey_steps s WHERE s.workspace_id = $ws AND s.person_key = $k ORDER BY s.event_at, s.seq`,
-        params,
+        `SELECT 0 AS part, 0 AS i, to_json({'bot': bot, 'botEvents': bot_events})::VARCHAR ${of('journey_persons')}
+         UNION ALL SELECT 1, row_number() OVER (ORDER BY event_at, seq), to_json({'seq': seq, 'at': epoch_ms(event_at),
+           'session': session, 'touchpoint': touchpoint, 'channel': channel})::VARCHAR ${of('journey_steps')}
+         UNION ALL SELECT 2, touchpoint, to_json({'index': touchpoint, 'kind': kind, 'channel': channel,
+           'at': epoch_ms(event_at), 'seq': seq, 'event': event, 'source': source, 'medium': medium, 'campaign': campaign,
+           'content': content, 'term': term, 'referringDomain': referring_domain, 'landingPage': landing_page,
+           'session': session})::VARCHAR ${of('journey_touchpoints')}
+         UNION ALL SELECT 3, session, to_json({'index': session, 'start': epoch_ms(start_at), 'end': epoch_ms(end_at),
+           'eventCount': event_count, 'bounce': bounce, 'channel': channel, 'landingPage': landing_page,
+           'entryTouchpoint': entry_touchpoint})::VARCHAR ${of('journey_sessions')}
+         UNION ALL SELECT 4, position, to_json({'stage': stage, 'name': name, 'enteredAt': epoch_ms(entered_at),
+           'exitedAt': epoch_ms(exited_at), 'kind': trigger_kind, 'messageId': trigger_message_id, 'event': trigger_event,
+           'days': trigger_days})::VARCHAR
+           FROM stage_history WHERE workspace_id = $ws AND subject_kind = 'person' AND subject = $k::VARCHAR
+         ORDER BY part, i`,
+        { ws: workspaceId, k: personKey },
       )
     ).getRowsJS();
-    const seqs = stepRows.map((r) => num(r[0]));
+    const rows: Record<number, Record<string, unknown>[]> = { 0: [], 1: [], 2: [], 3: [], 4: [] };
+    for (const r of parts) rows[num(r[0])]?.push(JSON.parse(r[2] as string) as Record<string, unknown>);
+    const person = rows[0]?.[0];
+    if (!person) return null;
+    const stepRows = rows[1] ?? [];
     const about = new Map<number, unknown[]>();
-    if (seqs.length > 0) {
-      const list = seqs.join(',');
-      const rows = (
+    if (stepRows.length > 0) {
+      const list = stepRows.map((r) => num(r.seq)).join(',');
+      const events = (
         await this.reader.runAndReadAll(
           `SELECT e.seq::DOUBLE, e.message_id, e.type, coalesce(e.event, e.name), f.self_reported, f.promo_code,
              ${CLICK_IDS.map((id) => `f.${id}`).join(', ')}
@@ -151,104 +163,81 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
           { ws: workspaceId },
         )
       ).getRowsJS();
-      for (const r of rows) about.set(num(r[0]), r);
+      for (const r of events) about.set(num(r[0]), r);
     }
-    const steps: StepRow[] = stepRows.map((r) => {
-      const seq = num(r[0]);
+    const aboutOf = (seq: number) => {
       const a = about.get(seq);
       if (!a) throw new Error(`journey step ${seq} of person ${personKey} has no event`);
+      return a;
+    };
+    const text = (v: unknown) => (v as string | null | undefined) ?? null;
+    const steps: StepRow[] = stepRows.map((r) => {
+      const seq = num(r.seq);
+      const a = aboutOf(seq);
       return {
         seq,
         messageId: a[1] as string,
-        at: num(r[1]),
+        at: num(r.at),
         type: a[2] as MessageType,
-        event: (a[3] as string | null) ?? null,
-        session: r[2] === null ? null : num(r[2]),
-        touchpoint: r[3] === null ? null : num(r[3]),
-        channel: (r[4] as string | null) ?? null,
-        selfReported: (a[4] as string | null) ?? null,
-        promoCode: (a[5] as string | null) ?? null,
+        event: text(a[3]),
+        session: r.session === null ? null : num(r.session),
+        touchpoint: r.touchpoint === null ? null : num(r.touchpoint),
+        channel: text(r.channel),
+        selfReported: text(a[4]),
+        promoCode: text(a[5]),
       };
     });
-    const touchpoints: Touchpoint[] = (
-      await this.reader.runAndReadAll(
-        `SELECT touchpoint, kind, channel, epoch_ms(event_at)::DOUBLE, seq::DOUBLE, event, source, medium, campaign,
-           content, term, referring_domain, landing_page, session
-         FROM journey_touchpoints WHERE workspace_id = $ws AND person_key = $k ORDER BY touchpoint`,
-        params,
-      )
-    )
-      .getRowsJS()
-      .map((r) => {
-        const seq = num(r[4]);
-        const a = about.get(seq);
-        const clickIds: Touchpoint['clickIds'] = {};
-        CLICK_IDS.forEach((id, i) => {
-          const v = a?.[6 + i];
-          if (typeof v === 'string') clickIds[id] = v;
-        });
-        return {
-          index: num(r[0]),
-          kind: r[1] as Touchpoint['kind'],
-          channel: r[2] as string,
-          at: num(r[3]),
-          seq,
-          messageId: (a?.[1] as string | undefined) ?? '',
-          event: (r[5] as string | null) ?? null,
-          source: r[6] as string,
-          medium: r[7] as string,
-          campaign: (r[8] as string | null) ?? null,
-          content: (r[9] as string | null) ?? null,
-          term: (r[10] as string | null) ?? null,
-          referringDomain: (r[11] as string | null) ?? null,
-          landingPage: (r[12] as string | null) ?? null,
-          clickIds,
-          session: r[13] === null ? null : num(r[13]),
-        };
+    const touchpoints: Touchpoint[] = (rows[2] ?? []).map((r) => {
+      const seq = num(r.seq);
+      const a = aboutOf(seq);
+      const clickIds: Touchpoint['clickIds'] = {};
+      CLICK_IDS.forEach((id, i) => {
+        const v = a[6 + i];
+        if (typeof v === 'string') clickIds[id] = v;
       });
-    const sessions: SessionSummary[] = (
-      await this.reader.runAndReadAll(
-        `SELECT session, epoch_ms(start_at)::DOUBLE, epoch_ms(end_at)::DOUBLE, event_count, bounce, channel,
-           landing_page, entry_touchpoint
-         FROM journey_sessions WHERE workspace_id = $ws AND person_key = $k ORDER BY session`,
-        params,
-      )
-    )
-      .getRowsJS()
-      .map((r) => ({
-        index: num(r[0]),
-        start: num(r[1]),
-        end: num(r[2]),
-        durationMs: num(r[2]) - num(r[1]),
-        eventCount: num(r[3]),
-        bounce: r[4] as boolean,
-        channel: (r[5] as string | null) ?? null,
-        landingPage: (r[6] as string | null) ?? null,
-        entryTouchpoint: r[7] === null ? null : num(r[7]),
-      }));
-    const stages: StageSpan[] = (
-      await this.reader.runAndReadAll(
-        `SELECT stage, name, epoch_ms(entered_at)::DOUBLE, epoch_ms(exited_at)::DOUBLE, trigger_kind,
-           trigger_message_id, trigger_event, trigger_days
-         FROM stage_history WHERE workspace_id = $ws AND subject_kind = 'person' AND subject = $k::VARCHAR
-         ORDER BY position`,
-        params,
-      )
-    )
-      .getRowsJS()
-      .map((r) => ({
-        stage: r[0] as string,
-        name: r[1] as string,
-        enteredAt: num(r[2]),
-        exitedAt: r[3] === null ? null : num(r[3]),
-        trigger:
-          r[4] === 'event'
-            ? { kind: 'event' as const, messageId: r[5] as string, event: (r[6] as string | null) ?? null }
-            : { kind: 'inactivity' as const, days: num(r[7]) },
-      }));
+      return {
+        index: num(r.index),
+        kind: r.kind as Touchpoint['kind'],
+        channel: r.channel as string,
+        at: num(r.at),
+        seq,
+        messageId: a[1] as string,
+        event: text(r.event),
+        source: r.source as string,
+        medium: r.medium as string,
+        campaign: text(r.campaign),
+        content: text(r.content),
+        term: text(r.term),
+        referringDomain: text(r.referringDomain),
+        landingPage: text(r.landingPage),
+        clickIds,
+        session: r.session === null ? null : num(r.session),
+      };
+    });
+    const sessions: SessionSummary[] = (rows[3] ?? []).map((r) => ({
+      index: num(r.index),
+      start: num(r.start),
+      end: num(r.end),
+      durationMs: num(r.end) - num(r.start),
+      eventCount: num(r.eventCount),
+      bounce: r.bounce as boolean,
+      channel: text(r.channel),
+      landingPage: text(r.landingPage),
+      entryTouchpoint: r.entryTouchpoint === null ? null : num(r.entryTouchpoint),
+    }));
+    const stages: StageSpan[] = (rows[4] ?? []).map((r) => ({
+      stage: r.stage as string,
+      name: r.name as string,
+      enteredAt: num(r.enteredAt),
+      exitedAt: r.exitedAt === null ? null : num(r.exitedAt),
+      trigger:
+        r.kind === 'event'
+          ? { kind: 'event' as const, messageId: r.messageId as string, event: text(r.event) }
+          : { kind: 'inactivity' as const, days: num(r.days) },
+    }));
     return {
-      bot: (person[0] as BotReason | null) ?? null,
-      botEvents: num(person[1]),
+      bot: (person.bot as BotReason | null) ?? null,
+      botEvents: num(person.botEvents),
       steps,
       touchpoints,
       sessions,

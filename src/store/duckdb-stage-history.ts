@@ -45,7 +45,7 @@ export async function rebuildStageHistory(
   );
   await c.run(`CREATE OR REPLACE TEMP TABLE stage_spans (
     person_key INTEGER, position INTEGER, stage VARCHAR, name VARCHAR, entered_at DOUBLE, exited_at DOUBLE,
-    trigger_kind VARCHAR, trigger_seq BIGINT, trigger_event VARCHAR, trigger_days DOUBLE)`);
+    trigger_kind VARCHAR, trigger_seq BIGINT, trigger_days DOUBLE)`);
   const out = { persons: 0, spans: 0, rows: 0 };
   const appender = await c.createAppender('stage_spans', 'main', 'temp');
   const write = (person: number, history: StageSpan[]) => {
@@ -59,13 +59,11 @@ export async function rebuildStageHistory(
       if (h.exitedAt === null) appender.appendNull();
       else appender.appendDouble(h.exitedAt);
       appender.appendVarchar(h.trigger.kind);
+      // The fold carried the seq where the span keeps the message id (joined in below).
       if (h.trigger.kind === 'event') {
         appender.appendBigInt(BigInt(h.trigger.messageId));
-        if (h.trigger.event === null) appender.appendNull();
-        else appender.appendVarchar(h.trigger.event);
         appender.appendNull();
       } else {
-        appender.appendNull();
         appender.appendNull();
         appender.appendDouble(h.trigger.days);
       }
@@ -81,8 +79,10 @@ export async function rebuildStageHistory(
      SELECT $ws, 'person', s.person_key::VARCHAR, s.position, s.stage, s.name,
        make_timestamp((s.entered_at * 1000)::BIGINT),
        CASE WHEN s.exited_at IS NOT NULL THEN make_timestamp((s.exited_at * 1000)::BIGINT) END,
-       s.trigger_kind, e.message_id, s.trigger_event, s.trigger_days
-     FROM stage_spans s LEFT JOIN events e ON e.workspace_id = $ws AND e.seq = s.trigger_seq`,
+       s.trigger_kind, e.message_id, CASE WHEN s.trigger_kind = 'event' THEN coalesce(e.event, e.name) END,
+       s.trigger_days
+     FROM stage_spans s LEFT JOIN events e ON e.workspace_id = $ws AND e.seq = s.trigger_seq
+     ORDER BY s.person_key, s.position`,
     { ws: workspaceId },
   );
   await c.run('DROP TABLE stage_spans');
@@ -113,6 +113,14 @@ async function fold(
       const e = journeyEventOf(rowToEvent(r));
       whole.set(e.seq, e);
     }
+  // What JavaScript's conditions read of the journey on those rows (per person: an event of two
+  // persons has a session in each).
+  const journeyOf = new Map<string, [unknown, unknown]>();
+  const annotations = await c.stream(
+    'SELECT person_key, seq::DOUBLE, session, tp_channel FROM stage_candidates WHERE uncertain',
+  );
+  for await (const chunk of annotations.yieldRowsJs())
+    for (const r of chunk) journeyOf.set(`${num(r[0])}/${num(r[1])}`, [r[2], r[3]]);
 
   const bits: number[][] = [];
   q.triggers.forEach((t, bit) => {
@@ -127,8 +135,8 @@ async function fold(
     if (state !== null) write(person, state.history);
   };
   const rows = await c.stream(
-    `SELECT person_key, seq::DOUBLE, ms::DOUBLE, prev_at::DOUBLE, mask, uncertain, type, event, session,
-       tp_channel FROM stage_candidates ORDER BY person_key, ms, seq`,
+    // Numbers only (the trigger's event name is joined in when the spans are written).
+    'SELECT person_key, seq::DOUBLE, ms::DOUBLE, prev_at::DOUBLE, mask, uncertain FROM stage_candidates ORDER BY person_key, ms, seq',
   );
   for await (const chunk of rows.yieldRowsJs()) {
     out.rows += chunk.length;
@@ -144,19 +152,19 @@ async function fold(
       const seq = num(r[1]);
       const at = num(r[2]);
       if (r[3] !== null) fold.restedUntil(num(r[3]));
-      const event = (r[7] as string | null) ?? null;
       const e = whole.get(seq);
       if (e?.type === 'identify' && e.traits)
         for (const [k, v] of Object.entries(e.traits)) traits[k] = scalarOf(v);
       if (r[5] === true) {
         if (!e) throw new Error(`event ${seq} of workspace ${workspaceId} is missing`);
-        fold.step(at, String(seq), event, stageFields(e, config, traits, r[8], r[9]));
+        const [session, touchpoint] = journeyOf.get(`${key}/${seq}`) ?? [null, null];
+        fold.step(at, String(seq), null, stageFields(e, config, traits, session, touchpoint));
       } else {
         const mask = num(r[4]);
         fold.stepMatching(
           at,
           String(seq),
-          event,
+          null,
           (stage, trigger) => (mask & (bits[stage]?.[trigger] ?? 0)) !== 0,
         );
       }

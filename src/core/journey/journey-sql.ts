@@ -141,10 +141,12 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
 
   const compute: string[] = [];
   // The person relation: an event belongs to every person one of its identifiers maps to.
-  compute.push(`CREATE OR REPLACE TEMP TABLE jt_pe AS
-    SELECT DISTINCT pm.person_key AS person, ei.seq
+  // Materialised for a few persons only (the channel query reads it too); for the whole
+  // workspace it streams straight into the join below.
+  const personEvents = `SELECT DISTINCT pm.person_key AS person, ei.seq
     FROM event_identity ei JOIN person_map pm ON pm.identifier_id = ei.identifier_id
-    WHERE ei.workspace_id = ${ws} AND pm.workspace_id = ${ws}${personList ? ` AND pm.person_key IN (${personList})` : ''}`);
+    WHERE ei.workspace_id = ${ws} AND pm.workspace_id = ${ws}${personList ? ` AND pm.person_key IN (${personList})` : ''}`;
+  if (persons) compute.push(`CREATE OR REPLACE TEMP TABLE jt_pe AS ${personEvents}`);
 
   // Per (person, event): what the fold reads, from the facts and the channel rules.
   //  - key: the campaign key (touch-fields.ts campaignKeyOf), same text as JavaScript's;
@@ -152,6 +154,11 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
   //  - may_arrive: a view that arrives unless it repeats the previous one of its browser;
   //  - arrival_code / event_code: channel codes (small integers travel through the windows
   //    cheaper than names): what the view arrives through, the event-scope rule it matches.
+  // What only a touchpoint shows is kept only where the row can be one (a view that may arrive, an
+  // event an event-scope rule matches); the page URL also where the row can open a session.
+  const candidate = (column: string) =>
+    `CASE WHEN (c.arrival IN ('campaign', 'referral', 'direct') AND f.type IN ('page', 'screen'))
+      OR c.event_rule IS NOT NULL THEN ${column} END AS ${column.slice(2)}`;
   compute.push(`CREATE OR REPLACE TEMP TABLE jt_ev AS
     SELECT p.person, f.seq, epoch_ms(f.timestamp) AS t, f.type IN ('page', 'screen') AS is_view,
       f.interactive, f.is_bot, ${conversions} AS conversion,
@@ -162,14 +169,16 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
       c.arrival IN ('campaign', 'referral', 'direct') AND NOT (f.type = 'screen' AND c.arrival = 'direct') AS may_arrive,
       (c.arrival_rule + 1)::SMALLINT AS arrival_code, (c.event_rule + 1)::SMALLINT AS event_code,
       coalesce(f.user_agent, '') AS browser,
-      f.event, c.source, c.medium, f.utm_campaign, f.utm_content, f.utm_term, c.referring_domain, f.page_url
-    FROM jt_pe p JOIN event_facts f ON f.seq = p.seq AND f.workspace_id = ${ws}
+      ${candidate('f.event')}, ${candidate('c.source')}, ${candidate('c.medium')}, ${candidate('f.utm_campaign')},
+      ${candidate('f.utm_content')}, ${candidate('f.utm_term')}, ${candidate('c.referring_domain')},
+      CASE WHEN f.interactive OR c.event_rule IS NOT NULL THEN f.page_url END AS page_url
+    FROM ${persons ? 'jt_pe' : `(${personEvents})`} p JOIN event_facts f ON f.seq = p.seq AND f.workspace_id = ${ws}
     JOIN (${channels.sql}) c ON c.seq = f.seq AND c.workspace_id = f.workspace_id`);
 
   // Browsers, origins and campaign keys travel through the windows as their 64-bit hashes (a user
   // agent is long: carried as text, it made each window several times slower). Exact all the
   // same: where two different values of one of them share a hash in this computation (checked
-  // here), that one's text travels too (\`*_text\`, NULL otherwise) and decides.
+  // here), that one's text travels too (`*_text`, NULL otherwise) and decides.
   compute.push(`CREATE OR REPLACE TEMP TABLE jt_exact AS
     SELECT count(DISTINCT browser) = count(DISTINCT hash(browser)) AS browser,
       count(DISTINCT origin) = count(DISTINCT hash(origin)) AS origin,
@@ -282,7 +291,9 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
     SELECT person, session, min(t) AS start_t, max(t) AS end_t, count(*)::INTEGER AS event_count,
       count(*) FILTER (WHERE is_view) AS views, bool_or(conversion) AS converted,
       arg_min(seq, rn) AS first_seq, min(touchpoint) AS entry_touchpoint,
-      arg_min({'seq': seq, 'arrival': arrival, 'code': touch_code}, touchpoint) FILTER (WHERE touch) AS entry
+      -- the entry row (one per session at most): scalar aggregates, cheaper than arg_min of a struct
+      max(CASE WHEN entry THEN seq END) AS entry_seq, bool_or(entry AND arrival) AS entry_arrival,
+      max(CASE WHEN entry THEN touch_code END) AS entry_code
     FROM jt_steps WHERE session IS NOT NULL GROUP BY person, session`);
 
   const where = `workspace_id = ${ws}${personList ? ` AND person_key IN (${personList})` : ''}`;
@@ -290,12 +301,15 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
     (table) => `DELETE FROM ${table} WHERE ${where}`,
   );
 
+  // Rows go in ordered by person: a person's rows then sit in one or two row groups, and a read
+  // of one person's journey skips the rest by their min/max (DuckDB's zone maps), with no index
+  // to maintain on every rebuild.
   const insert = [
     `INSERT INTO journey_persons (workspace_id, person_key, bot, bot_events)
-      SELECT ${ws}, person, CASE WHEN rate_bot THEN 'event_rate' END, bot_events FROM jt_person`,
+      SELECT ${ws}, person, CASE WHEN rate_bot THEN 'event_rate' END, bot_events FROM jt_person ORDER BY person`,
     `INSERT INTO journey_steps (workspace_id, person_key, seq, event_at, session, touchpoint, channel)
       SELECT ${ws}, person, seq, make_timestamp(t * 1000), session, touchpoint, ${channelName('channel_code')}
-      FROM jt_steps`,
+      FROM jt_steps ORDER BY person, t, seq`,
     `INSERT INTO journey_touchpoints (workspace_id, person_key, touchpoint, seq, event_at, kind, channel, session,
         event, source, medium, campaign, content, term, referring_domain, landing_page)
       SELECT ${ws}, st.person, st.touchpoint, st.seq, make_timestamp(st.t * 1000),
@@ -304,15 +318,16 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
         ${channelName('st.touch_code')}, st.session, ev.event, ev.source, ev.medium, ev.utm_campaign,
         ev.utm_content, ev.utm_term, ev.referring_domain, ev.page_url
       FROM jt_steps st JOIN jt_ev ev ON ev.person = st.person AND ev.seq = st.seq
-      WHERE st.touch`,
+      WHERE st.touch ORDER BY st.person, st.touchpoint`,
     // The landing page: the entry's when the entry is an arrival, else the session's first row's.
     `INSERT INTO journey_sessions (workspace_id, person_key, session, start_at, end_at, event_count, bounce,
         channel, landing_page, entry_touchpoint)
       SELECT ${ws}, se.person, se.session, make_timestamp(se.start_t * 1000), make_timestamp(se.end_t * 1000),
         se.event_count, se.end_t - se.start_t < ${ENGAGED_MS} AND se.views < 2 AND NOT se.converted,
-        ${channelName('se.entry.code')}, ev.page_url, se.entry_touchpoint
+        ${channelName('se.entry_code')}, ev.page_url, se.entry_touchpoint
       FROM jt_sess se JOIN jt_ev ev ON ev.person = se.person
-        AND ev.seq = CASE WHEN se.entry.arrival THEN se.entry.seq ELSE se.first_seq END`,
+        AND ev.seq = CASE WHEN se.entry_arrival THEN se.entry_seq ELSE se.first_seq END
+      ORDER BY se.person, se.session`,
   ];
   const counts = `SELECT (SELECT count(*) FROM jt_person)::DOUBLE, (SELECT count(*) FROM jt_steps)::DOUBLE,
       (SELECT count(*) FROM jt_sess)::DOUBLE, (SELECT count(*) FROM jt_steps WHERE touch)::DOUBLE`;
