@@ -165,7 +165,14 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     systemClock,
     journeyFile,
   );
-  const journeyTables = journeyTablesOf(db, journeys, people.identity, () => loader.position, loadStore);
+  const journeyTables = journeyTablesOf(
+    db,
+    journeys,
+    people.identity,
+    () => loader.position,
+    loadStore,
+    (e, what) => app?.log.error({ err: e }, `${what} failed`),
+  );
   const webhooks = new WebhookService(new DuckDBWebhookStore(db.admin), ingest, systemClock);
   const running = ingest;
   let startupProblem: string | null = null;
@@ -189,7 +196,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
         ...(identityRunner.lastError ? { problem: identityRunner.lastError } : {}),
       },
       dedup: { ids: running.rememberedIds, ready: running.accepting },
-      journeys: journeyTables.status,
+      journeys: journeyTables.healthStatus(),
     };
     return { ready: running.accepting, body };
   };
@@ -415,6 +422,7 @@ function journeyTablesOf(
   identity: IdentityService,
   loaded: () => number,
   facts: DuckDBLogLoadStore,
+  onError: (e: Error, what: string) => void,
 ): JourneyTablesService {
   const tables = new JourneyTablesService({
     store: new DuckDBJourneyTablesStore(db.journeys, db.reader),
@@ -423,12 +431,13 @@ function journeyTablesOf(
     flushIdentity: () => identity.flush(),
     factsTo: () => facts.factsPosition,
     flushFacts: (o) => facts.flushFacts(o),
+    onError,
     clock: systemClock,
   });
   identity.onChange((changes) => tables.personsChanged(changes));
   journeys.readFromTables(tables);
   journeys.onSettingsChanged((ws) => {
-    tables.rebuild(ws).catch(() => undefined);
+    tables.rebuild(ws).catch((e: Error) => onError(e, `rebuilding the journeys of ${ws}`));
   });
   return tables;
 }
@@ -534,7 +543,17 @@ export async function openLocal(
         readJourneyFile(process.env.THROUGHLINE_JOURNEY_CONFIG),
       );
       await journeys.start();
-      const journeyTables = journeyTablesOf(db, journeys, people.identity, () => loader.position, loadStore);
+      const journeyTables = journeyTablesOf(
+        db,
+        journeys,
+        people.identity,
+        () => loader.position,
+        loadStore,
+        (e, what) => process.stderr.write(`throughline: ${what} failed: ${e.message}\n`),
+      );
+      // Commands read journeys from the tables when they are current; they never build them in
+      // the background (`journeys rebuild` does, in the foreground).
+      await journeyTables.load();
       return { ...people, journeys, journeyTables };
     }),
     close: async () => {

@@ -87,10 +87,11 @@ export interface JourneyTablesStore {
     },
   ): Promise<JourneyBuildCounts>;
   /**
-   * Writes the inactivity transitions that came due after each person's last event, as of `now`
-   * (what a journey read adds as of now), so lists by current stage agree with journeys.
+   * Removes the rows of persons that no longer exist (merged into another, deleted), and writes
+   * the inactivity transitions that came due after each person's last event, as of `now` (what a
+   * journey read adds as of now), so lists by current stage agree with journeys.
    */
-  sweepInactivity(workspaceId: string, model: StageModel, now: number): Promise<void>;
+  sweep(workspaceId: string, model: StageModel, now: number): Promise<void>;
   states(): Promise<JourneyTablesState[]>;
   /** Every workspace (one without events builds empty tables). */
   workspacesWithEvents(): Promise<string[]>;

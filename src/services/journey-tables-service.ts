@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Journey } from '../core/journey/journey.js';
 import { journeyFromRows } from '../core/journey/journey-rows.js';
-import type { PersonEvent } from './identity-service.js';
+import { PERSON_MODEL_VERSION, type PersonEvent } from './identity-service.js';
 import type {
   JourneyBuildCounts,
   JourneyBuildPhase,
@@ -30,11 +30,14 @@ const SWEEP_EVERY_MS = 60_000;
 const IDLE_SHARE = 4;
 /** How long deferred facts may wait before a periodic round extracts them. */
 const FACTS_WAIT_MS = 5_000;
+/** A read catches the tables up first when they lag by at most this many seqs. */
+const READ_CATCH_UP_MAX_SEQS = 50_000;
 /** Persons to re-derive above which a catch-up rebuilds the whole workspace instead. */
 const BULK_ABOVE = 5_000;
 
 export interface JourneyTablesStatus {
-  state: 'idle' | 'rebuilding' | 'catching up';
+  /** `busy`: working on another workspace (as a workspace sees it). */
+  state: 'idle' | 'rebuilding' | 'catching up' | 'busy';
   workspace?: string;
   phase?: JourneyBuildPhase;
   startedAt?: string;
@@ -55,6 +58,8 @@ export interface JourneyTablesDeps {
   /** Extracts the facts the loader deferred (all, or only those waiting `olderThanMs`). */
   flushFacts(o?: { olderThanMs?: number }): Promise<void>;
   clock: Clock;
+  /** Where background failures are logged (they also show in `status.problem`). */
+  onError?(e: Error, what: string): void;
 }
 
 export class JourneyTablesService {
@@ -64,6 +69,10 @@ export class JourneyTablesService {
   /** Person ids the identity pipeline changed, per workspace, not yet rebuilt. */
   private changed = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | null = null;
+  private queuedCatchUp: { forRead: boolean; done: Promise<number> } | null = null;
+  private readonly queuedRebuilds = new Map<string, Promise<JourneyBuildCounts>>();
+  /** Each workspace's last bulk build. */
+  private readonly lastOf = new Map<string, NonNullable<JourneyTablesStatus['last']>>();
   /** When each workspace's due inactivity was last written. */
   private readonly swept = new Map<string, number>();
   private stopped = false;
@@ -71,10 +80,16 @@ export class JourneyTablesService {
   constructor(private readonly deps: JourneyTablesDeps) {}
 
   /** Loads what was built, and rebuilds in the background every workspace built from other settings. */
-  async start(o: { catchUpEveryMs?: number } = {}): Promise<void> {
+  /** Loads what the tables were built from (a command that only reads calls this alone). */
+  async load(): Promise<void> {
     for (const s of await this.deps.store.states()) this.states.set(s.workspaceId, s);
+  }
+
+  async start(o: { catchUpEveryMs?: number } = {}): Promise<void> {
+    await this.load();
     for (const ws of await this.deps.store.workspacesWithEvents())
-      if (this.states.get(ws)?.settingsHash !== this.hashOf(ws)) void this.rebuild(ws).catch(() => undefined);
+      if (this.states.get(ws)?.settingsHash !== this.hashOf(ws))
+        void this.rebuild(ws).catch((e) => this.report(e, `rebuilding the journeys of ${ws}`));
     if (o.catchUpEveryMs !== undefined) {
       const every = o.catchUpEveryMs;
       // Background work yields to ingest: after a round that took d ms the next waits at least
@@ -86,7 +101,7 @@ export class JourneyTablesService {
           () => {
             const started = this.deps.clock.now();
             this.catchUp()
-              .catch(() => undefined)
+              .catch((e) => this.report(e, 'keeping journeys current'))
               .finally(() => tick(this.deps.clock.now() - started));
           },
           Math.max(every, IDLE_SHARE * lastMs),
@@ -101,6 +116,11 @@ export class JourneyTablesService {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.queue.catch(() => undefined);
+    // Identity changes are kept in memory: take the few published since the last round in now,
+    // or they would be lost with the process (a larger backlog waits for the next start's rounds).
+    const pending = [...this.changed.values()].reduce((n, ids) => n + ids.size, 0);
+    if (pending > 0 && pending <= BULK_ABOVE)
+      await this.catchUp().catch((e) => this.report(e, 'the last catch-up'));
   }
 
   /** The identity pipeline's changes (`IdentityService.onChange`). */
@@ -111,7 +131,40 @@ export class JourneyTablesService {
       else if (c.kind === 'merged') for (const id of [c.personId, ...c.from]) ids.add(id);
       else ids.add(c.personId);
       this.changed.set(c.workspaceId, ids);
+      // A deleted person's rows must go at once, not at the next minute's sweep: its key no longer
+      // resolves, so only the sweep (rows of keys no person holds) finds them.
+      if (c.kind === 'deleted') this.swept.delete(c.workspaceId);
     }
+  }
+
+  /** Whether identity changes of the workspace wait for a catch-up. */
+  private hasChanges(workspaceId: string): boolean {
+    return (this.changed.get(workspaceId)?.size ?? 0) > 0;
+  }
+
+  /** For /health (no workspace's ids or sizes): what the builder is doing, and any problem. */
+  healthStatus(): { state: JourneyTablesStatus['state']; phase?: string; lastMs?: number; problem?: string } {
+    const { state, phase, last, problem } = this.status;
+    return {
+      state,
+      ...(phase ? { phase } : {}),
+      ...(last ? { lastMs: last.ms } : {}),
+      ...(problem ? { problem } : {}),
+    };
+  }
+
+  /** The builder's status as one workspace may see it (another workspace's work is "busy"). */
+  statusOf(workspaceId: string): JourneyTablesStatus {
+    const { state, workspace, phase, startedAt, problem } = this.status;
+    const own = workspace === undefined || workspace === workspaceId;
+    return {
+      state: own ? state : 'busy',
+      ...(own && workspace ? { workspace } : {}),
+      ...(own && phase ? { phase } : {}),
+      ...(own && startedAt ? { startedAt } : {}),
+      ...(this.lastOf.get(workspaceId) ? { last: this.lastOf.get(workspaceId) } : {}),
+      ...(problem?.includes(workspaceId) ? { problem } : {}),
+    };
   }
 
   /** Whether the workspace's tables were built from its current settings. */
@@ -124,7 +177,15 @@ export class JourneyTablesService {
     workspaceId: string,
     o: { onPhase?: (p: JourneyBuildPhase) => void } = {},
   ): Promise<JourneyBuildCounts> {
-    return this.enqueue(() => this.build(workspaceId, o));
+    // A rebuild of this workspace that has not started yet will see everything this one would.
+    const queued = this.queuedRebuilds.get(workspaceId);
+    if (queued && !o.onPhase) return queued;
+    const next = this.enqueue(() => {
+      if (this.queuedRebuilds.get(workspaceId) === next) this.queuedRebuilds.delete(workspaceId);
+      return this.build(workspaceId, o);
+    });
+    if (!o.onPhase) this.queuedRebuilds.set(workspaceId, next);
+    return next;
   }
 
   private async build(
@@ -132,12 +193,12 @@ export class JourneyTablesService {
     o: { onPhase?: (p: JourneyBuildPhase) => void } = {},
   ): Promise<JourneyBuildCounts> {
     const started = this.deps.clock.now();
-    await this.deps.flushFacts();
-    // Everything up to here is loaded, resolved and has its facts; later events are the next
-    // catch-up's.
-    const builtSeq = Math.min(this.deps.readyTo(), this.deps.factsTo());
     this.status = { state: 'rebuilding', workspace: workspaceId, startedAt: new Date(started).toISOString() };
     try {
+      await this.deps.flushFacts();
+      // Everything up to here is loaded, resolved and has its facts; later events are the next
+      // catch-up's.
+      const builtSeq = Math.min(this.deps.readyTo(), this.deps.factsTo());
       await this.deps.flushIdentity();
       const state = { settingsHash: this.hashOf(workspaceId), builtSeq };
       const counts = await this.deps.store.rebuild(workspaceId, this.inputOf(workspaceId), {
@@ -150,10 +211,14 @@ export class JourneyTablesService {
       this.states.set(workspaceId, { workspaceId, ...state });
       this.swept.delete(workspaceId);
       const ended = this.deps.clock.now();
-      this.status = {
-        state: 'idle',
-        last: { workspace: workspaceId, endedAt: new Date(ended).toISOString(), ms: ended - started, counts },
+      const last = {
+        workspace: workspaceId,
+        endedAt: new Date(ended).toISOString(),
+        ms: ended - started,
+        counts,
       };
+      this.lastOf.set(workspaceId, last);
+      this.status = { state: 'idle', last };
       return counts;
     } catch (e) {
       this.status = {
@@ -169,7 +234,11 @@ export class JourneyTablesService {
    * pipeline changed. Returns how many persons were rebuilt.
    */
   catchUp(o: { forRead?: boolean } = {}): Promise<number> {
-    return this.enqueue(async () => {
+    // One queued round serves every caller that arrives before it starts.
+    if (this.queuedCatchUp && (this.queuedCatchUp.forRead || !o.forRead)) return this.queuedCatchUp.done;
+    const round = { forRead: o.forRead === true, done: Promise.resolve(0) };
+    round.done = this.enqueue(async () => {
+      if (this.queuedCatchUp === round) this.queuedCatchUp = null;
       // A read needs every acknowledged event; the periodic round takes the facts the loader
       // extracted, and those that waited long enough.
       await this.deps.flushFacts(o.forRead ? {} : { olderThanMs: FACTS_WAIT_MS });
@@ -231,8 +300,15 @@ export class JourneyTablesService {
           this.status = { ...rest, state: 'idle' };
         }
       }
+      // A round that went through clears what an earlier one reported.
+      if (this.status.problem?.startsWith('keeping journeys current')) {
+        const { problem: _p, ...rest } = this.status;
+        this.status = rest;
+      }
       return rebuilt;
     });
+    this.queuedCatchUp = round;
+    return round.done;
   }
 
   /**
@@ -241,9 +317,14 @@ export class JourneyTablesService {
    * settings, a rebuild under way, or no journey for the key): the caller derives it instead.
    */
   async journeyOf(workspaceId: string, personKey: number, asOf: number): Promise<Journey | null> {
-    if (!this.isCurrent(workspaceId)) return null;
+    // While a bulk rebuild runs (or waits), the model answers: a read must not wait for it.
+    if (!this.isCurrent(workspaceId) || this.status.state === 'rebuilding' || this.queuedRebuilds.size > 0)
+      return null;
     const target = this.deps.readyTo();
-    if ((this.states.get(workspaceId)?.builtSeq ?? 0) < target) {
+    const built = this.states.get(workspaceId)?.builtSeq ?? 0;
+    // Far behind (an import, a backlog): deriving this one journey is quicker than catching up.
+    if (target - built > READ_CATCH_UP_MAX_SEQS) return null;
+    if (built < target || this.hasChanges(workspaceId)) {
       await this.catchUp({ forRead: true }).catch(() => undefined);
       if (!this.isCurrent(workspaceId) || (this.states.get(workspaceId)?.builtSeq ?? 0) < target) return null;
     }
@@ -251,12 +332,19 @@ export class JourneyTablesService {
     return rows && journeyFromRows(rows, this.deps.journeys.configFor(workspaceId).stages, asOf);
   }
 
-  /** Inactivity that came due is written once a minute per workspace (and after each rebuild). */
+  /**
+   * Once a minute per workspace (and after each rebuild): rows of persons that no longer exist
+   * removed (a deletion's derived rows must go too), inactivity that came due written.
+   */
   private async sweepIfDue(workspaceId: string): Promise<void> {
     const now = this.deps.clock.now();
     if (now - (this.swept.get(workspaceId) ?? 0) < SWEEP_EVERY_MS) return;
-    await this.deps.store.sweepInactivity(workspaceId, this.inputOf(workspaceId).stageModel, now);
+    await this.deps.store.sweep(workspaceId, this.inputOf(workspaceId).stageModel, now);
     this.swept.set(workspaceId, now);
+  }
+
+  private report(e: unknown, what: string): void {
+    this.deps.onError?.(e as Error, what);
   }
 
   private inputOf(workspaceId: string) {
@@ -271,7 +359,7 @@ export class JourneyTablesService {
   private hashOf(workspaceId: string): string {
     const { settings } = this.deps.journeys.settingsOf(workspaceId);
     return createHash('sha256')
-      .update(JSON.stringify({ version: JOURNEY_TABLES_VERSION, settings }))
+      .update(JSON.stringify({ version: JOURNEY_TABLES_VERSION, persons: PERSON_MODEL_VERSION, settings }))
       .digest('hex')
       .slice(0, 32);
   }

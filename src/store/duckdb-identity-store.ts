@@ -807,6 +807,10 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
       for (const table of ['identifier_traits', 'identifier_activity', 'account_members', 'person_map'])
         await this.writer.run(`DELETE FROM ${table} WHERE identifier_id IN (${ids})`);
       if (accounts.length > 0) await this.deriveAccountTraits(JSON.stringify(accounts));
+      // The events' facts go with them (page URLs, campaigns, user agents: the person's data too).
+      await this.writer.run(
+        `DELETE FROM event_facts WHERE seq IN (SELECT seq FROM event_identity WHERE identifier_id IN (${ids}))`,
+      );
       const events = await count(
         `DELETE FROM events WHERE seq IN (SELECT seq FROM event_identity WHERE identifier_id IN (${ids}))`,
       );

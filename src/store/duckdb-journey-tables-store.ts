@@ -63,12 +63,29 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
     }
   }
 
-  async sweepInactivity(workspaceId: string, model: StageModel, now: number): Promise<void> {
-    const statements = dueInactivitySql(model);
-    if (statements.length === 0) return;
+  async sweep(workspaceId: string, model: StageModel, now: number): Promise<void> {
+    const ws = { ws: workspaceId };
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      for (const st of statements) await this.conn.run(st.sql, st.params(workspaceId, now));
+      // Persons whose key no longer holds an identifier (merged away, deleted): their rows go.
+      await this.conn.run(
+        `CREATE OR REPLACE TEMP TABLE journey_orphans AS SELECT person_key FROM journey_persons p
+         WHERE workspace_id = $ws AND NOT EXISTS (
+           SELECT 1 FROM person_map m WHERE m.workspace_id = $ws AND m.person_key = p.person_key)`,
+        ws,
+      );
+      for (const table of ['journey_steps', 'journey_sessions', 'journey_touchpoints', 'journey_persons'])
+        await this.conn.run(
+          `DELETE FROM ${table} WHERE workspace_id = $ws AND person_key IN (SELECT person_key FROM journey_orphans)`,
+          ws,
+        );
+      await this.conn.run(
+        `DELETE FROM stage_history WHERE workspace_id = $ws AND subject_kind = 'person'
+           AND subject IN (SELECT person_key::VARCHAR FROM journey_orphans)`,
+        ws,
+      );
+      await this.conn.run('DROP TABLE journey_orphans');
+      for (const st of dueInactivitySql(model)) await this.conn.run(st.sql, st.params(workspaceId, now));
       await this.conn.run('COMMIT');
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
@@ -165,11 +182,10 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
       ).getRowsJS();
       for (const r of events) about.set(num(r[0]), r);
     }
-    const aboutOf = (seq: number) => {
-      const a = about.get(seq);
-      if (!a) throw new Error(`journey step ${seq} of person ${personKey} has no event`);
-      return a;
-    };
+    // A step whose event is gone (deleted with another person it also belonged to) until this
+    // person is derived again: the tables cannot answer, the caller derives the journey itself.
+    if (stepRows.some((r) => !about.has(num(r.seq)))) return null;
+    const aboutOf = (seq: number) => about.get(seq) as unknown[];
     const text = (v: unknown) => (v as string | null | undefined) ?? null;
     const steps: StepRow[] = stepRows.map((r) => {
       const seq = num(r.seq);

@@ -86,10 +86,12 @@ export class DuckDBLogLoadStore implements LogLoadStore {
           await c.run(LOAD_EVENTS, { path: segment.path, after });
           if (this.options.facts !== false) {
             const waited = defer && this.pendingSince !== null ? defer.now() - this.pendingSince : 0;
+            // Deferred only once the facts position is known (`loadedSeq` ran).
             if (
               !defer ||
+              this.factsSeq < 0 ||
               segment.lastSeq - this.factsSeq >= defer.seqs ||
-              (defer && waited >= defer.maxDelayMs)
+              waited >= defer.maxDelayMs
             ) {
               const from = this.factsSeq >= 0 && this.factsSeq < after ? this.factsSeq : after;
               await fillEventFacts(c, from, segment.lastSeq, this.options.smallBatch);

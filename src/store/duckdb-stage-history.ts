@@ -47,9 +47,16 @@ export async function rebuildStageHistory(
     person_key INTEGER, position INTEGER, stage VARCHAR, name VARCHAR, entered_at DOUBLE, exited_at DOUBLE,
     trigger_kind VARCHAR, trigger_seq BIGINT, trigger_days DOUBLE)`);
   const out = { persons: 0, spans: 0, rows: 0 };
-  const appender = await c.createAppender('stage_spans', 'main', 'temp');
+  // Histories are kept until the candidates are all read: an appender on the connection that
+  // streams them flushes every 204,800 rows, and that flush would end the stream early, silently.
+  const folded: [number, StageSpan[]][] = [];
   const write = (person: number, history: StageSpan[]) => {
     out.persons++;
+    folded.push([person, history]);
+  };
+  await fold(c, workspaceId, config, stageCandidateQuery(model, persons ? { persons } : {}), write, out);
+  const appender = await c.createAppender('stage_spans', 'main', 'temp');
+  for (const [person, history] of folded)
     history.forEach((h, position) => {
       appender.appendInteger(person);
       appender.appendInteger(position);
@@ -70,9 +77,6 @@ export async function rebuildStageHistory(
       appender.endRow();
       out.spans++;
     });
-  };
-
-  await fold(c, workspaceId, config, stageCandidateQuery(model, persons ? { persons } : {}), write, out);
   appender.closeSync();
   await c.run(
     `INSERT INTO stage_history
@@ -171,6 +175,11 @@ async function fold(
     }
   }
   finish();
+  const expected = Number(
+    (await c.runAndReadAll('SELECT count(*) FROM stage_candidates')).getRowsJS()[0]?.[0] ?? 0,
+  );
+  if (out.rows !== expected)
+    throw new Error(`the stage fold read ${out.rows} of ${expected} candidate rows: stopped early`);
   await c.run('DROP TABLE stage_candidates');
 }
 

@@ -210,13 +210,22 @@ export function dueInactivitySql(model: StageModel): DueInactivityStatement[] {
         [${r.from.map(sqlString).join(', ')}] AS from_stages`,
     )
     .join(' UNION ALL ');
+  // Each sweep starts from the folded history: what an earlier sweep wrote after the last event is
+  // taken back first (the model adds at most one inactivity step after the last event; a second
+  // sweep must not chain another onto the first).
   return [
-    `CREATE OR REPLACE TEMP TABLE stage_due AS
-     WITH persons AS (
+    `CREATE OR REPLACE TEMP TABLE stage_last AS
        SELECT p.person_key, max(s.event_at) AS last_at
        FROM journey_persons p JOIN journey_steps s ON s.workspace_id = p.workspace_id AND s.person_key = p.person_key
-       WHERE p.workspace_id = $ws AND p.bot IS NULL GROUP BY p.person_key
-     ),
+       WHERE p.workspace_id = $ws AND p.bot IS NULL GROUP BY p.person_key`,
+    `DELETE FROM stage_history h USING stage_last l
+     WHERE h.workspace_id = $ws AND h.subject_kind = 'person' AND h.subject = l.person_key::VARCHAR
+       AND h.trigger_kind = 'inactivity' AND h.entered_at > l.last_at`,
+    `UPDATE stage_history h SET exited_at = NULL FROM stage_last l
+     WHERE h.workspace_id = $ws AND h.subject_kind = 'person' AND h.subject = l.person_key::VARCHAR
+       AND h.exited_at > l.last_at`,
+    `CREATE OR REPLACE TEMP TABLE stage_due AS
+     WITH persons AS (SELECT * FROM stage_last),
      current AS (
        SELECT p.person_key, p.last_at, h.position, coalesce(h.stage, '(none)') AS stage
        FROM persons p LEFT JOIN (
@@ -243,6 +252,7 @@ export function dueInactivitySql(model: StageModel): DueInactivityStatement[] {
        make_timestamp((due_ms * 1000)::BIGINT), NULL, 'inactivity', NULL, NULL, days
      FROM stage_due`,
     'DROP TABLE stage_due',
+    'DROP TABLE stage_last',
   ].map(statement);
 }
 

@@ -159,7 +159,7 @@ export async function journeyRoutes(app: FastifyInstance, deps: Deps): Promise<v
     },
     async (request) => ({
       current: deps.journeyTables.isCurrent(request.workspaceId!),
-      builder: deps.journeyTables.status,
+      builder: deps.journeyTables.statusOf(request.workspaceId!),
     }),
   );
 
@@ -178,7 +178,7 @@ export async function journeyRoutes(app: FastifyInstance, deps: Deps): Promise<v
       deps.journeyTables
         .rebuild(ws)
         .catch((e: unknown) => request.log.error({ err: e }, 'journey rebuild failed'));
-      return reply.code(202).send({ accepted: true, builder: deps.journeyTables.status });
+      return reply.code(202).send({ accepted: true, builder: deps.journeyTables.statusOf(ws) });
     },
   );
 }
