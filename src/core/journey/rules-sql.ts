@@ -2,7 +2,7 @@ import { type ChannelRule, channelRuleSchema } from './channel-rules.js';
 import { type Condition, compileCondition, parseRules } from './conditions.js';
 import type { JourneySettings } from './journey-settings.js';
 import { effectiveChannelRules } from './rulesets.js';
-import type { SourceCategory } from './source-categories.js';
+import { CATEGORY_TABLES, type SourceCategory } from './source-categories.js';
 import {
   CLICK_IDS,
   CLICK_SOURCE,
@@ -191,127 +191,16 @@ export function sqlJsNumber(s: string): string {
 // ---------------------------------------------------------------------------------------------
 // Source categories
 
-/**
- * GA4's source categories as source-categories.ts defines them. A copy, because that module
- * does not export its tables (a test reads source-categories.ts and fails when they differ):
- * once it exports EXACT, BRANDS and SECOND_LEVEL, import them here instead.
- */
-const SEARCH: SourceCategory = 'SOURCE_CATEGORY_SEARCH';
-const SOCIAL: SourceCategory = 'SOURCE_CATEGORY_SOCIAL';
-const VIDEO: SourceCategory = 'SOURCE_CATEGORY_VIDEO';
-const SHOPPING: SourceCategory = 'SOURCE_CATEGORY_SHOPPING';
-export const CATEGORY_TABLES = {
-  exact: {
-    'google shopping': SHOPPING,
-    igshopping: SHOPPING,
-    'shopping.google.com': SHOPPING,
-    'shopping.yahoo.com': SHOPPING,
-    'checkout.stripe.com': SHOPPING,
-    'plus.google.com': SOCIAL,
-    'plus.url.google.com': SOCIAL,
-    'groups.google.com': SOCIAL,
-    'sites.google.com': SOCIAL,
-    'news.ycombinator.com': SOCIAL,
-    'news.google.com': SEARCH,
-    'lnkd.in': SOCIAL,
-    't.co': SOCIAL,
-    'x.com': SOCIAL,
-    'fb.me': SOCIAL,
-    'youtu.be': VIDEO,
-    'search.brave.com': SEARCH,
-    'ted.com': VIDEO,
-    'mail.google.com': null,
-    'docs.google.com': null,
-    'drive.google.com': null,
-    'mail.yahoo.com': null,
-    'outlook.live.com': null,
-    'search.app': SEARCH,
-  } as Record<string, SourceCategory | null>,
-  brands: {
-    google: SEARCH,
-    bing: SEARCH,
-    yahoo: SEARCH,
-    baidu: SEARCH,
-    duckduckgo: SEARCH,
-    ecosia: SEARCH,
-    yandex: SEARCH,
-    naver: SEARCH,
-    qwant: SEARCH,
-    seznam: SEARCH,
-    ask: SEARCH,
-    aol: SEARCH,
-    startpage: SEARCH,
-    sogou: SEARCH,
-    so: SEARCH,
-    daum: SEARCH,
-    kagi: SEARCH,
-    msn: SEARCH,
-    avg: SEARCH,
-    lycos: SEARCH,
-    dogpile: SEARCH,
-    onet: SEARCH,
-    rakuten: SEARCH,
-    facebook: SOCIAL,
-    instagram: SOCIAL,
-    linkedin: SOCIAL,
-    twitter: SOCIAL,
-    reddit: SOCIAL,
-    pinterest: SOCIAL,
-    tiktok: SOCIAL,
-    quora: SOCIAL,
-    whatsapp: SOCIAL,
-    snapchat: SOCIAL,
-    threads: SOCIAL,
-    bsky: SOCIAL,
-    mastodon: SOCIAL,
-    discord: SOCIAL,
-    telegram: SOCIAL,
-    slack: SOCIAL,
-    tumblr: SOCIAL,
-    vk: SOCIAL,
-    weibo: SOCIAL,
-    wechat: SOCIAL,
-    line: SOCIAL,
-    messenger: SOCIAL,
-    meetup: SOCIAL,
-    producthunt: SOCIAL,
-    stackoverflow: SOCIAL,
-    stackexchange: SOCIAL,
-    github: SOCIAL,
-    medium: SOCIAL,
-    xing: SOCIAL,
-    glassdoor: SOCIAL,
-    yelp: SOCIAL,
-    tripadvisor: SOCIAL,
-    disqus: SOCIAL,
-    flickr: SOCIAL,
-    ycombinator: SOCIAL,
-    youtube: VIDEO,
-    vimeo: VIDEO,
-    twitch: VIDEO,
-    netflix: VIDEO,
-    dailymotion: VIDEO,
-    wistia: VIDEO,
-    vidyard: VIDEO,
-    hulu: VIDEO,
-    amazon: SHOPPING,
-    ebay: SHOPPING,
-    etsy: SHOPPING,
-    alibaba: SHOPPING,
-    aliexpress: SHOPPING,
-    shopify: SHOPPING,
-    walmart: SHOPPING,
-    mercadolibre: SHOPPING,
-    shopzilla: SHOPPING,
-    zalando: SHOPPING,
-    rakutenmarket: SHOPPING,
-    temu: SHOPPING,
-    wish: SHOPPING,
-  } as Record<string, SourceCategory>,
-  secondLevel: ['co', 'com', 'net', 'org', 'ac', 'gov', 'edu', 'ne', 'or', 'go'],
-};
+/** GA4's source categories: the tables of source-categories.ts, compiled below. */
+export { CATEGORY_TABLES };
 
-const CATEGORIES: SourceCategory[] = [SEARCH, SOCIAL, VIDEO, SHOPPING];
+const SEARCH: SourceCategory = 'SOURCE_CATEGORY_SEARCH';
+const CATEGORIES: SourceCategory[] = [
+  SEARCH,
+  'SOURCE_CATEGORY_SOCIAL',
+  'SOURCE_CATEGORY_VIDEO',
+  'SOURCE_CATEGORY_SHOPPING',
+];
 
 const inList = (x: string, values: readonly string[]): string =>
   values.length === 0 ? 'FALSE' : `${x} IN (${values.map(sqlString).join(', ')})`;

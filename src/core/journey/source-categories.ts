@@ -137,6 +137,13 @@ const BRANDS: Record<string, SourceCategory> = {
 /** Labels that sit between a brand and a country code: google.co.uk, yahoo.com.au. */
 const SECOND_LEVEL = new Set(['co', 'com', 'net', 'org', 'ac', 'gov', 'edu', 'ne', 'or', 'go']);
 
+/** The tables themselves, for the SQL compiler (rules-sql.ts), which classifies from the same lists. */
+export const CATEGORY_TABLES = {
+  exact: EXACT,
+  brands: BRANDS,
+  secondLevel: [...SECOND_LEVEL],
+} as const;
+
 const memo = new Map<string, SourceCategory | null>();
 
 /** The category of a source name or host, or null. */

@@ -43,7 +43,7 @@ export interface StageTrigger {
 export interface StageCandidateQuery {
   /**
    * Rows: person_key, seq, ms (the event's time), prev_at (ms | NULL), mask, uncertain, type,
-   * event, session, tp_channel. Ordered by person, then (ms, seq).
+   * session, tp_channel. Ordered by person, then (ms, seq).
    */
   sql: string;
   /** Trigger of each mask bit. */
@@ -173,7 +173,7 @@ export function stageCandidateQuery(model: StageModel, o: { persons?: string } =
       FROM starts st JOIN matching m ON m.person_key = st.person_key AND m.rn >= st.start
       GROUP BY st.person_key, st.start
     )
-    SELECT person_key, seq, ms, prev_at, mask, uncertain, type, event, session, tp_channel
+    SELECT person_key, seq, ms, prev_at, mask, uncertain, type, session, tp_channel
     FROM lapsing
     WHERE uncertain OR anywhere OR lapse OR last ${keepTraits}
       OR (person_key, rn) IN (SELECT person_key, rn FROM firsts WHERE rn IS NOT NULL)
