@@ -476,7 +476,7 @@ Examples:
         else {
           const c = result.counts as Record<string, number>;
           process.stdout.write(
-            `rebuilt the journeys of ${result.workspace} in ${(ms / 1000).toFixed(1)} s: ${fmt(c.persons)} persons, ${fmt(c.events)} events, ${fmt(c.sessions)} sessions, ${fmt(c.touchpoints)} touchpoints, ${fmt(c.stageSpans)} stage entries\n`,
+            `rebuilt the journeys of ${result.workspace} in ${(ms / 1000).toFixed(1)} s: ${fmt(c.persons)} persons, ${fmt(c.events)} events, ${fmt(c.sessions)} sessions, ${fmt(c.touchpoints)} touchpoints, ${fmt(c.stageSpans)} stage entries, ${fmt(c.accounts ?? 0)} accounts\n`,
           );
         }
       } catch (e) {

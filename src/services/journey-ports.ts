@@ -57,9 +57,11 @@ export interface JourneyBuildCounts {
   sessions: number;
   touchpoints: number;
   stageSpans: number;
+  /** Account journeys written (their events, sessions and touchpoints are not in the counts above). */
+  accounts: number;
 }
 
-export type JourneyBuildPhase = 'sessions and touchpoints' | 'stage history';
+export type JourneyBuildPhase = 'sessions and touchpoints' | 'stage history' | 'accounts';
 
 /** Where the journey tables were built to, per workspace. */
 export interface JourneyTablesState {
@@ -74,20 +76,22 @@ export interface JourneyTablesState {
  */
 export interface JourneyTablesStore {
   /**
-   * Rebuilds the workspace's rows (or only those of `persons`) in one transaction, and records
-   * `state` with them.
+   * Rebuilds the workspace's rows (or only those of `persons`, and of the accounts they are
+   * members of or that events after seq `after` name) in one transaction, and records `state`
+   * with them.
    */
   rebuild(
     workspaceId: string,
     input: JourneyBuildInput,
     o: {
       persons?: readonly number[];
+      after?: number;
       state: Omit<JourneyTablesState, 'workspaceId'>;
       onPhase?: (p: JourneyBuildPhase) => void;
     },
   ): Promise<JourneyBuildCounts>;
   /**
-   * Removes the rows of persons that no longer exist (merged into another, deleted), and writes
+   * Removes the rows of persons and accounts that no longer exist (merged into another, deleted), and writes
    * the inactivity transitions that came due after each person's last event, as of `now` (what a
    * journey read adds as of now), so lists by current stage agree with journeys.
    */
@@ -99,6 +103,8 @@ export interface JourneyTablesStore {
   personsWithEventsIn(workspaceId: string, after: number, upTo: number): Promise<number[]>;
   /** A person's journey as the tables hold it; null when the tables have no journey for the key. */
   journeyRows(workspaceId: string, personKey: number): Promise<JourneyRows | null>;
+  /** An account's journey as the tables hold it; null when they have none for the group id. */
+  accountJourneyRows(workspaceId: string, groupId: string): Promise<JourneyRows | null>;
   /** Person keys now or formerly named by these person ids (current keys and retired aliases). */
   personKeysOf(workspaceId: string, personIds: readonly string[]): Promise<number[]>;
 }

@@ -17,6 +17,7 @@ type Compiled = { settings: JourneySettings; config: JourneyConfig; problem?: st
 /** Journeys as the journey tables hold them (null: the tables cannot answer). */
 export interface JourneyTablesReader {
   journeyOf(workspaceId: string, personKey: number, asOf: number): Promise<Journey | null>;
+  accountJourneyOf(workspaceId: string, groupId: string, asOf: number): Promise<Journey | null>;
 }
 
 /** Journey settings from a config file: defaults for every workspace, and per workspace. */
@@ -136,6 +137,11 @@ export class JourneyService {
   ): Promise<Result<Journey, string>> {
     const members = this.persons.accountIdentifiers(workspaceId, groupId);
     if (!members.ok) return err(members.error);
+    if (this.tables && !o.includeBots) {
+      await this.identity.readBarrier();
+      const stored = await this.tables.accountJourneyOf(workspaceId, groupId, o.asOf ?? this.clock.now());
+      if (stored) return ok(stored);
+    }
     return ok(await this.journeyOf(workspaceId, members.value, { workspaceId, groupId }, o));
   }
 

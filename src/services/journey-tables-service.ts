@@ -280,6 +280,7 @@ export class JourneyTablesService {
           this.status = { ...this.status, state: 'catching up', workspace: ws };
           await this.deps.store.rebuild(ws, this.inputOf(ws), {
             persons: [...keys],
+            after: state.builtSeq,
             state: { settingsHash: state.settingsHash, builtSeq: upTo },
           });
           this.states.set(ws, { ...state, builtSeq: upTo });
@@ -317,19 +318,33 @@ export class JourneyTablesService {
    * settings, a rebuild under way, or no journey for the key): the caller derives it instead.
    */
   async journeyOf(workspaceId: string, personKey: number, asOf: number): Promise<Journey | null> {
+    if (!(await this.readable(workspaceId))) return null;
+    const rows = await this.deps.store.journeyRows(workspaceId, personKey);
+    return rows && journeyFromRows(rows, this.deps.journeys.configFor(workspaceId).stages, asOf);
+  }
+
+  /** An account's journey from the tables, as `journeyOf` gives a person's. */
+  async accountJourneyOf(workspaceId: string, groupId: string, asOf: number): Promise<Journey | null> {
+    if (!(await this.readable(workspaceId))) return null;
+    const rows = await this.deps.store.accountJourneyRows(workspaceId, groupId);
+    return rows && journeyFromRows(rows, this.deps.journeys.configFor(workspaceId).stages, asOf);
+  }
+
+  /** Whether the tables can answer a read now: current, after a catch-up when they lag a little. */
+  private async readable(workspaceId: string): Promise<boolean> {
     // While a bulk rebuild runs (or waits), the model answers: a read must not wait for it.
     if (!this.isCurrent(workspaceId) || this.status.state === 'rebuilding' || this.queuedRebuilds.size > 0)
-      return null;
+      return false;
     const target = this.deps.readyTo();
     const built = this.states.get(workspaceId)?.builtSeq ?? 0;
     // Far behind (an import, a backlog): deriving this one journey is quicker than catching up.
-    if (target - built > READ_CATCH_UP_MAX_SEQS) return null;
+    if (target - built > READ_CATCH_UP_MAX_SEQS) return false;
     if (built < target || this.hasChanges(workspaceId)) {
       await this.catchUp({ forRead: true }).catch(() => undefined);
-      if (!this.isCurrent(workspaceId) || (this.states.get(workspaceId)?.builtSeq ?? 0) < target) return null;
+      if (!this.isCurrent(workspaceId) || (this.states.get(workspaceId)?.builtSeq ?? 0) < target)
+        return false;
     }
-    const rows = await this.deps.store.journeyRows(workspaceId, personKey);
-    return rows && journeyFromRows(rows, this.deps.journeys.configFor(workspaceId).stages, asOf);
+    return true;
   }
 
   /**

@@ -2,6 +2,12 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { BotReason } from '../core/journey/bots.js';
 import type { SessionSummary, Touchpoint } from '../core/journey/journey.js';
 import type { JourneyRows, StepRow } from '../core/journey/journey-rows.js';
+import {
+  ACCOUNTS,
+  assignAccountKeysSql,
+  type JourneySubject,
+  PERSONS,
+} from '../core/journey/journey-subjects.js';
 import { dueInactivitySql } from '../core/journey/stage-sql.js';
 import type { StageModel, StageSpan } from '../core/journey/stages.js';
 import { CLICK_IDS } from '../core/journey/touch-fields.js';
@@ -34,14 +40,15 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
     input: JourneyBuildInput,
     o: {
       persons?: readonly number[];
+      after?: number;
       state: Omit<JourneyTablesState, 'workspaceId'>;
       onPhase?: (p: JourneyBuildPhase) => void;
     },
   ): Promise<JourneyBuildCounts> {
-    const persons = o.persons ? { persons: o.persons } : {};
     await this.conn.run('BEGIN TRANSACTION');
     try {
       o.onPhase?.('sessions and touchpoints');
+      const persons = o.persons ? { persons: o.persons } : {};
       const tables = await rebuildJourneyTables(this.conn, workspaceId, input.settings, persons);
       o.onPhase?.('stage history');
       const stages = await rebuildStageHistory(
@@ -51,41 +58,100 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
         input.stageModel,
         persons,
       );
+      o.onPhase?.('accounts');
+      await this.conn.run(assignAccountKeysSql(workspaceId));
+      const accounts = o.persons ? { persons: await this.accountsOf(workspaceId, o.persons, o.after) } : {};
+      const ofAccounts = { ...accounts, subject: ACCOUNTS };
+      const accountTables = await rebuildJourneyTables(this.conn, workspaceId, input.settings, ofAccounts);
+      const accountStages = await rebuildStageHistory(
+        this.conn,
+        workspaceId,
+        input.config,
+        input.stageModel,
+        ofAccounts,
+      );
       await this.conn.run(
         `INSERT OR REPLACE INTO journey_state VALUES ($ws, $hash, $seq::BIGINT, now()::TIMESTAMP)`,
         { ws: workspaceId, hash: o.state.settingsHash, seq: o.state.builtSeq },
       );
       await this.conn.run('COMMIT');
-      return { ...tables, stageSpans: stages.spans };
+      return {
+        ...tables,
+        stageSpans: stages.spans + accountStages.spans,
+        accounts: accountTables.persons,
+      };
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
       throw e;
     }
   }
 
+  /**
+   * The accounts whose journeys change with these persons': those any of them is a member of, and
+   * those that events after seq `after` name by group id (a deal of the account, say).
+   */
+  private async accountsOf(
+    workspaceId: string,
+    persons: readonly number[],
+    after?: number,
+  ): Promise<number[]> {
+    const keys = persons.map((k) => String(Math.trunc(k))).join(', ') || 'NULL';
+    const rows = (
+      await this.conn.runAndReadAll(
+        `SELECT ak.account_key FROM account_members am
+           JOIN person_map pm ON pm.workspace_id = am.workspace_id AND pm.identifier_id = am.identifier_id
+           JOIN account_keys ak ON ak.workspace_id = am.workspace_id AND ak.group_id = am.group_id
+         WHERE am.workspace_id = $ws AND pm.person_key IN (${keys})
+         ${
+           after === undefined
+             ? ''
+             : `UNION SELECT ak.account_key FROM event_identity ei
+           JOIN account_keys ak ON ak.workspace_id = ei.workspace_id AND ak.group_id = ei.group_id
+         WHERE ei.workspace_id = $ws AND ei.seq > $after::BIGINT`
+         }`,
+        { ws: workspaceId, ...(after === undefined ? {} : { after }) },
+      )
+    ).getRowsJS();
+    return [...new Set(rows.map((r) => num(r[0])))];
+  }
+
   async sweep(workspaceId: string, model: StageModel, now: number): Promise<void> {
     const ws = { ws: workspaceId };
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      // Persons whose key no longer holds an identifier (merged away, deleted): their rows go.
-      await this.conn.run(
-        `CREATE OR REPLACE TEMP TABLE journey_orphans AS SELECT person_key FROM journey_persons p
-         WHERE workspace_id = $ws AND NOT EXISTS (
-           SELECT 1 FROM person_map m WHERE m.workspace_id = $ws AND m.person_key = p.person_key)`,
-        ws,
-      );
-      for (const table of ['journey_steps', 'journey_sessions', 'journey_touchpoints', 'journey_persons'])
+      // Persons whose key no longer holds an identifier (merged away, deleted), and accounts no
+      // identifier is a member of any more (deleted): their rows go.
+      const orphans = [
+        { subject: PERSONS, alive: 'SELECT person_key FROM person_map WHERE workspace_id = $ws' },
+        {
+          subject: ACCOUNTS,
+          alive: `SELECT ak.account_key FROM account_keys ak JOIN account_members am
+            ON am.workspace_id = ak.workspace_id AND am.group_id = ak.group_id WHERE ak.workspace_id = $ws`,
+        },
+      ];
+      for (const { subject, alive } of orphans) {
+        const { key, tables } = subject;
         await this.conn.run(
-          `DELETE FROM ${table} WHERE workspace_id = $ws AND person_key IN (SELECT person_key FROM journey_orphans)`,
+          `CREATE OR REPLACE TEMP TABLE journey_orphans AS SELECT workspace_id, ${key} FROM ${tables.subjects}
+           WHERE workspace_id = $ws AND ${key} NOT IN (${alive})`,
           ws,
         );
-      await this.conn.run(
-        `DELETE FROM stage_history WHERE workspace_id = $ws AND subject_kind = 'person'
-           AND subject IN (SELECT person_key::VARCHAR FROM journey_orphans)`,
-        ws,
-      );
-      await this.conn.run('DROP TABLE journey_orphans');
-      for (const st of dueInactivitySql(model)) await this.conn.run(st.sql, st.params(workspaceId, now));
+        for (const table of [tables.steps, tables.sessions, tables.touchpoints, tables.subjects])
+          await this.conn.run(
+            `DELETE FROM ${table} WHERE workspace_id = $ws AND ${key} IN (SELECT ${key} FROM journey_orphans)`,
+            ws,
+          );
+        const named = subject.stageSubject('o', key);
+        await this.conn.run(
+          `DELETE FROM stage_history WHERE workspace_id = $ws AND subject_kind = '${subject.kind}'
+             AND subject IN (SELECT ${named.subject} FROM journey_orphans o ${named.join})`,
+          ws,
+        );
+        await this.conn.run('DROP TABLE journey_orphans');
+      }
+      for (const subject of [PERSONS, ACCOUNTS])
+        for (const st of dueInactivitySql(model, subject))
+          await this.conn.run(st.sql, st.params(workspaceId, now));
       await this.conn.run('COMMIT');
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
@@ -139,28 +205,49 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
     return rows.map((r) => num(r[0]));
   }
 
-  async journeyRows(workspaceId: string, personKey: number): Promise<JourneyRows | null> {
-    // One round trip for the person's rows of every journey table (each row as JSON, tagged
+  journeyRows(workspaceId: string, personKey: number): Promise<JourneyRows | null> {
+    return this.rowsOf(PERSONS, workspaceId, personKey, String(personKey));
+  }
+
+  async accountJourneyRows(workspaceId: string, groupId: string): Promise<JourneyRows | null> {
+    const key = (
+      await this.reader.runAndReadAll(
+        'SELECT account_key FROM account_keys WHERE workspace_id = $ws AND group_id = $g',
+        { ws: workspaceId, g: groupId },
+      )
+    ).getRowsJS()[0]?.[0];
+    return key === undefined ? null : this.rowsOf(ACCOUNTS, workspaceId, num(key), groupId);
+  }
+
+  /** The journey of the subject with this key (`stageSubject`: its name in `stage_history`). */
+  private async rowsOf(
+    subject: JourneySubject,
+    workspaceId: string,
+    key: number,
+    stageSubject: string,
+  ): Promise<JourneyRows | null> {
+    // One round trip for the subject's rows of every journey table (each row as JSON, tagged
     // with its table), then one for what the steps' events say (ids, names, reported sources).
-    const of = (table: string) => `FROM ${table} WHERE workspace_id = $ws AND person_key = $k`;
+    const { tables } = subject;
+    const of = (table: string) => `FROM ${table} WHERE workspace_id = $ws AND ${subject.key} = $k`;
     const parts = (
       await this.reader.runAndReadAll(
-        `SELECT 0 AS part, 0 AS i, to_json({'bot': bot, 'botEvents': bot_events})::VARCHAR ${of('journey_persons')}
+        `SELECT 0 AS part, 0 AS i, to_json({'bot': bot, 'botEvents': bot_events})::VARCHAR ${of(tables.subjects)}
          UNION ALL SELECT 1, row_number() OVER (ORDER BY event_at, seq), to_json({'seq': seq, 'at': epoch_ms(event_at),
-           'session': session, 'touchpoint': touchpoint, 'channel': channel})::VARCHAR ${of('journey_steps')}
+           'session': session, 'touchpoint': touchpoint, 'channel': channel})::VARCHAR ${of(tables.steps)}
          UNION ALL SELECT 2, touchpoint, to_json({'index': touchpoint, 'kind': kind, 'channel': channel,
            'at': epoch_ms(event_at), 'seq': seq, 'event': event, 'source': source, 'medium': medium, 'campaign': campaign,
            'content': content, 'term': term, 'referringDomain': referring_domain, 'landingPage': landing_page,
-           'session': session})::VARCHAR ${of('journey_touchpoints')}
+           'session': session})::VARCHAR ${of(tables.touchpoints)}
          UNION ALL SELECT 3, session, to_json({'index': session, 'start': epoch_ms(start_at), 'end': epoch_ms(end_at),
            'eventCount': event_count, 'bounce': bounce, 'channel': channel, 'landingPage': landing_page,
-           'entryTouchpoint': entry_touchpoint})::VARCHAR ${of('journey_sessions')}
+           'entryTouchpoint': entry_touchpoint})::VARCHAR ${of(tables.sessions)}
          UNION ALL SELECT 4, position, to_json({'stage': stage, 'name': name, 'enteredAt': epoch_ms(entered_at),
            'exitedAt': epoch_ms(exited_at), 'kind': trigger_kind, 'messageId': trigger_message_id, 'event': trigger_event,
            'days': trigger_days})::VARCHAR
-           FROM stage_history WHERE workspace_id = $ws AND subject_kind = 'person' AND subject = $k::VARCHAR
+           FROM stage_history WHERE workspace_id = $ws AND subject_kind = $kind AND subject = $subject
          ORDER BY part, i`,
-        { ws: workspaceId, k: personKey },
+        { ws: workspaceId, k: key, kind: subject.kind, subject: stageSubject },
       )
     ).getRowsJS();
     const rows: Record<number, Record<string, unknown>[]> = { 0: [], 1: [], 2: [], 3: [], 4: [] };

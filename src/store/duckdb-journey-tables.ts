@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JourneySettings } from '../core/journey/journey-settings.js';
 import { journeySql } from '../core/journey/journey-sql.js';
+import type { JourneySubject } from '../core/journey/journey-subjects.js';
 
 /**
  * The journey tables (migration 007) filled from SQL (core/journey/journey-sql.ts): the
@@ -19,8 +20,10 @@ export interface JourneyTableCounts {
 }
 
 export interface RebuildOptions {
-  /** Person keys (person_map) to rebuild; default: the whole workspace. */
+  /** Keys (person_map's, or account keys) to rebuild; default: the whole workspace. */
   persons?: readonly number[];
+  /** Persons (default) or accounts (migration 009's tables). */
+  subject?: JourneySubject;
 }
 
 export async function rebuildJourneyTables(
@@ -33,6 +36,7 @@ export async function rebuildJourneyTables(
   const sql = journeySql(settings, {
     workspaceId,
     ...(options.persons ? { persons: options.persons } : {}),
+    ...(options.subject ? { subject: options.subject } : {}),
   });
   try {
     for (const statement of sql.compute) await conn.run(statement);

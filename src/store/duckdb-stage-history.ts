@@ -2,19 +2,20 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Fields, FieldValue } from '../core/journey/conditions.js';
 import type { JourneyConfig } from '../core/journey/journey.js';
 import { type JourneyEvent, journeyEventOf, pathOf, scalarOf } from '../core/journey/journey-event.js';
+import { type JourneySubject, PERSONS } from '../core/journey/journey-subjects.js';
 import { type StageCandidateQuery, stageCandidateQuery } from '../core/journey/stage-sql.js';
 import { StageFold, type StageModel, type StageSpan } from '../core/journey/stages.js';
 import { touchFieldAccessor, touchFieldsOf } from '../core/journey/touch-fields.js';
 import { EVENT_COLUMNS, rowToEvent } from './event-rows.js';
 
 /**
- * `stage_history` (migration 008) for persons, rebuilt from the journey tables: SQL picks the
+ * `stage_history` (migration 008) for persons or accounts, rebuilt from their journey tables: SQL picks the
  * rows that may move a stage and evaluates the triggers it can (core/journey/stage-sql.ts), and
  * the JavaScript fold (StageFold, the one the live journey uses) runs over those rows only.
  * Rows SQL cannot decide are folded on the whole event, read from `events`.
  *
  * Runs on the caller's connection, inside the caller's transaction if there is one. The tables
- * it reads (`journey_steps`, `journey_touchpoints`, `journey_persons`) must be current.
+ * it reads (the subject's steps, touchpoints and subjects tables) must be current.
  */
 
 export interface StageRebuild {
@@ -31,20 +32,22 @@ export async function rebuildStageHistory(
   workspaceId: string,
   config: JourneyConfig,
   model: StageModel,
-  o: { persons?: readonly number[] } = {},
+  o: { persons?: readonly number[]; subject?: JourneySubject } = {},
 ): Promise<StageRebuild> {
+  const subject = o.subject ?? PERSONS;
   let persons: string | undefined;
   if (o.persons) {
     await keysTable(c, 'stage_persons', o.persons);
     persons = 'SELECT person_key FROM stage_persons';
   }
+  const named = subject.stageSubject('s', 'person_key');
   await c.run(
-    `DELETE FROM stage_history WHERE workspace_id = $ws AND subject_kind = 'person'
-     ${persons ? `AND subject IN (SELECT person_key::VARCHAR FROM stage_persons)` : ''}`,
+    `DELETE FROM stage_history WHERE workspace_id = $ws AND subject_kind = '${subject.kind}'
+     ${persons ? `AND subject IN (SELECT ${named.subject} FROM (SELECT $ws AS workspace_id, person_key FROM stage_persons) s ${named.join})` : ''}`,
     { ws: workspaceId },
   );
   await c.run(`CREATE OR REPLACE TEMP TABLE stage_spans (
-    person_key INTEGER, position INTEGER, stage VARCHAR, name VARCHAR, entered_at DOUBLE, exited_at DOUBLE,
+    workspace_id VARCHAR, person_key INTEGER, position INTEGER, stage VARCHAR, name VARCHAR, entered_at DOUBLE, exited_at DOUBLE,
     trigger_kind VARCHAR, trigger_seq BIGINT, trigger_days DOUBLE)`);
   const out = { persons: 0, spans: 0, rows: 0 };
   // Histories are kept until the candidates are all read: an appender on the connection that
@@ -54,10 +57,18 @@ export async function rebuildStageHistory(
     out.persons++;
     folded.push([person, history]);
   };
-  await fold(c, workspaceId, config, stageCandidateQuery(model, persons ? { persons } : {}), write, out);
+  await fold(
+    c,
+    workspaceId,
+    config,
+    stageCandidateQuery(model, { subject, ...(persons ? { persons } : {}) }),
+    write,
+    out,
+  );
   const appender = await c.createAppender('stage_spans', 'main', 'temp');
   for (const [person, history] of folded)
     history.forEach((h, position) => {
+      appender.appendVarchar(workspaceId);
       appender.appendInteger(person);
       appender.appendInteger(position);
       appender.appendVarchar(h.stage);
@@ -80,12 +91,12 @@ export async function rebuildStageHistory(
   appender.closeSync();
   await c.run(
     `INSERT INTO stage_history
-     SELECT $ws, 'person', s.person_key::VARCHAR, s.position, s.stage, s.name,
+     SELECT $ws, '${subject.kind}', ${named.subject}, s.position, s.stage, s.name,
        make_timestamp((s.entered_at * 1000)::BIGINT),
        CASE WHEN s.exited_at IS NOT NULL THEN make_timestamp((s.exited_at * 1000)::BIGINT) END,
        s.trigger_kind, e.message_id, CASE WHEN s.trigger_kind = 'event' THEN coalesce(e.event, e.name) END,
        s.trigger_days
-     FROM stage_spans s LEFT JOIN events e ON e.workspace_id = $ws AND e.seq = s.trigger_seq
+     FROM stage_spans s ${named.join} LEFT JOIN events e ON e.workspace_id = $ws AND e.seq = s.trigger_seq
      ORDER BY s.person_key, s.position`,
     { ws: workspaceId },
   );

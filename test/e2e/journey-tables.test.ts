@@ -103,6 +103,35 @@ describe('journey tables kept by the server', () => {
     expect(list.persons[0].stage).toEqual({ id: 'opportunity', name: 'Opportunity' });
   });
 
+  it("hold account journeys too: a member's journey, the account's stage in the list", async () => {
+    await send([
+      { type: 'group', userId: 'u1', groupId: 'acme', timestamp: at(6, 15), traits: { name: 'Acme' } },
+    ]);
+    const r = await getApi(s.url, '/api/accounts/acme/journey');
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.touchpoints.map((t: Json) => t.channel)).toEqual([
+      'Email',
+      'Paid Search',
+      'Organic Search',
+    ]);
+    expect(r.json.stage).toBe('opportunity');
+    // A new event of the member reaches the account's journey and its stage in the list (the
+    // customer has gone quiet since: as of now the account has churned, which the list shows
+    // once the sweep writes that due inactivity).
+    await send([track('u1', 'Order Completed', 8)]);
+    const member = await journey('user_id:u1');
+    const account = (await getApi(s.url, '/api/accounts/acme/journey')).json;
+    expect(account.stages).toEqual(member.stages);
+    expect(account.stages.map((x: Json) => x.stage)).toContain('customer');
+    const list = await until('the account list to show the stage', async () => {
+      const l = (await getApi(s.url, '/api/accounts?stage=customer,churned')).json;
+      return l.total === 1 ? l : undefined;
+    });
+    expect(list.accounts[0]).toMatchObject({ id: 'acme' });
+    expect(['customer', 'churned']).toContain(list.accounts[0].stage.id);
+    expect((await getApi(s.url, '/api/accounts?stage=opportunity')).json.total).toBe(0);
+  });
+
   it('are rebuilt in the background when the settings change', async () => {
     const put = await adminApi(s.url, 'PUT', '/api/journey/settings', {
       stageModel: {
@@ -155,7 +184,7 @@ describe('journey tables kept by the server', () => {
     const text = await cliAsync(['journeys', 'rebuild', '--data', dir, '--no-progress']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(
-      /^rebuilt the journeys of \S+ in [\d.]+ s: 1 persons, \d+ events, \d+ sessions, 3 touchpoints, 2 stage entries\n$/,
+      /^rebuilt the journeys of \S+ in [\d.]+ s: 1 persons, \d+ events, \d+ sessions, 3 touchpoints, 4 stage entries, 1 accounts\n$/,
     );
     s = await startTestServer(dir);
   });

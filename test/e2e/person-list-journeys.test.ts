@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/store/duckdb-database.js';
 import { cliAsync } from '../support/cli.js';
 import { adminApi, basic, type Json, post } from '../support/http.js';
 import {
@@ -16,9 +15,9 @@ import {
 // touchpoints (an account: any member's), optionally in [touchedFrom, touchedTo); each row shows
 // its current stage. The server derives both tables itself from the events the test sends
 // through the Tracking API (default workspace: the b2b-saas stage model, GA4 channels).
-// Accounts get no stage rows from the server (it derives persons only): the test writes the
-// account rows of stage_history into the database file before the server starts.
-
+// Accounts' stages are the server's too, from their account journeys (members' events in one
+// journey): acme (jane and bob) went awareness, lead, customer with jane's deal, then churned
+// with bob's cancellation; globex (carol) is a lead; the other workspace's globex (dan), a customer.
 let s: TestServer;
 let other: ExtraWorkspace;
 const get = (path: string, key = ADMIN_KEY) => adminApi(s.url, 'GET', path, undefined, key);
@@ -161,26 +160,6 @@ beforeAll(async () => {
   const made = await twoWorkspaces('other');
   other = made.other;
 
-  // The only rows the test writes: accounts' stages (the server derives persons' only). The
-  // server never deletes them, and these workspaces have no events yet.
-  const opened = await openDatabase(made.dir);
-  if (!opened.ok) throw new Error(opened.error.message);
-  const db = opened.value;
-  const found = await db.reader.runAndReadAll(`SELECT id FROM workspaces WHERE name = 'default'`);
-  const ws = found.getRowsJS()[0]?.[0] as string;
-  const accountStage = (w: string, account: string, position: number, stage: string, day: number) =>
-    db.writer.run(
-      `INSERT INTO stage_history VALUES ($ws, 'account', $account, $position, $stage, $name,
-         make_timestamp($at::BIGINT * 1000), NULL, 'event', NULL, NULL, NULL)`,
-      { ws: w, account, position, stage, name: stage[0]?.toUpperCase() + stage.slice(1), at: ms(day) },
-    );
-  // Acme was a lead, and is a customer now. Rows in any order.
-  await accountStage(ws, 'acme', 1, 'customer', 9);
-  await accountStage(ws, 'acme', 0, 'lead', 4);
-  // The other workspace's "globex" is a customer; this one's has no stage.
-  await accountStage(other.id, 'globex', 0, 'customer', 8);
-  db.close();
-
   s = await startTestServer(made.dir);
   const sent = await post(s.url, '/v1/batch', { batch: EVENTS });
   expect(sent.json.accepted, JSON.stringify(sent.json)).toBe(EVENTS.length);
@@ -311,13 +290,22 @@ describe('GET /api/accounts by stage and members’ channels', () => {
   it('shows and filters by the account’s own current stage', async () => {
     const { rows } = await all('/api/accounts', 'accounts');
     expect(rows.map((a: Json) => [a.id, a.stage])).toEqual([
-      ['acme', { id: 'customer', name: 'Customer' }],
-      ['globex', null],
+      ['acme', { id: 'churned', name: 'Churned' }],
+      ['globex', { id: 'lead', name: 'Lead' }],
     ]);
-    expect(await accounts('stage=customer')).toEqual(['acme']);
-    expect(await accounts(`stage=${q('(none)')}`)).toEqual(['globex']);
-    // Acme was a lead; its members' stages are theirs, not the account's.
-    expect(await accounts('stage=lead')).toEqual([]);
+    // The stage the journey model gives each account (derived from its timeline, not the tables).
+    for (const [id, stage] of [
+      ['acme', 'churned'],
+      ['globex', 'lead'],
+    ]) {
+      const j = await get(`/api/accounts/${id}/journey?includeBots=true`);
+      expect(j.json.stage, id).toBe(stage);
+    }
+    expect(await accounts('stage=churned')).toEqual(['acme']);
+    expect(await accounts(`stage=${q('(none)')}`)).toEqual([]);
+    // Acme was a customer, and Jane, its member, still is: the account's own stage counts.
+    expect(await accounts('stage=customer')).toEqual([]);
+    expect(await accounts('stage=lead,churned')).toEqual(['acme', 'globex']);
   });
 
   it('filters by a touchpoint of any member person', async () => {
@@ -327,9 +315,7 @@ describe('GET /api/accounts by stage and members’ channels', () => {
     // Drifter emailed, but is no member of any account; Jane's email came at the 9th, noon.
     expect(await accounts(`channel=Email&touchedTo=${at(9)}`)).toEqual([]);
     expect(await accounts('channel=Email')).toEqual(['acme']);
-    expect(await accounts(`channel=${q('Paid Search')}&stage=${q('(none)')}&trait.name=Globex`)).toEqual([
-      'globex',
-    ]);
+    expect(await accounts(`channel=${q('Paid Search')}&stage=lead&trait.name=Globex`)).toEqual(['globex']);
   });
 });
 
@@ -340,10 +326,11 @@ describe('another workspace', () => {
     expect(await persons('channel=Email', other.admin)).toEqual(['dan']);
     expect(await accounts('stage=customer', other.admin)).toEqual(['globex']);
     expect(await accounts(`channel=Email&touchedTo=${at(9)}`, other.admin)).toEqual(['globex']);
-    // Here, dan has no stage and no touchpoint, and globex no stage and no emailed member.
+    // Here, dan has no stage and no touchpoint, and globex is a lead with no emailed member.
     expect(await persons(`stage=${q('(none)')}`)).toEqual(['dan']);
     expect(await persons(`touchedFrom=${at(8)}&touchedTo=${at(9)}`)).toEqual([]);
-    expect(await accounts(`stage=${q('(none)')}`)).toEqual(['globex']);
+    expect(await accounts('stage=customer')).toEqual([]);
+    expect(await accounts('stage=lead')).toEqual(['globex']);
     expect(await accounts(`channel=Email&touchedTo=${at(9)}`)).toEqual([]);
   });
 });
@@ -418,15 +405,15 @@ describe('`throughline persons` and `throughline accounts` with --stage and --ch
     expect(none.code, none.stderr).toBe(0);
     expect(none.stdout).toMatch(/user_id:dan\s+–/);
     expect(none.stdout).toMatch(/1 of 1 persons?\n$/);
-    const acc = await cliAsync(['accounts', ...access(), '--stage', 'customer', '--json']);
+    const acc = await cliAsync(['accounts', ...access(), '--stage', 'churned', '--json']);
     expect(acc.code, acc.stderr).toBe(0);
     expect(JSON.parse(acc.stdout).accounts.map((a: Json) => [a.id, a.stage?.id])).toEqual([
-      ['acme', 'customer'],
+      ['acme', 'churned'],
     ]);
     const byChannel = await cliAsync(['accounts', ...access(), '--channel', 'Paid Search']);
     expect(byChannel.code, byChannel.stderr).toBe(0);
-    expect(byChannel.stdout).toMatch(/acme\s+Acme\s+2\s+.*customer/);
-    expect(byChannel.stdout).toMatch(/globex\s+Globex\s+1\s+.*–/);
+    expect(byChannel.stdout).toMatch(/acme\s+Acme\s+2\s+.*churned/);
+    expect(byChannel.stdout).toMatch(/globex\s+Globex\s+1\s+.*lead/);
   }, 90_000);
 
   it('refuse an empty stage or channel, and document the flags', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspaceIdOf } from '../../src/cli/keys.command.js';
 import type { LocalPeople, LocalStore } from '../../src/cli/local-or-remote.js';
-import { buildJourney } from '../../src/core/journey/journey.js';
+import { buildJourney, type Journey } from '../../src/core/journey/journey.js';
 import { type JourneyEvent, journeyEventOf } from '../../src/core/journey/journey-event.js';
 import { openLocal } from '../../src/main.js';
 import { linesAsRows } from '../../src/services/import-service.js';
@@ -55,24 +55,57 @@ afterAll(async () => {
   removeDir(dir);
 });
 
-/** The journey as the model derives it from the person's whole timeline. */
-async function modelJourney(ref: string, asOf: number) {
-  const p = await people.persons.resolve(ws, ref);
-  if (!p.ok) throw new Error(p.error);
+/** Every event of these identifiers (and of the account), in time order. */
+async function timelineOf(members: number[], account?: { workspaceId: string; groupId: string }) {
   const events: JourneyEvent[] = [];
   let cursor: string | undefined;
   for (;;) {
-    const page = await people.persons.timeline(p.value.members, {
-      order: 'asc',
-      limit: 1000,
-      ...(cursor ? { cursor } : {}),
-    });
+    const page = await people.persons.timeline(
+      members,
+      { order: 'asc', limit: 1000, ...(cursor ? { cursor } : {}) },
+      account,
+    );
     if (!page.ok) throw new Error(page.error);
     events.push(...page.value.events.map(journeyEventOf));
     if (!page.value.nextCursor) break;
     cursor = page.value.nextCursor;
   }
+  return events;
+}
+
+/** The journey as the model derives it from the person's whole timeline. */
+async function modelJourney(ref: string, asOf: number) {
+  const p = await people.persons.resolve(ws, ref);
+  if (!p.ok) throw new Error(p.error);
+  const events = await timelineOf(p.value.members);
   return { person: p.value, journey: buildJourney(events, people.journeys.configFor(ws), asOf) };
+}
+
+/** An account's journey as the model derives it: its members' events and its own. */
+async function modelAccountJourney(groupId: string, asOf: number) {
+  const members = people.persons.accountIdentifiers(ws, groupId);
+  if (!members.ok) throw new Error(members.error);
+  const events = await timelineOf(members.value, { workspaceId: ws, groupId });
+  return buildJourney(events, people.journeys.configFor(ws), asOf);
+}
+
+async function everyAccount(): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await people.persons.accounts(ws, {
+      traits: [],
+      sort: 'lastSeen',
+      order: 'desc',
+      limit: 500,
+      ...(cursor ? { cursor } : {}),
+    });
+    if (!page.ok) throw new Error(page.error);
+    ids.push(...page.value.items.map((i) => i.id));
+    if (!page.value.nextCursor) break;
+    cursor = page.value.nextCursor;
+  }
+  return ids;
 }
 
 async function everyone(): Promise<string[]> {
@@ -111,6 +144,41 @@ describe('journeys read from the journey tables', () => {
       touchpoints += journey.touchpoints.length;
     }
     expect(touchpoints).toBeGreaterThan(ids.length / 2);
+  }, 240_000);
+
+  it('equal the journey model for every account, and give the account lists their stage', async () => {
+    const counts = await people.journeyTables.rebuild(ws);
+    const asOf = Date.UTC(2031, 0, 1);
+    const ids = await everyAccount();
+    expect(ids.length).toBeGreaterThan(5);
+    expect(counts.accounts).toBe(ids.length);
+    // The stage the model gives as of a time: its last span entered by then.
+    const stageAt = (j: Journey, t: number) => j.stages.filter((h) => h.enteredAt <= t).at(-1)?.stage ?? null;
+    const stages = new Map<string, (string | null)[]>();
+    let touchpoints = 0;
+    for (const id of ids) {
+      const journey = await modelAccountJourney(id, asOf);
+      const stored = await people.journeyTables.accountJourneyOf(ws, id, asOf);
+      expect(stored, id).not.toBeNull();
+      expect(stored, id).toEqual(journey);
+      touchpoints += journey.touchpoints.length;
+      // Stored histories end at the last event, or where the sweep wrote inactivity due by now.
+      const last = journey.steps.at(-1)?.at ?? 0;
+      stages.set(id, [stageAt(journey, last), stageAt(journey, Date.now())]);
+      const served = await people.journeys.accountJourney(ws, id, { asOf });
+      expect(served.ok && served.value, id).toEqual(journey);
+    }
+    expect(touchpoints).toBeGreaterThan(ids.length);
+    // The lists' current stage is the stored history's.
+    const page = await people.persons.accounts(ws, {
+      traits: [],
+      sort: 'lastSeen',
+      order: 'desc',
+      limit: 500,
+    });
+    if (!page.ok) throw new Error(page.error);
+    expect(page.value.items.filter((a) => a.stage !== null).length).toBeGreaterThan(0);
+    for (const a of page.value.items) expect(stages.get(a.id), a.id).toContain(a.stage?.id ?? null);
   }, 240_000);
 
   it('are the ones the journey service answers with', async () => {

@@ -2,6 +2,7 @@ import { RATE_LIMIT } from './bots.js';
 import { type ChannelRule, channelRuleSchema } from './channel-rules.js';
 import { parseRules } from './conditions.js';
 import type { JourneySettings } from './journey-settings.js';
+import { type JourneySubject, PERSONS } from './journey-subjects.js';
 import { channelQueryOf, sqlString } from './rules-sql.js';
 import { effectiveChannelRules } from './rulesets.js';
 
@@ -64,10 +65,12 @@ export const JOURNEY_TEMP_TABLES = [
 export interface JourneySqlOptions {
   workspaceId: string;
   /**
-   * Only these persons (person_map keys: those a late event or a merge touched); default: every
-   * person of the workspace.
+   * Only these subjects (person_map keys, or account keys: those a late event or a merge
+   * touched); default: every one of the workspace.
    */
   persons?: readonly number[];
+  /** Whose journeys: persons (default) or accounts; the SQL calls either a "person". */
+  subject?: JourneySubject;
 }
 
 export interface JourneySql {
@@ -113,6 +116,8 @@ const MAX_POSITION = 2 ** 30;
 
 export function journeySql(settings: JourneySettings, options: JourneySqlOptions): JourneySql {
   const ws = sqlString(options.workspaceId);
+  const subject = options.subject ?? PERSONS;
+  const { steps, sessions, touchpoints, subjects } = subject.tables;
   const persons = options.persons;
   if (persons)
     for (const p of persons) if (!Number.isSafeInteger(p)) throw new Error(`not a person key: ${p}`);
@@ -143,9 +148,7 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
   // The person relation: an event belongs to every person one of its identifiers maps to.
   // Materialised for a few persons only (the channel query reads it too); for the whole
   // workspace it streams straight into the join below.
-  const personEvents = `SELECT DISTINCT pm.person_key AS person, ei.seq
-    FROM event_identity ei JOIN person_map pm ON pm.identifier_id = ei.identifier_id
-    WHERE ei.workspace_id = ${ws} AND pm.workspace_id = ${ws}${personList ? ` AND pm.person_key IN (${personList})` : ''}`;
+  const personEvents = subject.relation(options.workspaceId, personList ?? undefined);
   if (persons) compute.push(`CREATE OR REPLACE TEMP TABLE jt_pe AS ${personEvents}`);
 
   // Per (person, event): what the fold reads, from the facts and the channel rules.
@@ -296,8 +299,8 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
       max(CASE WHEN entry THEN touch_code END) AS entry_code
     FROM jt_steps WHERE session IS NOT NULL GROUP BY person, session`);
 
-  const where = `workspace_id = ${ws}${personList ? ` AND person_key IN (${personList})` : ''}`;
-  const remove = ['journey_steps', 'journey_sessions', 'journey_touchpoints', 'journey_persons'].map(
+  const where = `workspace_id = ${ws}${personList ? ` AND ${subject.key} IN (${personList})` : ''}`;
+  const remove = [steps, sessions, touchpoints, subjects].map(
     (table) => `DELETE FROM ${table} WHERE ${where}`,
   );
 
@@ -305,12 +308,12 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
   // of one person's journey skips the rest by their min/max (DuckDB's zone maps), with no index
   // to maintain on every rebuild.
   const insert = [
-    `INSERT INTO journey_persons (workspace_id, person_key, bot, bot_events)
+    `INSERT INTO ${subjects} (workspace_id, ${subject.key}, bot, bot_events)
       SELECT ${ws}, person, CASE WHEN rate_bot THEN 'event_rate' END, bot_events FROM jt_person ORDER BY person`,
-    `INSERT INTO journey_steps (workspace_id, person_key, seq, event_at, session, touchpoint, channel)
+    `INSERT INTO ${steps} (workspace_id, ${subject.key}, seq, event_at, session, touchpoint, channel)
       SELECT ${ws}, person, seq, make_timestamp(t * 1000), session, touchpoint, ${channelName('channel_code')}
       FROM jt_steps ORDER BY person, t, seq`,
-    `INSERT INTO journey_touchpoints (workspace_id, person_key, touchpoint, seq, event_at, kind, channel, session,
+    `INSERT INTO ${touchpoints} (workspace_id, ${subject.key}, touchpoint, seq, event_at, kind, channel, session,
         event, source, medium, campaign, content, term, referring_domain, landing_page)
       SELECT ${ws}, st.person, st.touchpoint, st.seq, make_timestamp(st.t * 1000),
         CASE WHEN NOT st.arrival THEN 'event' WHEN NOT st.entry THEN 'campaign'
@@ -320,7 +323,7 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
       FROM jt_steps st JOIN jt_ev ev ON ev.person = st.person AND ev.seq = st.seq
       WHERE st.touch ORDER BY st.person, st.touchpoint`,
     // The landing page: the entry's when the entry is an arrival, else the session's first row's.
-    `INSERT INTO journey_sessions (workspace_id, person_key, session, start_at, end_at, event_count, bounce,
+    `INSERT INTO ${sessions} (workspace_id, ${subject.key}, session, start_at, end_at, event_count, bounce,
         channel, landing_page, entry_touchpoint)
       SELECT ${ws}, se.person, se.session, make_timestamp(se.start_t * 1000), make_timestamp(se.end_t * 1000),
         se.event_count, se.end_t - se.start_t < ${ENGAGED_MS} AND se.views < 2 AND NOT se.converted,

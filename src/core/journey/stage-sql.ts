@@ -1,4 +1,5 @@
 import type { Condition } from './conditions.js';
+import { type JourneySubject, PERSONS } from './journey-subjects.js';
 import {
   conditionSql,
   type FieldResolver,
@@ -105,8 +106,12 @@ const DAY_MS = 86_400_000;
  * model (validated before: compile it with CompiledStageModel first). `persons`, when given, is
  * a SQL relation of person keys to restrict to.
  */
-export function stageCandidateQuery(model: StageModel, o: { persons?: string } = {}): StageCandidateQuery {
+export function stageCandidateQuery(
+  model: StageModel,
+  o: { persons?: string; subject?: JourneySubject } = {},
+): StageCandidateQuery {
   const { persons } = o;
+  const { key, tables } = o.subject ?? PERSONS;
   const parsed = stageModelSchema.parse(model);
   const triggers: (StageTrigger & { when: Condition; forward: boolean })[] = [];
   parsed.stages.forEach((s, stage) => {
@@ -147,14 +152,14 @@ export function stageCandidateQuery(model: StageModel, o: { persons?: string } =
     WITH steps AS (
       SELECT *, (${mask})::INTEGER AS mask, (${uncertain}) AS uncertain, (${anywhere}) AS anywhere
       FROM (
-        SELECT s.person_key, s.seq, epoch_ms(s.event_at) AS ms, s.session, f.type, f.event,
+        SELECT s.${key} AS person_key, s.seq, epoch_ms(s.event_at) AS ms, s.session, f.type, f.event,
           tp.channel AS tp_channel, ${sqlLowerJs('f.event')} AS event_lower
-        FROM journey_steps s
+        FROM ${tables.steps} s
         JOIN event_facts f ON f.workspace_id = s.workspace_id AND f.seq = s.seq
-        LEFT JOIN journey_touchpoints tp
-          ON tp.workspace_id = s.workspace_id AND tp.person_key = s.person_key AND tp.seq = s.seq
-        WHERE s.workspace_id = $ws ${persons ? `AND s.person_key IN (${persons})` : ''}
-          AND s.person_key NOT IN (SELECT person_key FROM journey_persons WHERE workspace_id = $ws AND bot IS NOT NULL)
+        LEFT JOIN ${tables.touchpoints} tp
+          ON tp.workspace_id = s.workspace_id AND tp.${key} = s.${key} AND tp.seq = s.seq
+        WHERE s.workspace_id = $ws ${persons ? `AND s.${key} IN (${persons})` : ''}
+          AND s.${key} NOT IN (SELECT ${key} FROM ${tables.subjects} WHERE workspace_id = $ws AND bot IS NOT NULL)
       )
     ),
     marked AS (
@@ -188,7 +193,10 @@ export function stageCandidateQuery(model: StageModel, o: { persons?: string } =
  * person rebuilds its history, where the fold lapses at that event: the same span. Statements
  * to run in order, in one transaction, with `$ws` and `$now` (epoch ms).
  */
-export function dueInactivitySql(model: StageModel): DueInactivityStatement[] {
+export function dueInactivitySql(
+  model: StageModel,
+  subject: JourneySubject = PERSONS,
+): DueInactivityStatement[] {
   const parsed = stageModelSchema.parse(model);
   const rules = parsed.stages.flatMap((s, index) =>
     s.inactivity ? [{ id: s.id, name: s.name, index, days: s.inactivity.days, from: s.inactivity.from }] : [],
@@ -210,45 +218,46 @@ export function dueInactivitySql(model: StageModel): DueInactivityStatement[] {
         [${r.from.map(sqlString).join(', ')}] AS from_stages`,
     )
     .join(' UNION ALL ');
+  const { kind, key, tables } = subject;
+  const named = subject.stageSubject('p', key);
   // Each sweep starts from the folded history: what an earlier sweep wrote after the last event is
   // taken back first (the model adds at most one inactivity step after the last event; a second
   // sweep must not chain another onto the first).
   return [
     `CREATE OR REPLACE TEMP TABLE stage_last AS
-       SELECT p.person_key, max(s.event_at) AS last_at
-       FROM journey_persons p JOIN journey_steps s ON s.workspace_id = p.workspace_id AND s.person_key = p.person_key
-       WHERE p.workspace_id = $ws AND p.bot IS NULL GROUP BY p.person_key`,
+       SELECT ${named.subject} AS subject, max(s.event_at) AS last_at
+       FROM ${tables.subjects} p JOIN ${tables.steps} s ON s.workspace_id = p.workspace_id AND s.${key} = p.${key}
+       ${named.join}
+       WHERE p.workspace_id = $ws AND p.bot IS NULL GROUP BY ALL`,
     `DELETE FROM stage_history h USING stage_last l
-     WHERE h.workspace_id = $ws AND h.subject_kind = 'person' AND h.subject = l.person_key::VARCHAR
+     WHERE h.workspace_id = $ws AND h.subject_kind = '${kind}' AND h.subject = l.subject
        AND h.trigger_kind = 'inactivity' AND h.entered_at > l.last_at`,
     `UPDATE stage_history h SET exited_at = NULL FROM stage_last l
-     WHERE h.workspace_id = $ws AND h.subject_kind = 'person' AND h.subject = l.person_key::VARCHAR
+     WHERE h.workspace_id = $ws AND h.subject_kind = '${kind}' AND h.subject = l.subject
        AND h.exited_at > l.last_at`,
     `CREATE OR REPLACE TEMP TABLE stage_due AS
-     WITH persons AS (SELECT * FROM stage_last),
-     current AS (
-       SELECT p.person_key, p.last_at, h.position, coalesce(h.stage, '(none)') AS stage
-       FROM persons p LEFT JOIN (
-         SELECT subject::INTEGER AS person_key, position, stage,
-           row_number() OVER (PARTITION BY subject ORDER BY position DESC) AS r
-         FROM stage_history WHERE workspace_id = $ws AND subject_kind = 'person'
-       ) h ON h.person_key = p.person_key AND h.r = 1
+     WITH current AS (
+       SELECT p.subject, p.last_at, h.position, coalesce(h.stage, '(none)') AS stage
+       FROM stage_last p LEFT JOIN (
+         SELECT subject, position, stage, row_number() OVER (PARTITION BY subject ORDER BY position DESC) AS r
+         FROM stage_history WHERE workspace_id = $ws AND subject_kind = '${kind}'
+       ) h ON h.subject = p.subject AND h.r = 1
      ),
      rules AS (${due}),
      candidates AS (
-       SELECT c.person_key, c.position, r.stage, r.name, r.days,
+       SELECT c.subject, c.position, r.stage, r.name, r.days,
          epoch_ms(c.last_at) + r.days * 86400000 AS due_ms,
-         row_number() OVER (PARTITION BY c.person_key ORDER BY epoch_ms(c.last_at) + r.days * 86400000, r.idx) AS k
+         row_number() OVER (PARTITION BY c.subject ORDER BY epoch_ms(c.last_at) + r.days * 86400000, r.idx) AS k
        FROM current c JOIN rules r ON list_contains(r.from_stages, c.stage) AND r.stage <> c.stage
      )
-     SELECT person_key, position, stage, name, days, due_ms FROM candidates
+     SELECT subject, position, stage, name, days, due_ms FROM candidates
      WHERE k = 1 AND due_ms <= $now::DOUBLE`,
     `UPDATE stage_history h SET exited_at = make_timestamp((d.due_ms * 1000)::BIGINT)
      FROM stage_due d
-     WHERE h.workspace_id = $ws AND h.subject_kind = 'person' AND h.subject = d.person_key::VARCHAR
+     WHERE h.workspace_id = $ws AND h.subject_kind = '${kind}' AND h.subject = d.subject
        AND h.position = d.position`,
     `INSERT INTO stage_history
-     SELECT $ws, 'person', person_key::VARCHAR, coalesce(position + 1, 0), stage, name,
+     SELECT $ws, '${kind}', subject, coalesce(position + 1, 0), stage, name,
        make_timestamp((due_ms * 1000)::BIGINT), NULL, 'inactivity', NULL, NULL, days
      FROM stage_due`,
     'DROP TABLE stage_due',
