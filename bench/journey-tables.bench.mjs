@@ -5,6 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STAGE_PRESETS } from '../dist/core/journey/default-stages.js';
 import { compileJourneySettings } from '../dist/core/journey/journey-settings.js';
 import { journeySql } from '../dist/core/journey/journey-sql.js';
 import { IdentityService } from '../dist/services/identity-service.js';
@@ -12,6 +13,7 @@ import { openDatabase } from '../dist/store/duckdb-database.js';
 import { backfillEventFacts } from '../dist/store/duckdb-facts.js';
 import { DuckDBIdentityStore } from '../dist/store/duckdb-identity-store.js';
 import { rebuildJourneyTables } from '../dist/store/duckdb-journey-tables.js';
+import { DuckDBJourneyTablesStore } from '../dist/store/duckdb-journey-tables-store.js';
 import { dataset } from './lib/datasets.mjs';
 import { machine, median } from './lib/machine.mjs';
 import { recordSection } from './lib/record.mjs';
@@ -148,12 +150,30 @@ async function measure(size, runs, reads) {
     process.stderr.write(`  ${size}: rebuilds…\n`);
     const times = [];
     let counts;
+    // The whole rebuild the server runs (DuckDBJourneyTablesStore.rebuild, one transaction): the
+    // persons' sessions and touchpoints in SQL, their stage history, then the accounts' of both.
+    const store = new DuckDBJourneyTablesStore(c, db.reader);
+    const { config } = compileJourneySettings({});
+    const input = { settings, config, stageModel: STAGE_PRESETS[settings.stagePreset] };
+    const phaseRuns = [];
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
-      await c.run('BEGIN TRANSACTION');
-      counts = await rebuildJourneyTables(c, WS, settings);
-      await c.run('COMMIT');
-      times.push((performance.now() - t) / 1000);
+      const marks = [];
+      counts = await store.rebuild(WS, input, {
+        state: { settingsHash: 'bench', builtSeq: 0 },
+        onPhase: (phase) => marks.push([phase, performance.now()]),
+      });
+      const end = performance.now();
+      times.push((end - t) / 1000);
+      phaseRuns.push(marks.map(([phase, at], k) => [phase, ((marks[k + 1]?.[1] ?? end) - at) / 1000]));
+    }
+    const phaseTimes = phaseRuns[0].map(([phase], k) => [phase, median(phaseRuns.map((r) => r[k][1]))]);
+    // What a change of the stage model alone costs: the stage histories folded again.
+    const stageTimes = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await store.rebuild(WS, input, { stagesOnly: true, state: { settingsHash: 'bench', builtSeq: 0 } });
+      stageTimes.push((performance.now() - t) / 1000);
     }
     const ua = compileJourneySettings({ sessions: { style: 'ua', timeZone: 'America/New_York' } }).settings;
     let t = performance.now();
@@ -195,6 +215,8 @@ async function measure(size, runs, reads) {
       rows,
       baseline: baseline.seconds,
       rebuild: median(times),
+      phaseTimes,
+      stagesOnly: median(stageTimes),
       uaSeconds,
       small: { persons: some.length, seconds: smallSeconds },
       counts,
@@ -232,27 +254,32 @@ export async function run({ quick, full }) {
 Measured ${m.date} on ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}.
 Command: \`npm run bench -- journey-tables${full ? ' --full' : ''}${quick ? ' --quick' : ''}\`.
 
-**Bulk rebuild** of the journey tables (\`rebuildJourneyTables\`, default settings, whole workspace, in one
-transaction: compute in SQL, delete the old rows, insert) over the b2b-saas datasets (events loaded with DuckDB
+**Bulk rebuild** of the journey tables as the server runs it (\`DuckDBJourneyTablesStore.rebuild\`, default
+settings, whole workspace, in one transaction: the persons' sessions and touchpoints in SQL, their stage history
+folded over candidate rows, then the same for accounts) over the b2b-saas datasets (events loaded with DuckDB
 \`read_json\`, facts by the loader's back-fill; file database). ${results.map(prep).join('; ')}. Baseline in the
 same run: a plain scan of the same (person, event) rows (\`count(*), sum(hash(seq))\` over \`event_facts\` joined
 to the person relation). Targets: 1M < 2 s, 10M < 15 s.
 
-| dataset | (person, event) rows | baseline scan | rebuild | UA sessions (New York), one run | persons of 1,000 sampled steps, one run |
-|---|---|---|---|---|---|
+| dataset | (person, event) rows | baseline scan | rebuild | of it: persons' sessions and touchpoints | persons' stage history | accounts (both) | ratio to the scan | stage model changed (stage histories only) |
+|---|---|---|---|---|---|---|---|---|
 ${results
-  .map(
-    (r) =>
-      `| ${r.size} (median of ${r.runs}) | ${fmt(r.rows)} | ${ms(r.baseline)} | ${sec(r.rebuild)} (${fmt(r.rows / r.rebuild)} rows/s) | ${sec(r.uaSeconds)} | ${ms(r.small.seconds)} (${fmt(r.small.persons)} persons) |`,
-  )
+  .map((r) => {
+    const ph = Object.fromEntries(r.phaseTimes);
+    return `| ${r.size} (median of ${r.runs}) | ${fmt(r.rows)} | ${ms(r.baseline)} | ${sec(r.rebuild)} | ${sec(ph['sessions and touchpoints'])} | ${sec(ph['stage history'])} | ${sec(ph.accounts)} | ${(r.rebuild / r.baseline).toFixed(1)}× | ${sec(r.stagesOnly)} |`;
+  })
   .join('\n')}
+
+Sessions and touchpoints in SQL alone (\`rebuildJourneyTables\`, one run each): UA sessions (New York)
+${results.map((r) => `${r.size} ${sec(r.uaSeconds)}`).join(', ')}; the persons of 1,000 sampled steps (what a
+catch-up re-derives) ${results.map((r) => `${r.size} ${ms(r.small.seconds)} (${fmt(r.small.persons)} persons)`).join(', ')}.
 
 ${results
   .map(
     (r) =>
       `${r.size}: written ${fmt(r.counts.persons)} persons, ${fmt(r.counts.events)} steps, ${fmt(r.counts.sessions)} sessions, ${fmt(
         r.counts.touchpoints,
-      )} touchpoints. Where a rebuild's time goes (one run): ${r.steps.map(([name, s]) => `${name} ${ms(s)}`).join(', ')}.`,
+      )} touchpoints, ${fmt(r.counts.stageSpans)} stage entries, ${fmt(r.counts.accounts)} accounts. Where the persons' SQL goes (one run): ${r.steps.map(([name, s]) => `${name} ${ms(s)}`).join(', ')}.`,
   )
   .join('\n\n')}
 

@@ -459,12 +459,13 @@ Examples:
           try {
             const ws = await workspaceIdOf(a.workspaces, flags.workspace);
             const { journeyTables } = await a.people();
-            const bar = progressBar('rebuild', 2, 'phases', show);
+            const bar = progressBar('rebuild', 3, 'phases', show);
             let done = 0;
             const counts = await journeyTables.rebuild(ws, {
+              full: true,
               onPhase: (phase) => bar.update(done++, { extra: phase }),
             });
-            bar.update(2, { extra: 'done' });
+            bar.update(3, { extra: 'done' });
             bar.stop();
             result = { workspace: ws, counts };
           } finally {

@@ -59,6 +59,11 @@ export interface JourneyBuildCounts {
   stageSpans: number;
   /** Account journeys written (their events, sessions and touchpoints are not in the counts above). */
   accounts: number;
+  /**
+   * `journeys`: everything; `stages`: only the stage histories (the stage model alone changed):
+   * then `persons` and `accounts` count the histories folded, and nothing else was written.
+   */
+  scope: 'journeys' | 'stages';
 }
 
 export type JourneyBuildPhase = 'sessions and touchpoints' | 'stage history' | 'accounts';
@@ -86,6 +91,8 @@ export interface JourneyTablesStore {
     o: {
       persons?: readonly number[];
       after?: number;
+      /** Only the stage histories, folded over the journey rows the tables hold. */
+      stagesOnly?: boolean;
       state: Omit<JourneyTablesState, 'workspaceId'>;
       onPhase?: (p: JourneyBuildPhase) => void;
     },
@@ -105,6 +112,11 @@ export interface JourneyTablesStore {
   journeyRows(workspaceId: string, personKey: number): Promise<JourneyRows | null>;
   /** An account's journey as the tables hold it; null when they have none for the group id. */
   accountJourneyRows(workspaceId: string, groupId: string): Promise<JourneyRows | null>;
+  /**
+   * Persons whose identifiers changed since their journey rows were written (or who have no rows
+   * yet, or rows and no identifiers any more): what identity changes lost in a crash leave behind.
+   */
+  staleIdentities(workspaceId: string): Promise<number[]>;
   /** Person keys now or formerly named by these person ids (current keys and retired aliases). */
   personKeysOf(workspaceId: string, personIds: readonly string[]): Promise<number[]>;
 }

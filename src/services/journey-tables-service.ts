@@ -24,7 +24,7 @@ import type { Clock } from './ports.js';
  */
 
 /** Bump when what the journey tables hold changes: every workspace is rebuilt at the next start. */
-export const JOURNEY_TABLES_VERSION = 1;
+export const JOURNEY_TABLES_VERSION = 2;
 const SWEEP_EVERY_MS = 60_000;
 /** Idle time after a catch-up round, as a multiple of how long the round took. */
 const IDLE_SHARE = 4;
@@ -62,12 +62,17 @@ export interface JourneyTablesDeps {
   onError?(e: Error, what: string): void;
 }
 
+/** The part of a settings fingerprint (`hashOf`) that sessions and touchpoints depend on. */
+const journeysPart = (hash: string) => hash.split('/')[0];
+
 export class JourneyTablesService {
   status: JourneyTablesStatus = { state: 'idle' };
   private readonly states = new Map<string, JourneyTablesState>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Person ids the identity pipeline changed, per workspace, not yet rebuilt. */
   private changed = new Map<string, Set<string>>();
+  /** Person keys found stale at start (identity changes a crash lost), per workspace. */
+  private stale = new Map<string, Set<number>>();
   private timer: NodeJS.Timeout | null = null;
   private queuedCatchUp: { forRead: boolean; done: Promise<number> } | null = null;
   private readonly queuedRebuilds = new Map<string, Promise<JourneyBuildCounts>>();
@@ -87,9 +92,16 @@ export class JourneyTablesService {
 
   async start(o: { catchUpEveryMs?: number } = {}): Promise<void> {
     await this.load();
-    for (const ws of await this.deps.store.workspacesWithEvents())
+    for (const ws of await this.deps.store.workspacesWithEvents()) {
       if (this.states.get(ws)?.settingsHash !== this.hashOf(ws))
         void this.rebuild(ws).catch((e) => this.report(e, `rebuilding the journeys of ${ws}`));
+      else {
+        // Identity changes reach this service in memory only: those a crash lost show as persons
+        // whose identifiers differ from what their rows were derived from.
+        const keys = await this.deps.store.staleIdentities(ws);
+        if (keys.length > 0) this.stale.set(ws, new Set(keys));
+      }
+    }
     if (o.catchUpEveryMs !== undefined) {
       const every = o.catchUpEveryMs;
       // Background work yields to ingest: after a round that took d ms the next waits at least
@@ -139,7 +151,7 @@ export class JourneyTablesService {
 
   /** Whether identity changes of the workspace wait for a catch-up. */
   private hasChanges(workspaceId: string): boolean {
-    return (this.changed.get(workspaceId)?.size ?? 0) > 0;
+    return (this.changed.get(workspaceId)?.size ?? 0) > 0 || this.stale.has(workspaceId);
   }
 
   /** For /health (no workspace's ids or sizes): what the builder is doing, and any problem. */
@@ -172,36 +184,53 @@ export class JourneyTablesService {
     return this.states.get(workspaceId)?.settingsHash === this.hashOf(workspaceId);
   }
 
-  /** Rebuilds a workspace's journey tables in bulk (queued behind any work under way). */
+  /**
+   * Rebuilds a workspace's journey tables in bulk (queued behind any work under way). Only the
+   * stage histories when nothing but the stage model changed since the last build, unless `full`.
+   */
   rebuild(
     workspaceId: string,
-    o: { onPhase?: (p: JourneyBuildPhase) => void } = {},
+    o: { onPhase?: (p: JourneyBuildPhase) => void; full?: boolean } = {},
   ): Promise<JourneyBuildCounts> {
     // A rebuild of this workspace that has not started yet will see everything this one would.
     const queued = this.queuedRebuilds.get(workspaceId);
-    if (queued && !o.onPhase) return queued;
+    if (queued && !o.onPhase && !o.full) return queued;
     const next = this.enqueue(() => {
       if (this.queuedRebuilds.get(workspaceId) === next) this.queuedRebuilds.delete(workspaceId);
       return this.build(workspaceId, o);
     });
-    if (!o.onPhase) this.queuedRebuilds.set(workspaceId, next);
+    if (!o.onPhase && !o.full) this.queuedRebuilds.set(workspaceId, next);
     return next;
   }
 
   private async build(
     workspaceId: string,
-    o: { onPhase?: (p: JourneyBuildPhase) => void } = {},
+    o: { onPhase?: (p: JourneyBuildPhase) => void; full?: boolean } = {},
   ): Promise<JourneyBuildCounts> {
     const started = this.deps.clock.now();
     this.status = { state: 'rebuilding', workspace: workspaceId, startedAt: new Date(started).toISOString() };
     try {
-      await this.deps.flushFacts();
-      // Everything up to here is loaded, resolved and has its facts; later events are the next
-      // catch-up's.
-      const builtSeq = Math.min(this.deps.readyTo(), this.deps.factsTo());
-      await this.deps.flushIdentity();
-      const state = { settingsHash: this.hashOf(workspaceId), builtSeq };
+      const settingsHash = this.hashOf(workspaceId);
+      const built = this.states.get(workspaceId);
+      // Sessions and touchpoints do not read the stage model: when only it changed, the stage
+      // histories are folded again over the rows the tables hold (up to where they were built;
+      // the next catch-up takes later events, stages included).
+      const stagesOnly =
+        !o.full &&
+        built !== undefined &&
+        built.settingsHash !== settingsHash &&
+        journeysPart(built.settingsHash) === journeysPart(settingsHash);
+      let builtSeq = built?.builtSeq ?? 0;
+      if (!stagesOnly) {
+        await this.deps.flushFacts();
+        // Everything up to here is loaded, resolved and has its facts; later events are the next
+        // catch-up's.
+        builtSeq = Math.min(this.deps.readyTo(), this.deps.factsTo());
+        await this.deps.flushIdentity();
+      }
+      const state = { settingsHash, builtSeq };
       const counts = await this.deps.store.rebuild(workspaceId, this.inputOf(workspaceId), {
+        ...(stagesOnly ? { stagesOnly: true } : {}),
         state,
         onPhase: (phase) => {
           this.status = { ...this.status, phase };
@@ -245,6 +274,8 @@ export class JourneyTablesService {
       const target = Math.min(this.deps.readyTo(), this.deps.factsTo());
       const changed = this.changed;
       this.changed = new Map();
+      const stale = this.stale;
+      this.stale = new Map();
       let rebuilt = 0;
       try {
         await this.deps.flushIdentity();
@@ -264,6 +295,7 @@ export class JourneyTablesService {
           const upTo = Math.max(state.builtSeq, target);
           const keys = new Set(await this.deps.store.personsWithEventsIn(ws, state.builtSeq, upTo));
           for (const k of await this.deps.store.personKeysOf(ws, [...(changed.get(ws) ?? [])])) keys.add(k);
+          for (const k of stale.get(ws) ?? []) keys.add(k);
           await this.sweepIfDue(ws);
           if (keys.size === 0) {
             // Nothing of this workspace's changed: the tables include everything up to here.
@@ -292,6 +324,11 @@ export class JourneyTablesService {
           const now = this.changed.get(ws) ?? new Set<string>();
           for (const id of ids) now.add(id);
           this.changed.set(ws, now);
+        }
+        for (const [ws, keys] of stale) {
+          const now = this.stale.get(ws) ?? new Set<number>();
+          for (const k of keys) now.add(k);
+          this.stale.set(ws, now);
         }
         this.status = { ...this.status, problem: `keeping journeys current failed: ${(e as Error).message}` };
         throw e;
@@ -371,12 +408,20 @@ export class JourneyTablesService {
     };
   }
 
+  /**
+   * A fingerprint of what the tables are derived from, in two parts: `<journeys>/<stages>` — the
+   * settings sessions and touchpoints read, and the stage model — each with the derivation's
+   * versions, so that a change of the stage model alone rebuilds only the stage histories.
+   */
   private hashOf(workspaceId: string): string {
     const { settings } = this.deps.journeys.settingsOf(workspaceId);
-    return createHash('sha256')
-      .update(JSON.stringify({ version: JOURNEY_TABLES_VERSION, persons: PERSON_MODEL_VERSION, settings }))
-      .digest('hex')
-      .slice(0, 32);
+    const { stagePreset, stageModel, ...journeys } = settings;
+    const part = (what: unknown) =>
+      createHash('sha256')
+        .update(JSON.stringify({ version: JOURNEY_TABLES_VERSION, persons: PERSON_MODEL_VERSION, what }))
+        .digest('hex')
+        .slice(0, 32);
+    return `${part(journeys)}/${part({ stagePreset, stageModel })}`;
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {

@@ -7,6 +7,7 @@ import {
   assignAccountKeysSql,
   type JourneySubject,
   PERSONS,
+  personIdentityHashSql,
 } from '../core/journey/journey-subjects.js';
 import { dueInactivitySql } from '../core/journey/stage-sql.js';
 import type { StageModel, StageSpan } from '../core/journey/stages.js';
@@ -41,15 +42,20 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
     o: {
       persons?: readonly number[];
       after?: number;
+      stagesOnly?: boolean;
       state: Omit<JourneyTablesState, 'workspaceId'>;
       onPhase?: (p: JourneyBuildPhase) => void;
     },
   ): Promise<JourneyBuildCounts> {
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      o.onPhase?.('sessions and touchpoints');
       const persons = o.persons ? { persons: o.persons } : {};
-      const tables = await rebuildJourneyTables(this.conn, workspaceId, input.settings, persons);
+      let tables = { persons: 0, events: 0, sessions: 0, touchpoints: 0 };
+      if (!o.stagesOnly) {
+        o.onPhase?.('sessions and touchpoints');
+        tables = await rebuildJourneyTables(this.conn, workspaceId, input.settings, persons);
+        await this.recordIdentity(workspaceId, o.persons);
+      }
       o.onPhase?.('stage history');
       const stages = await rebuildStageHistory(
         this.conn,
@@ -59,10 +65,12 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
         persons,
       );
       o.onPhase?.('accounts');
-      await this.conn.run(assignAccountKeysSql(workspaceId));
+      if (!o.stagesOnly) await this.conn.run(assignAccountKeysSql(workspaceId));
       const accounts = o.persons ? { persons: await this.accountsOf(workspaceId, o.persons, o.after) } : {};
       const ofAccounts = { ...accounts, subject: ACCOUNTS };
-      const accountTables = await rebuildJourneyTables(this.conn, workspaceId, input.settings, ofAccounts);
+      const accountTables = o.stagesOnly
+        ? undefined
+        : await rebuildJourneyTables(this.conn, workspaceId, input.settings, ofAccounts);
       const accountStages = await rebuildStageHistory(
         this.conn,
         workspaceId,
@@ -76,14 +84,41 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
       );
       await this.conn.run('COMMIT');
       return {
-        ...tables,
+        ...(o.stagesOnly ? { ...tables, persons: stages.persons } : tables),
         stageSpans: stages.spans + accountStages.spans,
-        accounts: accountTables.persons,
+        accounts: accountTables?.persons ?? accountStages.persons,
+        scope: o.stagesOnly ? 'stages' : 'journeys',
       };
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
       throw e;
     }
+  }
+
+  /** Records what the persons' rows were derived from (migration 010), with those rows. */
+  private async recordIdentity(workspaceId: string, persons?: readonly number[]): Promise<void> {
+    const keys = persons && (persons.map((k) => String(Math.trunc(k))).join(', ') || 'NULL');
+    await this.conn.run(
+      `DELETE FROM journey_identity WHERE workspace_id = $ws${keys ? ` AND person_key IN (${keys})` : ''}`,
+      { ws: workspaceId },
+    );
+    await this.conn.run(
+      `INSERT INTO journey_identity SELECT $ws, person_key, identity_hash FROM (${personIdentityHashSql(workspaceId, keys)})`,
+      { ws: workspaceId },
+    );
+  }
+
+  async staleIdentities(workspaceId: string): Promise<number[]> {
+    const rows = (
+      await this.reader.runAndReadAll(
+        `SELECT coalesce(c.person_key, j.person_key) FROM (${personIdentityHashSql(workspaceId)}) c
+         FULL OUTER JOIN (SELECT person_key, identity_hash FROM journey_identity WHERE workspace_id = $ws) j
+           ON j.person_key = c.person_key
+         WHERE c.identity_hash IS DISTINCT FROM j.identity_hash`,
+        { ws: workspaceId },
+      )
+    ).getRowsJS();
+    return rows.map((r) => num(r[0]));
   }
 
   /**

@@ -147,9 +147,28 @@ describe('journey tables kept by the server', () => {
     });
     expect(put.status).toBe(200);
     const b = await built();
+    // Only the stage model changed: only the stage histories were folded again.
+    expect(b.builder.last.counts).toMatchObject({ scope: 'stages', events: 0 });
     expect(b.builder.last.counts.persons).toBeGreaterThanOrEqual(1);
     const j = await journey('user_id:u1');
     expect(j.stages.map((x: Json) => x.stage)).toEqual(['visitor', 'demo']);
+    expect((await getApi(s.url, '/api/accounts/acme/journey')).json.stages.map((x: Json) => x.stage)).toEqual(
+      ['visitor', 'demo'],
+    );
+    // A session setting changes sessions: everything is derived again.
+    const sessions = await adminApi(s.url, 'PUT', '/api/journey/settings', {
+      ...(await getApi(s.url, '/api/journey/settings')).json.settings,
+      sessions: { timeoutMinutes: 45 },
+    });
+    expect(sessions.status, JSON.stringify(sessions.json)).toBe(200);
+    const again = await until('a whole rebuild', async () => {
+      const r = (await getApi(s.url, '/api/journey/build')).json;
+      return r.current && r.builder.state === 'idle' && r.builder.last?.counts.scope === 'journeys'
+        ? r
+        : undefined;
+    });
+    expect(again.builder.last.counts.events).toBeGreaterThan(0);
+    expect((await journey('user_id:u1')).stages.map((x: Json) => x.stage)).toEqual(['visitor', 'demo']);
   });
 
   it('are rebuilt on request: POST /api/journey/rebuild, and the CLI through the server', async () => {

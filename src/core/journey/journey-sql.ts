@@ -122,6 +122,9 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
   if (persons)
     for (const p of persons) if (!Number.isSafeInteger(p)) throw new Error(`not a person key: ${p}`);
   const personList = persons ? (persons.length ? persons.map(String).join(', ') : 'NULL') : null;
+  // A relation that covers only part of the workspace's events (a few persons, or accounts) is
+  // materialised, and the channel rules classify only its events.
+  const partial = persons !== undefined || subject.sparse;
   const s = settings.sessions;
   const ua = s.style === 'ua';
   const timeout = num(s.timeoutMinutes * 60_000);
@@ -140,16 +143,16 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
   const channelName = (code: string) =>
     `CASE ${code} WHEN 0 THEN 'Unassigned' ${rules.map((r, i) => `WHEN ${i + 1} THEN ${sqlString(r.channel)}`).join(' ')} END`;
   const channels = channelQueryOf(settings, {
-    where: `f.workspace_id = ${ws}${persons ? ' AND f.seq IN (SELECT seq FROM jt_pe)' : ''}`,
+    where: `f.workspace_id = ${ws}${partial ? ' AND f.seq IN (SELECT seq FROM jt_pe)' : ''}`,
   });
   const overrides = settings.directOverridesCampaign;
 
   const compute: string[] = [];
   // The person relation: an event belongs to every person one of its identifiers maps to.
-  // Materialised for a few persons only (the channel query reads it too); for the whole
-  // workspace it streams straight into the join below.
+  // Materialised when partial (the channel query reads it too); for all of a workspace's
+  // persons it streams straight into the join below.
   const personEvents = subject.relation(options.workspaceId, personList ?? undefined);
-  if (persons) compute.push(`CREATE OR REPLACE TEMP TABLE jt_pe AS ${personEvents}`);
+  if (partial) compute.push(`CREATE OR REPLACE TEMP TABLE jt_pe AS ${personEvents}`);
 
   // Per (person, event): what the fold reads, from the facts and the channel rules.
   //  - key: the campaign key (touch-fields.ts campaignKeyOf), same text as JavaScript's;
@@ -175,7 +178,7 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
       ${candidate('f.event')}, ${candidate('c.source')}, ${candidate('c.medium')}, ${candidate('f.utm_campaign')},
       ${candidate('f.utm_content')}, ${candidate('f.utm_term')}, ${candidate('c.referring_domain')},
       CASE WHEN f.interactive OR c.event_rule IS NOT NULL THEN f.page_url END AS page_url
-    FROM ${persons ? 'jt_pe' : `(${personEvents})`} p JOIN event_facts f ON f.seq = p.seq AND f.workspace_id = ${ws}
+    FROM ${partial ? 'jt_pe' : `(${personEvents})`} p JOIN event_facts f ON f.seq = p.seq AND f.workspace_id = ${ws}
     JOIN (${channels.sql}) c ON c.seq = f.seq AND c.workspace_id = f.workspace_id`);
 
   // Browsers, origins and campaign keys travel through the windows as their 64-bit hashes (a user

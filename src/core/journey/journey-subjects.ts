@@ -11,6 +11,8 @@ export interface JourneySubject {
   /** The key column of this subject's journey tables. */
   key: 'person_key' | 'account_key';
   tables: { steps: string; sessions: string; touchpoints: string; subjects: string };
+  /** Whether its journeys hold only part of a workspace's events (then read through a filter). */
+  sparse: boolean;
   /**
    * The (subject key AS person, seq) pairs of a workspace's journeys: an event belongs to every
    * subject it reaches. `keys`: only these subjects (a SQL list of integers).
@@ -32,6 +34,7 @@ export const PERSONS: JourneySubject = {
     touchpoints: 'journey_touchpoints',
     subjects: 'journey_persons',
   },
+  sparse: false,
   relation(workspaceId, keys) {
     const ws = sqlString(workspaceId);
     return `SELECT DISTINCT pm.person_key AS person, ei.seq
@@ -56,6 +59,7 @@ export const ACCOUNTS: JourneySubject = {
     touchpoints: 'account_journey_touchpoints',
     subjects: 'account_journeys',
   },
+  sparse: true,
   relation(workspaceId, keys) {
     const ws = sqlString(workspaceId);
     const only = keys ? ` AND ak.account_key IN (${keys})` : '';
@@ -89,3 +93,12 @@ export const assignAccountKeysSql = (workspaceId: string): string => {
     FROM (SELECT DISTINCT group_id FROM account_members WHERE workspace_id = ${ws}
           EXCEPT SELECT group_id FROM account_keys WHERE workspace_id = ${ws})`;
 };
+
+/**
+ * Per person of a workspace (or of `keys`, a SQL list of integers): a hash of the set of its
+ * identifiers (person_map has one row per identifier), what `journey_identity` records with its
+ * journey rows.
+ */
+export const personIdentityHashSql = (workspaceId: string, keys?: string): string =>
+  `SELECT person_key, bit_xor(hash(identifier_id)) AS identity_hash FROM person_map
+   WHERE workspace_id = ${sqlString(workspaceId)}${keys ? ` AND person_key IN (${keys})` : ''} GROUP BY person_key`;

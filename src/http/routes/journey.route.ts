@@ -176,7 +176,7 @@ export async function journeyRoutes(app: FastifyInstance, deps: Deps): Promise<v
     async (request, reply: FastifyReply) => {
       const ws = request.workspaceId!;
       deps.journeyTables
-        .rebuild(ws)
+        .rebuild(ws, { full: true })
         .catch((e: unknown) => request.log.error({ err: e }, 'journey rebuild failed'));
       return reply.code(202).send({ accepted: true, builder: deps.journeyTables.statusOf(ws) });
     },
