@@ -90,6 +90,8 @@ export interface JourneyTablesStore {
     input: JourneyBuildInput,
     o: {
       persons?: readonly number[];
+      /** Account keys to rebuild besides those of `persons`. */
+      accounts?: readonly number[];
       after?: number;
       /** Only the stage histories, folded over the journey rows the tables hold. */
       stagesOnly?: boolean;
@@ -100,9 +102,16 @@ export interface JourneyTablesStore {
   /**
    * Removes the rows of persons and accounts that no longer exist (merged into another, deleted), and writes
    * the inactivity transitions that came due after each person's last event, as of `now` (what a
-   * journey read adds as of now), so lists by current stage agree with journeys.
+   * journey read adds as of now), so lists by current stage agree with journeys. After a deletion
+   * (`afterDeletion`), returns the persons and accounts whose rows hold events that are gone (they
+   * shared them with the deleted person), to be derived again.
    */
-  sweep(workspaceId: string, model: StageModel, now: number): Promise<void>;
+  sweep(
+    workspaceId: string,
+    model: StageModel,
+    now: number,
+    o?: { afterDeletion?: boolean },
+  ): Promise<{ persons: number[]; accounts: number[] }>;
   states(): Promise<JourneyTablesState[]>;
   /** Every workspace (one without events builds empty tables). */
   workspacesWithEvents(): Promise<string[]>;

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Journey } from '../core/journey/journey.js';
 import { journeyFromRows } from '../core/journey/journey-rows.js';
 import { PERSON_MODEL_VERSION, type PersonEvent } from './identity-service.js';
+import { journeyFingerprint, journeysPart } from './journey-fingerprint.js';
 import type {
   JourneyBuildCounts,
   JourneyBuildPhase,
@@ -62,9 +62,6 @@ export interface JourneyTablesDeps {
   onError?(e: Error, what: string): void;
 }
 
-/** The part of a settings fingerprint (`hashOf`) that sessions and touchpoints depend on. */
-const journeysPart = (hash: string) => hash.split('/')[0];
-
 export class JourneyTablesService {
   status: JourneyTablesStatus = { state: 'idle' };
   private readonly states = new Map<string, JourneyTablesState>();
@@ -73,6 +70,10 @@ export class JourneyTablesService {
   private changed = new Map<string, Set<string>>();
   /** Person keys found stale at start (identity changes a crash lost), per workspace. */
   private stale = new Map<string, Set<number>>();
+  /** Workspaces where a person was deleted since the last sweep. */
+  private readonly deleted = new Set<string>();
+  /** Bulk rebuilds asked for and not started yet (reads do not wait behind them). */
+  private pendingRebuilds = 0;
   private timer: NodeJS.Timeout | null = null;
   private queuedCatchUp: { forRead: boolean; done: Promise<number> } | null = null;
   private readonly queuedRebuilds = new Map<string, Promise<JourneyBuildCounts>>();
@@ -84,20 +85,26 @@ export class JourneyTablesService {
 
   constructor(private readonly deps: JourneyTablesDeps) {}
 
-  /** Loads what was built, and rebuilds in the background every workspace built from other settings. */
   /** Loads what the tables were built from (a command that only reads calls this alone). */
   async load(): Promise<void> {
     for (const s of await this.deps.store.states()) this.states.set(s.workspaceId, s);
   }
 
+  /**
+   * Loads what was built, rebuilds in the background every workspace built from other settings,
+   * and queues the persons whose identities changed unseen.
+   */
   async start(o: { catchUpEveryMs?: number } = {}): Promise<void> {
     await this.load();
     for (const ws of await this.deps.store.workspacesWithEvents()) {
-      if (this.states.get(ws)?.settingsHash !== this.hashOf(ws))
+      const built = this.states.get(ws)?.settingsHash;
+      const current = this.hashOf(ws);
+      if (built !== current)
         void this.rebuild(ws).catch((e) => this.report(e, `rebuilding the journeys of ${ws}`));
-      else {
-        // Identity changes reach this service in memory only: those a crash lost show as persons
-        // whose identifiers differ from what their rows were derived from.
+      // Identity changes reach this service in memory only: those a crash lost show as persons
+      // whose identifiers differ from what their rows were derived from (unless every journey is
+      // derived again anyway).
+      if (built !== undefined && journeysPart(built) === journeysPart(current)) {
         const keys = await this.deps.store.staleIdentities(ws);
         if (keys.length > 0) this.stale.set(ws, new Set(keys));
       }
@@ -130,7 +137,7 @@ export class JourneyTablesService {
     await this.queue.catch(() => undefined);
     // Identity changes are kept in memory: take the few published since the last round in now,
     // or they would be lost with the process (a larger backlog waits for the next start's rounds).
-    const pending = [...this.changed.values()].reduce((n, ids) => n + ids.size, 0);
+    const pending = [...this.changed.values(), ...this.stale.values()].reduce((n, ids) => n + ids.size, 0);
     if (pending > 0 && pending <= BULK_ABOVE)
       await this.catchUp().catch((e) => this.report(e, 'the last catch-up'));
   }
@@ -144,8 +151,12 @@ export class JourneyTablesService {
       else ids.add(c.personId);
       this.changed.set(c.workspaceId, ids);
       // A deleted person's rows must go at once, not at the next minute's sweep: its key no longer
-      // resolves, so only the sweep (rows of keys no person holds) finds them.
-      if (c.kind === 'deleted') this.swept.delete(c.workspaceId);
+      // resolves, so only the sweep (rows of keys no person holds) finds them, and those who
+      // shared its events (accounts, another person) by the rows whose events are gone.
+      if (c.kind === 'deleted') {
+        this.swept.delete(c.workspaceId);
+        this.deleted.add(c.workspaceId);
+      }
     }
   }
 
@@ -195,7 +206,9 @@ export class JourneyTablesService {
     // A rebuild of this workspace that has not started yet will see everything this one would.
     const queued = this.queuedRebuilds.get(workspaceId);
     if (queued && !o.onPhase && !o.full) return queued;
+    this.pendingRebuilds++;
     const next = this.enqueue(() => {
+      this.pendingRebuilds--;
       if (this.queuedRebuilds.get(workspaceId) === next) this.queuedRebuilds.delete(workspaceId);
       return this.build(workspaceId, o);
     });
@@ -285,19 +298,24 @@ export class JourneyTablesService {
           ...(await this.deps.store.workspacesWithEvents()),
         ]);
         for (const ws of workspaces) {
-          const state = this.states.get(ws);
+          let state = this.states.get(ws);
           if (!state || state.settingsHash !== this.hashOf(ws)) {
             // Never built (a new workspace), or built from other settings: in bulk.
-            await this.build(ws);
+            const counts = await this.build(ws);
             rebuilt++;
-            continue;
+            // Only the stage histories were folded again: the persons below still need theirs.
+            if (counts.scope === 'journeys') continue;
+            state = this.states.get(ws) as JourneyTablesState;
           }
           const upTo = Math.max(state.builtSeq, target);
           const keys = new Set(await this.deps.store.personsWithEventsIn(ws, state.builtSeq, upTo));
           for (const k of await this.deps.store.personKeysOf(ws, [...(changed.get(ws) ?? [])])) keys.add(k);
           for (const k of stale.get(ws) ?? []) keys.add(k);
-          await this.sweepIfDue(ws);
-          if (keys.size === 0) {
+          // After a deletion, the persons and accounts that shared its events are derived again.
+          const orphaned = await this.sweepIfDue(ws);
+          for (const k of orphaned.persons) keys.add(k);
+          const accounts = orphaned.accounts;
+          if (keys.size === 0 && accounts.length === 0) {
             // Nothing of this workspace's changed: the tables include everything up to here.
             this.states.set(ws, { ...state, builtSeq: upTo });
             continue;
@@ -305,13 +323,14 @@ export class JourneyTablesService {
           if (keys.size > BULK_ABOVE) {
             // So many persons (an import, a first start after one) that the whole workspace at
             // once is cheaper than the persons one by one.
-            await this.build(ws);
+            await this.build(ws, { full: true });
             rebuilt += keys.size;
             continue;
           }
           this.status = { ...this.status, state: 'catching up', workspace: ws };
           await this.deps.store.rebuild(ws, this.inputOf(ws), {
             persons: [...keys],
+            accounts,
             after: state.builtSeq,
             state: { settingsHash: state.settingsHash, builtSeq: upTo },
           });
@@ -370,7 +389,7 @@ export class JourneyTablesService {
   /** Whether the tables can answer a read now: current, after a catch-up when they lag a little. */
   private async readable(workspaceId: string): Promise<boolean> {
     // While a bulk rebuild runs (or waits), the model answers: a read must not wait for it.
-    if (!this.isCurrent(workspaceId) || this.status.state === 'rebuilding' || this.queuedRebuilds.size > 0)
+    if (!this.isCurrent(workspaceId) || this.status.state === 'rebuilding' || this.pendingRebuilds > 0)
       return false;
     const target = this.deps.readyTo();
     const built = this.states.get(workspaceId)?.builtSeq ?? 0;
@@ -388,11 +407,15 @@ export class JourneyTablesService {
    * Once a minute per workspace (and after each rebuild): rows of persons that no longer exist
    * removed (a deletion's derived rows must go too), inactivity that came due written.
    */
-  private async sweepIfDue(workspaceId: string): Promise<void> {
+  private async sweepIfDue(workspaceId: string): Promise<{ persons: number[]; accounts: number[] }> {
     const now = this.deps.clock.now();
-    if (now - (this.swept.get(workspaceId) ?? 0) < SWEEP_EVERY_MS) return;
-    await this.deps.store.sweep(workspaceId, this.inputOf(workspaceId).stageModel, now);
+    if (now - (this.swept.get(workspaceId) ?? 0) < SWEEP_EVERY_MS) return { persons: [], accounts: [] };
+    const afterDeletion = this.deleted.delete(workspaceId);
+    const orphaned = await this.deps.store.sweep(workspaceId, this.inputOf(workspaceId).stageModel, now, {
+      afterDeletion,
+    });
     this.swept.set(workspaceId, now);
+    return orphaned;
   }
 
   private report(e: unknown, what: string): void {
@@ -408,20 +431,9 @@ export class JourneyTablesService {
     };
   }
 
-  /**
-   * A fingerprint of what the tables are derived from, in two parts: `<journeys>/<stages>` — the
-   * settings sessions and touchpoints read, and the stage model — each with the derivation's
-   * versions, so that a change of the stage model alone rebuilds only the stage histories.
-   */
   private hashOf(workspaceId: string): string {
     const { settings } = this.deps.journeys.settingsOf(workspaceId);
-    const { stagePreset, stageModel, ...journeys } = settings;
-    const part = (what: unknown) =>
-      createHash('sha256')
-        .update(JSON.stringify({ version: JOURNEY_TABLES_VERSION, persons: PERSON_MODEL_VERSION, what }))
-        .digest('hex')
-        .slice(0, 32);
-    return `${part(journeys)}/${part({ stagePreset, stageModel })}`;
+    return journeyFingerprint(settings, { version: JOURNEY_TABLES_VERSION, persons: PERSON_MODEL_VERSION });
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {

@@ -26,7 +26,7 @@ import { rebuildStageHistory } from './duckdb-stage-history.js';
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
 
 /**
- * The journey tables (migrations 007 and 008) on their own connection: a rebuild is one
+ * The journey tables (migrations 007 to 010) on their own connection: a rebuild is one
  * transaction (readers see the old rows until it commits), the sessions and touchpoints in SQL
  * (duckdb-journey-tables.ts), then the stage history folded over them (duckdb-stage-history.ts).
  */
@@ -41,6 +41,7 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
     input: JourneyBuildInput,
     o: {
       persons?: readonly number[];
+      accounts?: readonly number[];
       after?: number;
       stagesOnly?: boolean;
       state: Omit<JourneyTablesState, 'workspaceId'>;
@@ -66,7 +67,16 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
       );
       o.onPhase?.('accounts');
       if (!o.stagesOnly) await this.conn.run(assignAccountKeysSql(workspaceId));
-      const accounts = o.persons ? { persons: await this.accountsOf(workspaceId, o.persons, o.after) } : {};
+      const accounts = o.persons
+        ? {
+            persons: [
+              ...new Set([
+                ...(await this.accountsOf(workspaceId, o.persons, o.after)),
+                ...(o.accounts ?? []),
+              ]),
+            ],
+          }
+        : {};
       const ofAccounts = { ...accounts, subject: ACCOUNTS };
       const accountTables = o.stagesOnly
         ? undefined
@@ -150,8 +160,14 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
     return [...new Set(rows.map((r) => num(r[0])))];
   }
 
-  async sweep(workspaceId: string, model: StageModel, now: number): Promise<void> {
+  async sweep(
+    workspaceId: string,
+    model: StageModel,
+    now: number,
+    o: { afterDeletion?: boolean } = {},
+  ): Promise<{ persons: number[]; accounts: number[] }> {
     const ws = { ws: workspaceId };
+    const orphaned = { persons: [] as number[], accounts: [] as number[] };
     await this.conn.run('BEGIN TRANSACTION');
     try {
       // Persons whose key no longer holds an identifier (merged away, deleted), and accounts no
@@ -183,11 +199,30 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
           ws,
         );
         await this.conn.run('DROP TABLE journey_orphans');
+        // After a deletion: the subjects whose rows hold an event that is gone (shared with the
+        // deleted person) — an anti-join over all steps, so only then.
+        if (o.afterDeletion) {
+          const rows = (
+            await this.conn.runAndReadAll(
+              `SELECT DISTINCT ${key} FROM ${tables.steps} s WHERE workspace_id = $ws
+               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.workspace_id = $ws AND e.seq = s.seq)`,
+              ws,
+            )
+          ).getRowsJS();
+          orphaned[subject === PERSONS ? 'persons' : 'accounts'] = rows.map((r) => num(r[0]));
+        }
       }
+      // What the persons that are gone were derived from goes with their rows.
+      await this.conn.run(
+        `DELETE FROM journey_identity WHERE workspace_id = $ws
+         AND person_key NOT IN (SELECT person_key FROM person_map WHERE workspace_id = $ws)`,
+        ws,
+      );
       for (const subject of [PERSONS, ACCOUNTS])
         for (const st of dueInactivitySql(model, subject))
           await this.conn.run(st.sql, st.params(workspaceId, now));
       await this.conn.run('COMMIT');
+      return orphaned;
     } catch (e) {
       await this.conn.run('ROLLBACK').catch(() => undefined);
       throw e;

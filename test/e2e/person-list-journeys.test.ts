@@ -17,7 +17,8 @@ import {
 // through the Tracking API (default workspace: the b2b-saas stage model, GA4 channels).
 // Accounts' stages are the server's too, from their account journeys (members' events in one
 // journey): acme (jane and bob) went awareness, lead, customer with jane's deal, then churned
-// with bob's cancellation; globex (carol) is a lead; the other workspace's globex (dan), a customer.
+// with bob's cancellation; globex (carol) is a lead; initech (dan) has no stage; the other
+// workspace's globex (dan), a customer.
 let s: TestServer;
 let other: ExtraWorkspace;
 const get = (path: string, key = ADMIN_KEY) => adminApi(s.url, 'GET', path, undefined, key);
@@ -90,8 +91,9 @@ const EVENTS = [
   group('carol', 'globex', 6, 13, 'Globex'),
   // drifter, anonymous (awareness): Email 7th.
   view({ anonymousId: 'drifter' }, 7, EMAIL),
-  // dan: server-side calls only, so no touchpoint and no stage.
+  // dan: server-side calls only, so no touchpoint and no stage; his account initech has none either.
   identify('dan', 'pro', 8),
+  group('dan', 'initech', 8, 13, 'Initech'),
 ].map((m, i) => ({ ...m, messageId: `a-${i}` }));
 
 // The other workspace: its own dan, a customer who came from an email on the 8th and joined its
@@ -291,6 +293,7 @@ describe('GET /api/accounts by stage and members’ channels', () => {
     const { rows } = await all('/api/accounts', 'accounts');
     expect(rows.map((a: Json) => [a.id, a.stage])).toEqual([
       ['acme', { id: 'churned', name: 'Churned' }],
+      ['initech', null],
       ['globex', { id: 'lead', name: 'Lead' }],
     ]);
     // The stage the journey model gives each account (derived from its timeline, not the tables).
@@ -302,7 +305,8 @@ describe('GET /api/accounts by stage and members’ channels', () => {
       expect(j.json.stage, id).toBe(stage);
     }
     expect(await accounts('stage=churned')).toEqual(['acme']);
-    expect(await accounts(`stage=${q('(none)')}`)).toEqual([]);
+    expect(await accounts(`stage=${q('(none)')}`)).toEqual(['initech']);
+    expect(await accounts(`stage=lead&stage=${q('(none)')}`)).toEqual(['initech', 'globex']);
     // Acme was a customer, and Jane, its member, still is: the account's own stage counts.
     expect(await accounts('stage=customer')).toEqual([]);
     expect(await accounts('stage=lead,churned')).toEqual(['acme', 'globex']);

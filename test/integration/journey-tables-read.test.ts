@@ -181,6 +181,31 @@ describe('journeys read from the journey tables', () => {
     for (const a of page.value.items) expect(stages.get(a.id), a.id).toContain(a.stage?.id ?? null);
   }, 240_000);
 
+  it('drop a deleted member from the account journeys at once, as the model does', async () => {
+    await people.journeyTables.rebuild(ws);
+    const asOf = Date.UTC(2031, 0, 1);
+    let target: { groupId: string; member: string } | undefined;
+    for (const id of await everyAccount()) {
+      const a = await people.persons.account(ws, id);
+      if (a.ok && a.value.members.length >= 2) {
+        target = { groupId: id, member: a.value.members[0]?.id as string };
+        break;
+      }
+    }
+    if (!target) throw new Error('no account with two members in the simulation');
+    const before = await people.journeyTables.accountJourneyOf(ws, target.groupId, asOf);
+    const member = await people.persons.resolve(ws, target.member);
+    if (!member.ok) throw new Error(member.error);
+    await people.admin.delete(ws, member.value, false);
+    await people.journeyTables.catchUp();
+    const model = await modelAccountJourney(target.groupId, asOf);
+    expect(model.steps.length).toBeLessThan(before?.steps.length ?? 0);
+    // Read from the tables (not the model's fallback: no step of it names a deleted event).
+    const stored = await people.journeyTables.accountJourneyOf(ws, target.groupId, asOf);
+    expect(stored).not.toBeNull();
+    expect(stored).toEqual(model);
+  }, 120_000);
+
   it('are the ones the journey service answers with', async () => {
     const [id] = await everyone();
     const p = await people.persons.resolve(ws, id as string);
