@@ -123,7 +123,8 @@ export async function run({ full }) {
     const exited = new Promise((r) => child.on('exit', r));
     let build;
     const persons = [];
-    const times = { journey: [], profile: [], js: [] };
+    const times = { journey: [], profile: [], js: [], account: [], accountJs: [] };
+    const accounts = [];
     try {
       build = await until(
         'the journey tables',
@@ -160,6 +161,20 @@ export async function run({ full }) {
       }
       for (const id of persons.slice(0, 100))
         await time(times.js, `/api/persons/${id}/journey?includeBots=true`);
+      // Random accounts: an account's journey holds every member's events.
+      const allAccounts = [];
+      cursor = null;
+      do {
+        const page = await api(`/api/accounts?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+        for (const a of page.accounts) allAccounts.push(a.id);
+        cursor = page.nextCursor;
+      } while (cursor);
+      for (let i = 0; i < 200 && allAccounts.length > 0; i++)
+        accounts.push(allAccounts[Math.floor(rand() * allAccounts.length)]);
+      for (const id of accounts.slice(0, 10)) await api(`/api/accounts/${encodeURIComponent(id)}/journey`);
+      for (const id of accounts) await time(times.account, `/api/accounts/${encodeURIComponent(id)}/journey`);
+      for (const id of accounts.slice(0, 50))
+        await time(times.accountJs, `/api/accounts/${encodeURIComponent(id)}/journey?includeBots=true`);
     } finally {
       child.kill('SIGTERM');
       await exited;
@@ -204,6 +219,8 @@ requests. Target: p50 < 20 ms, p99 < 100 ms.
 | \`GET /api/persons/:id/journey\` (from the tables) | ${ms(pct(times.journey, 0.5))} | ${ms(pct(times.journey, 0.99))} |
 | \`GET /api/persons/:id\` (profile, baseline) | ${ms(pct(times.profile, 0.5))} | ${ms(pct(times.profile, 0.99))} |
 | \`…/journey?includeBots=true\` (derived in JavaScript from the timeline, ${times.js.length} persons) | ${ms(pct(times.js, 0.5))} | ${ms(pct(times.js, 0.99))} |
+| \`GET /api/accounts/:id/journey\` (from the tables, ${times.account.length} random accounts) | ${ms(pct(times.account, 0.5))} | ${ms(pct(times.account, 0.99))} |
+| \`…/journey?includeBots=true\` (derived in JavaScript, ${times.accountJs.length} accounts) | ${ms(pct(times.accountJs, 0.5))} | ${ms(pct(times.accountJs, 0.99))} |
 
 **Touchpoints by channel** over every event (\`SELECT channel, count(*) FROM journey_touchpoints GROUP BY channel\`,
 median of 5 after a warm-up): ${ms(byChannel.ms)}; baseline \`count(*) GROUP BY type\` over \`event_facts\`: ${ms(groupBy.ms)}.
