@@ -552,8 +552,10 @@ export async function openLocal(
         (e, what) => process.stderr.write(`throughline: ${what} failed: ${e.message}\n`),
       );
       // Commands read journeys from the tables when they are current; they never build them in
-      // the background (`journeys rebuild` does, in the foreground).
+      // the background (`journeys rebuild` does, in the foreground). Persons whose identity changed
+      // unseen are derived again before a read answers.
       await journeyTables.load();
+      await journeyTables.findStale();
       return { ...people, journeys, journeyTables };
     }),
     close: async () => {

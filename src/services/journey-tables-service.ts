@@ -96,19 +96,10 @@ export class JourneyTablesService {
    */
   async start(o: { catchUpEveryMs?: number } = {}): Promise<void> {
     await this.load();
-    for (const ws of await this.deps.store.workspacesWithEvents()) {
-      const built = this.states.get(ws)?.settingsHash;
-      const current = this.hashOf(ws);
-      if (built !== current)
+    await this.findStale();
+    for (const ws of await this.deps.store.workspacesWithEvents())
+      if (this.states.get(ws)?.settingsHash !== this.hashOf(ws))
         void this.rebuild(ws).catch((e) => this.report(e, `rebuilding the journeys of ${ws}`));
-      // Identity changes reach this service in memory only: those a crash lost show as persons
-      // whose identifiers differ from what their rows were derived from (unless every journey is
-      // derived again anyway).
-      if (built !== undefined && journeysPart(built) === journeysPart(current)) {
-        const keys = await this.deps.store.staleIdentities(ws);
-        if (keys.length > 0) this.stale.set(ws, new Set(keys));
-      }
-    }
     if (o.catchUpEveryMs !== undefined) {
       const every = o.catchUpEveryMs;
       // Background work yields to ingest: after a round that took d ms the next waits at least
@@ -128,6 +119,20 @@ export class JourneyTablesService {
         this.timer.unref();
       };
       tick(0);
+    }
+  }
+
+  /**
+   * Identity changes reach this service in memory only: those an ended process never passed on
+   * (a crash, a command that merged and exited) show as persons whose identifiers differ from what
+   * their rows were derived from. Queues them for the next catch-up (unless every journey of the
+   * workspace is derived again anyway).
+   */
+  async findStale(): Promise<void> {
+    for (const [ws, state] of this.states) {
+      if (journeysPart(state.settingsHash) !== journeysPart(this.hashOf(ws))) continue;
+      const keys = await this.deps.store.staleIdentities(ws);
+      if (keys.length > 0) this.stale.set(ws, new Set([...(this.stale.get(ws) ?? []), ...keys]));
     }
   }
 

@@ -100,5 +100,6 @@ export const assignAccountKeysSql = (workspaceId: string): string => {
  * journey rows.
  */
 export const personIdentityHashSql = (workspaceId: string, keys?: string): string =>
-  `SELECT person_key, bit_xor(hash(identifier_id)) AS identity_hash FROM person_map
+  // hash() of a lone integer maps 0 to 0, which a xor would lose: each id is hashed with a tag.
+  `SELECT person_key, bit_xor(hash('identifier', identifier_id)) AS identity_hash FROM person_map
    WHERE workspace_id = ${sqlString(workspaceId)}${keys ? ` AND person_key IN (${keys})` : ''} GROUP BY person_key`;
