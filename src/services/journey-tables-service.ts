@@ -398,8 +398,10 @@ export class JourneyTablesService {
       return false;
     const target = this.deps.readyTo();
     const built = this.states.get(workspaceId)?.builtSeq ?? 0;
-    // Far behind (an import, a backlog): deriving this one journey is quicker than catching up.
-    if (target - built > READ_CATCH_UP_MAX_SEQS) return false;
+    // Far behind (an import, a backlog, many persons whose identity changed unseen): deriving this
+    // one journey is quicker than catching up.
+    if (target - built > READ_CATCH_UP_MAX_SEQS || (this.stale.get(workspaceId)?.size ?? 0) > BULK_ABOVE)
+      return false;
     if (built < target || this.hasChanges(workspaceId)) {
       await this.catchUp({ forRead: true }).catch(() => undefined);
       if (!this.isCurrent(workspaceId) || (this.states.get(workspaceId)?.builtSeq ?? 0) < target)
