@@ -24,6 +24,9 @@ import { rebuildJourneyTables } from './duckdb-journey-tables.js';
 import { rebuildStageHistory } from './duckdb-stage-history.js';
 
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
+/** Keys as a SQL list of integers ('NULL' for none: `IN (NULL)` matches nothing). */
+const keyList = (keys: readonly number[]): string =>
+  keys.map((k) => String(Math.trunc(k))).join(', ') || 'NULL';
 
 /**
  * The journey tables (migrations 007 to 010) on their own connection: a rebuild is one
@@ -50,53 +53,41 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
   ): Promise<JourneyBuildCounts> {
     await this.conn.run('BEGIN TRANSACTION');
     try {
-      const persons = o.persons ? { persons: o.persons } : {};
-      let tables = { persons: 0, events: 0, sessions: 0, touchpoints: 0 };
-      if (!o.stagesOnly) {
-        o.onPhase?.('sessions and touchpoints');
-        tables = await rebuildJourneyTables(this.conn, workspaceId, input.settings, persons);
-        await this.recordIdentity(workspaceId, o.persons);
-      }
-      o.onPhase?.('stage history');
-      const stages = await rebuildStageHistory(
-        this.conn,
-        workspaceId,
-        input.config,
-        input.stageModel,
-        persons,
-      );
+      // One subject's journeys: sessions and touchpoints in SQL (unless only the stage model
+      // changed), then the stage history folded over them.
+      const derive = async (subject: JourneySubject, keys?: readonly number[], foldPhase?: () => void) => {
+        const only = { ...(keys ? { persons: keys } : {}), subject };
+        const tables = o.stagesOnly
+          ? undefined
+          : await rebuildJourneyTables(this.conn, workspaceId, input.settings, only);
+        if (tables) foldPhase?.();
+        const stages = await rebuildStageHistory(
+          this.conn,
+          workspaceId,
+          input.config,
+          input.stageModel,
+          only,
+        );
+        return { tables, stages };
+      };
+      o.onPhase?.(o.stagesOnly ? 'stage history' : 'sessions and touchpoints');
+      const persons = await derive(PERSONS, o.persons, () => o.onPhase?.('stage history'));
+      if (!o.stagesOnly) await this.recordIdentity(workspaceId, o.persons);
       o.onPhase?.('accounts');
       if (!o.stagesOnly) await this.conn.run(assignAccountKeysSql(workspaceId));
-      const accounts = o.persons
-        ? {
-            persons: [
-              ...new Set([
-                ...(await this.accountsOf(workspaceId, o.persons, o.after)),
-                ...(o.accounts ?? []),
-              ]),
-            ],
-          }
-        : {};
-      const ofAccounts = { ...accounts, subject: ACCOUNTS };
-      const accountTables = o.stagesOnly
-        ? undefined
-        : await rebuildJourneyTables(this.conn, workspaceId, input.settings, ofAccounts);
-      const accountStages = await rebuildStageHistory(
-        this.conn,
-        workspaceId,
-        input.config,
-        input.stageModel,
-        ofAccounts,
-      );
+      const accountKeys = o.persons && [
+        ...new Set([...(await this.accountsOf(workspaceId, o.persons, o.after)), ...(o.accounts ?? [])]),
+      ];
+      const accounts = await derive(ACCOUNTS, accountKeys);
       await this.conn.run(
         `INSERT OR REPLACE INTO journey_state VALUES ($ws, $hash, $seq::BIGINT, now()::TIMESTAMP)`,
         { ws: workspaceId, hash: o.state.settingsHash, seq: o.state.builtSeq },
       );
       await this.conn.run('COMMIT');
       return {
-        ...(o.stagesOnly ? { ...tables, persons: stages.persons } : tables),
-        stageSpans: stages.spans + accountStages.spans,
-        accounts: accountTables?.persons ?? accountStages.persons,
+        ...(persons.tables ?? { persons: persons.stages.persons, events: 0, sessions: 0, touchpoints: 0 }),
+        stageSpans: persons.stages.spans + accounts.stages.spans,
+        accounts: accounts.tables?.persons ?? accounts.stages.persons,
         scope: o.stagesOnly ? 'stages' : 'journeys',
       };
     } catch (e) {
@@ -107,7 +98,7 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
 
   /** Records what the persons' rows were derived from (migration 010), with those rows. */
   private async recordIdentity(workspaceId: string, persons?: readonly number[]): Promise<void> {
-    const keys = persons && (persons.map((k) => String(Math.trunc(k))).join(', ') || 'NULL');
+    const keys = persons && keyList(persons);
     await this.conn.run(
       `DELETE FROM journey_identity WHERE workspace_id = $ws${keys ? ` AND person_key IN (${keys})` : ''}`,
       { ws: workspaceId },
@@ -140,7 +131,7 @@ export class DuckDBJourneyTablesStore implements JourneyTablesStore {
     persons: readonly number[],
     after?: number,
   ): Promise<number[]> {
-    const keys = persons.map((k) => String(Math.trunc(k))).join(', ') || 'NULL';
+    const keys = keyList(persons);
     const rows = (
       await this.conn.runAndReadAll(
         `SELECT ak.account_key FROM account_members am
