@@ -118,6 +118,51 @@ async function profile(c, settings) {
   return out;
 }
 
+/**
+ * The floor of any bulk rebuild in SQL: the least every design of it must do, on this machine —
+ * classify the distinct rule inputs (the fact columns the default rules read), and reach each
+ * event's person through the map, sort each person's events by time, split at the inactivity gap
+ * and write the sessions. No arrivals, touchpoints, channel in effect, bots, steps or stage
+ * history. Timed with one DuckDB thread and with all of them (the machine's cores), in a
+ * transaction that is rolled back.
+ */
+async function measureFloor(c, runs) {
+  const rel = `SELECT DISTINCT pm.person_key AS person, ei.seq FROM event_identity ei
+    JOIN person_map pm ON pm.identifier_id = ei.identifier_id WHERE ei.workspace_id = '${WS}' AND pm.workspace_id = '${WS}'`;
+  const classify = `SELECT count(DISTINCT hash(type, referrer_host, page_host, utm_source, utm_medium, utm_campaign,
+      click_id, event)) FROM event_facts WHERE workspace_id = '${WS}'`;
+  const sessions = `INSERT INTO floor_sessions
+    SELECT person, s, make_timestamp(min(t) * 1000), make_timestamp(max(t) * 1000), count(*) FROM (
+      SELECT person, t, sum(CASE WHEN prev IS NULL OR t - prev > 1800000 THEN 1 ELSE 0 END)
+        OVER (PARTITION BY person ORDER BY t, seq ROWS UNBOUNDED PRECEDING) AS s FROM (
+        SELECT *, lag(t) OVER (PARTITION BY person ORDER BY t, seq) AS prev FROM (
+          SELECT p.person, f.seq, epoch_ms(f.timestamp) AS t FROM event_facts f JOIN (${rel}) p ON p.seq = f.seq
+          WHERE f.workspace_id = '${WS}' AND f.interactive)))
+    GROUP BY person, s ORDER BY person, s`;
+  const threads = num((await c.runAndReadAll("SELECT current_setting('threads')")).getRowsJS()[0][0]);
+  const out = {};
+  for (const n of [1, threads]) {
+    await c.run(`SET threads = ${n}`);
+    const cls = [];
+    const ses = [];
+    for (let i = 0; i < runs; i++) {
+      let t = performance.now();
+      await c.runAndReadAll(classify);
+      cls.push((performance.now() - t) / 1000);
+      await c.run('BEGIN TRANSACTION');
+      await c.run(`CREATE TEMP TABLE floor_sessions (person INTEGER, session BIGINT, start_at TIMESTAMP,
+        end_at TIMESTAMP, event_count BIGINT)`);
+      t = performance.now();
+      await c.run(sessions);
+      ses.push((performance.now() - t) / 1000);
+      await c.run('ROLLBACK');
+    }
+    out[n] = { classify: median(cls), sessions: median(ses) };
+  }
+  await c.run(`SET threads = ${threads}`);
+  return { threads, ...out };
+}
+
 /** Everything measured at one size (a database prepared once, or reused with THROUGHLINE_BENCH_DB). */
 async function measure(size, runs, reads) {
   const data = dataset(size);
@@ -146,6 +191,8 @@ async function measure(size, runs, reads) {
       runs,
     );
     const rows = num(baseline.rows[0][0]);
+    process.stderr.write(`  ${size}: floor…\n`);
+    const floor = await measureFloor(c, runs);
 
     process.stderr.write(`  ${size}: rebuilds…\n`);
     const times = [];
@@ -214,6 +261,7 @@ async function measure(size, runs, reads) {
       phases,
       rows,
       baseline: baseline.seconds,
+      floor,
       rebuild: median(times),
       phaseTimes,
       stagesOnly: median(stageTimes),
@@ -267,6 +315,21 @@ ${results
   .map((r) => {
     const ph = Object.fromEntries(r.phaseTimes);
     return `| ${r.size} (median of ${r.runs}) | ${fmt(r.rows)} | ${ms(r.baseline)} | ${sec(r.rebuild)} | ${sec(ph['sessions and touchpoints'])} | ${sec(ph['stage history'])} | ${sec(ph.accounts)} | ${(r.rebuild / r.baseline).toFixed(1)}× | ${sec(r.stagesOnly)} |`;
+  })
+  .join('\n')}
+
+**The floor** (\`measureFloor\`: what every SQL design of the rebuild must at least do — classify the distinct
+rule inputs; reach each event's person through the map, sort by time, split at the 30-minute gap, write the
+sessions — with nothing else: no arrivals, touchpoints, channel in effect, steps or stage history), median of
+each run's, in the same run:
+
+| dataset | classify rule inputs, 1 thread | sessions floor, 1 thread | classify, ${results[0].floor.threads} threads | sessions floor, ${results[0].floor.threads} threads | floor total (${results[0].floor.threads} threads) | target |
+|---|---|---|---|---|---|---|
+${results
+  .map((r) => {
+    const f1 = r.floor[1];
+    const fn = r.floor[r.floor.threads];
+    return `| ${r.size} | ${ms(f1.classify)} | ${sec(f1.sessions)} | ${ms(fn.classify)} | ${sec(fn.sessions)} | ${sec(fn.classify + fn.sessions)} | ${r.size === '1M' ? '2 s' : '15 s'} |`;
   })
   .join('\n')}
 
