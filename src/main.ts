@@ -18,6 +18,7 @@ import { type JourneyFileSettings, JourneyService } from './services/journey-ser
 import { JourneyTablesService } from './services/journey-tables-service.js';
 import { ConsumerRunner } from './services/log-consumer.js';
 import { LOADER, LogLoader } from './services/log-loader.js';
+import { OverviewService } from './services/overview-service.js';
 import { PersonAdminService } from './services/person-admin-service.js';
 import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
@@ -35,6 +36,7 @@ import { DuckDBIdentityStore } from './store/duckdb-identity-store.js';
 import { DuckDBJourneyStore } from './store/duckdb-journey-store.js';
 import { DuckDBJourneyTablesStore } from './store/duckdb-journey-tables-store.js';
 import { DuckDBLogLoadStore } from './store/duckdb-log-load-store.js';
+import { DuckDBOverviewStore } from './store/duckdb-overview-store.js';
 import { DuckDBWebhookStore } from './store/duckdb-webhook-store.js';
 import { DuckDBWorkspaceStore } from './store/duckdb-workspace-store.js';
 import { SegmentLog } from './store/segment-log.js';
@@ -210,6 +212,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     personAdmin: people.admin,
     journeys,
     journeyTables,
+    overview: new OverviewService(new DuckDBOverviewStore(db.reader), journeys),
     webhooks,
     metrics,
     version: VERSION,

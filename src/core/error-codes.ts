@@ -6,6 +6,8 @@ export const ERROR_CODES = {
   // authentication
   missing_key: 401,
   invalid_key: 401,
+  // a dashboard session's mutation without its cross-site request token
+  csrf_rejected: 403,
   // request level
   invalid_json: 400,
   invalid_body: 400,

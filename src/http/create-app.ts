@@ -1,5 +1,6 @@
 import './fastify-augment.js';
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -9,21 +10,27 @@ import type { IdentityService } from '../services/identity-service.js';
 import type { IngestService } from '../services/ingest-service.js';
 import type { JourneyService } from '../services/journey-service.js';
 import type { JourneyTablesService } from '../services/journey-tables-service.js';
+import type { OverviewService } from '../services/overview-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
+import { adminAuth, sameSecret } from './admin-auth.js';
 import { type ConnectionLimits, installRequestDeadline, limitedServer } from './connection-limits.js';
+import { DashboardSessions } from './dashboard-sessions.js';
 import { installErrorHandling, sendError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { accountsRoutes } from './routes/accounts.route.js';
+import { dashboardRoutes } from './routes/dashboard.route.js';
 import { eventsRoutes } from './routes/events.route.js';
 import { identitySettingsRoutes } from './routes/identity-settings.route.js';
 import { type ImportDeps, importRoutes } from './routes/import.route.js';
 import { journeyRoutes } from './routes/journey.route.js';
 import { keysRoutes } from './routes/keys.route.js';
 import { liveEventsRoutes } from './routes/live-events.route.js';
+import { overviewRoutes } from './routes/overview.route.js';
 import { personsRoutes } from './routes/persons.route.js';
+import { sessionRoutes } from './routes/session.route.js';
 import { settingsRoutes } from './routes/settings.route.js';
 import { trackingRoutes } from './routes/tracking.route.js';
 import { stripeWebhookRoutes, webhookSettingsRoutes } from './routes/webhooks.route.js';
@@ -38,6 +45,7 @@ export interface AppDeps {
   personAdmin: PersonAdminService;
   journeys: JourneyService;
   journeyTables: JourneyTablesService;
+  overview: OverviewService;
   webhooks: WebhookService;
   metrics: Metrics;
   version: string;
@@ -54,6 +62,10 @@ export interface AppDeps {
   limits?: ConnectionLimits;
   /** When set, `/metrics` answers only `Authorization: Bearer <token>`. */
   metricsToken?: string;
+  /** Dashboard sign-ins (a new store when absent). */
+  sessions?: DashboardSessions;
+  /** Where the built dashboard is (default: dist/web beside the server). */
+  webRoot?: string;
 }
 
 /** Builds the HTTP application without listening, so tests and main.ts share it. */
@@ -127,17 +139,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(settingsRoutes, { keyRing: deps.workspaces.keyRing });
   await app.register(stripeWebhookRoutes, { webhooks: deps.webhooks });
 
+  const sessions = deps.sessions ?? new DashboardSessions();
+  await app.register(cookie);
+  await app.register(sessionRoutes, { keyRing: deps.workspaces.keyRing, sessions });
+  await app.register(dashboardRoutes, deps.webRoot ? { root: deps.webRoot } : {});
+
   await app.register(async (api) => {
-    api.addHook('onRequest', async (request, reply) => {
-      const token = bearerToken(request);
-      if (token === undefined) {
-        return sendError(reply, 'missing_key', 'send the admin key as "Authorization: Bearer <admin key>"');
-      }
-      const ws = deps.workspaces.keyRing.workspaceForAdminKey(token);
-      if (ws === undefined)
-        return sendError(reply, 'invalid_key', 'the admin key is not valid for any workspace');
-      request.workspaceId = ws;
-    });
+    api.addHook('onRequest', adminAuth(deps.workspaces.keyRing, sessions));
     await api.register(eventsRoutes, { queries: deps.queries });
     await api.register(liveEventsRoutes, {
       subscribe: deps.liveEvents,
@@ -152,15 +160,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       journeys: deps.journeys,
       journeyTables: deps.journeyTables,
     });
+    await api.register(overviewRoutes, { overview: deps.overview, health: deps.health });
     await api.register(webhookSettingsRoutes, { webhooks: deps.webhooks });
     await api.register(importRoutes, deps.imports);
   });
 
   return app;
-}
-
-/** Compares secrets in constant time (hashes first, so lengths do not leak either). */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }

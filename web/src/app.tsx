@@ -1,0 +1,128 @@
+import { useEffect, useState } from 'preact/hooks';
+import { type ApiError, api, setCsrfToken, whenSignedOut } from './api';
+import { Link, Loading } from './components/state';
+import { AccountPage } from './pages/account';
+import { ListPage } from './pages/list';
+import { LivePage } from './pages/live';
+import { OverviewPage } from './pages/overview';
+import { PersonPage } from './pages/person';
+import { SettingsPage } from './pages/settings';
+import { SignIn } from './pages/sign-in';
+import { match, navigate, useLocation } from './router';
+import type { Session } from './types';
+
+const NAV = [
+  { href: '/', label: 'Overview', active: (p: string) => p === '/' },
+  { href: '/people', label: 'People', active: (p: string) => p.startsWith('/people') },
+  { href: '/accounts', label: 'Accounts', active: (p: string) => p.startsWith('/accounts') },
+  { href: '/live', label: 'Live events', active: (p: string) => p === '/live' },
+  { href: '/settings', label: 'Settings', active: (p: string) => p === '/settings' },
+];
+
+export function App() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const location = useLocation();
+  useEffect(() => {
+    whenSignedOut(() => setSession(null));
+    api<Session>('/api/session')
+      .then((s) => {
+        setCsrfToken(s.csrfToken);
+        setSession(s);
+      })
+      .catch(() => setSession(null));
+  }, []);
+
+  if (session === undefined) return <Loading what="the dashboard" />;
+  if (session === null)
+    return (
+      <SignIn
+        onSignedIn={(s) => {
+          setCsrfToken(s.csrfToken);
+          setSession(s);
+          if (location.path === '/sign-in') navigate('/');
+        }}
+      />
+    );
+
+  const switchTo = async (workspace: string) => {
+    const s = await api<Session>('/api/session/workspace', { method: 'PUT', body: { workspace } });
+    setSession(s);
+    navigate('/');
+  };
+  const signOut = async () => {
+    await api('/api/session', { method: 'DELETE' }).catch((e: ApiError) => e);
+    setCsrfToken(undefined);
+    setSession(null);
+  };
+
+  return (
+    <div class="shell">
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <nav class="nav" aria-label="Main">
+        <div class="brand">Throughline</div>
+        {NAV.map((n) => (
+          <a
+            key={n.href}
+            href={n.href}
+            aria-current={n.active(location.path) ? 'page' : undefined}
+            onClick={(e) => {
+              if (e.button !== 0 || e.metaKey || e.ctrlKey) return;
+              e.preventDefault();
+              navigate(n.href);
+            }}
+          >
+            {n.label}
+          </a>
+        ))}
+        <div class="spacer" />
+        {session.workspaces.length > 1 ? (
+          <label style={{ color: '#d1d5db' }}>
+            Workspace
+            <select
+              value={session.workspace ?? ''}
+              onChange={(e) => void switchTo((e.target as HTMLSelectElement).value)}
+            >
+              {session.workspaces.map((w) => (
+                <option key={w} value={w}>
+                  {w}
+                </option>
+              ))}
+            </select>
+          </label>
+        ) : (
+          <p class="small" style={{ color: '#9ca3af', padding: '0 12px' }}>
+            Workspace <span class="mono">{session.workspace}</span>
+          </p>
+        )}
+        <button type="button" class="secondary" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </nav>
+      <main id="main" class="main">
+        <Page path={location.path} />
+      </main>
+    </div>
+  );
+}
+
+function Page({ path }: { path: string }) {
+  if (match('/', path) || match('/sign-in', path)) return <OverviewPage />;
+  if (match('/people', path)) return <ListPage subject="person" />;
+  if (match('/accounts', path)) return <ListPage subject="account" />;
+  const person = match('/people/:ref', path);
+  if (person) return <PersonPage key={person.ref} personRef={person.ref as string} />;
+  const account = match('/accounts/:id', path);
+  if (account) return <AccountPage key={account.id} id={account.id as string} />;
+  if (match('/live', path)) return <LivePage />;
+  if (match('/settings', path)) return <SettingsPage />;
+  return (
+    <div class="notice">
+      <h1>Page not found</h1>
+      <p>
+        Nothing lives at <code>{path}</code>. <Link href="/">Go to the overview</Link>.
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,162 @@
+// The API's answers as the dashboard reads them (the server's own types live in src/services,
+// which the dashboard does not import: it talks to /api only).
+
+export interface Session {
+  workspace: string | null;
+  workspaces: string[];
+  csrfToken: string;
+}
+
+export interface Identifier {
+  type: string;
+  value: string;
+  untrusted?: boolean;
+}
+
+export interface StageRef {
+  id: string;
+  name: string;
+}
+
+export interface PersonRow {
+  id: string;
+  identifiers: Identifier[];
+  traits: Record<string, unknown>;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  eventCount: number;
+  lifetimeRevenue: number;
+  stage: StageRef | null;
+  members?: number;
+}
+
+export interface Page<T> {
+  total: number;
+  nextCursor: string | null;
+  items: T[];
+}
+
+export interface Profile {
+  id: string;
+  redirectedFrom?: string;
+  identifiers?: Identifier[];
+  traits: Record<string, unknown>;
+  traitsUpdatedAt?: Record<string, string>;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  eventCount: number;
+  eventsByType?: Record<string, number>;
+  lifetimeRevenue: number;
+  accounts?: string[];
+  members?: { id: string; identifiers?: Identifier[] }[] | number;
+}
+
+export interface StageSpan {
+  stage: string;
+  name: string;
+  enteredAt: string;
+  exitedAt: string | null;
+  trigger: { kind: 'event'; messageId: string; event: string | null } | { kind: 'inactivity'; days: number };
+}
+
+export interface Touchpoint {
+  index: number;
+  kind: string;
+  channel: string;
+  at: string;
+  event: string | null;
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  referringDomain: string | null;
+  landingPage: string | null;
+  session: number | null;
+}
+
+export interface SessionView {
+  index: number;
+  start: string;
+  end: string;
+  durationMs: number;
+  eventCount: number;
+  bounce: boolean;
+  channel: string;
+  landingPage: string | null;
+  entryTouchpoint: number | null;
+}
+
+export interface Step {
+  seq: number;
+  messageId: string;
+  at: string;
+  type: string;
+  event: string | null;
+  session: number | null;
+  touchpoint: number | null;
+  channel: string | null;
+  stage: string | null;
+}
+
+export interface Journey {
+  stage: string | null;
+  bot: string | null;
+  stages: StageSpan[];
+  touchpoints: Touchpoint[];
+  sessions: SessionView[];
+  totalSteps: number;
+  steps: Step[];
+}
+
+export interface IdentityExplanation {
+  person: string;
+  anchor: Identifier;
+  identifiers: (Identifier & {
+    because: { link: number; with: Identifier } | null;
+    untrustReason?: string;
+  })[];
+  links: {
+    id: number;
+    rule: string;
+    messageId: string | null;
+    timestamp: string;
+    identifiers: Identifier[];
+    dropped: (Identifier & { reason: string })[];
+  }[];
+  operations: Operation[];
+  drops?: {
+    reason: string;
+    identifiers?: Identifier[];
+    messageId?: string;
+    at?: string;
+    [k: string]: unknown;
+  }[];
+}
+
+export interface Operation {
+  id: number;
+  kind: string;
+  at: string;
+  reason: string | null;
+  undone?: boolean;
+  undoneAt?: string | null;
+  [k: string]: unknown;
+}
+
+export interface Overview {
+  range: { from: string; to: string; bucket: string };
+  totals: { events: number; persons: number; accounts: number; touchpoints: number; conversions: number };
+  trend: { at: string; events: number; persons: number; touchpoints: number; conversions: number }[];
+  channels: { channel: string; touchpoints: number }[];
+  stages: { stage: string; name: string; persons: number; accounts: number }[];
+  recentConversions: { personId: string | null; event: string; at: string; revenue: number | null }[];
+  pipeline: { log?: { lagRows: number; lagMs: number }; identity?: { lagRows: number }; journeys?: unknown };
+}
+
+export interface ApiKey {
+  id: string;
+  kind: 'write' | 'admin';
+  key: string;
+  label: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
