@@ -12,6 +12,7 @@ const BENCHMARKS = {
   facts: () => import('./facts.bench.mjs'),
   'journey-tables': () => import('./journey-tables.bench.mjs'),
   'journey-serve': () => import('./journey-serve.bench.mjs'),
+  dashboard: () => import('./dashboard.bench.mjs'),
   dedup: () => import('./dedup.bench.mjs'),
   restart: () => import('./restart.bench.mjs'),
   probe: () => import('./probe.bench.mjs'),

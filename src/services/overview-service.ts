@@ -16,8 +16,15 @@ export interface OverviewRange {
 
 export interface Overview {
   totals: { events: number; persons: number; accounts: number; touchpoints: number; conversions: number };
-  /** Per bucket (its start, ISO): events, active persons, touchpoints, conversions. */
-  trend: { at: string; events: number; persons: number; touchpoints: number; conversions: number }[];
+  /** Per bucket (its start, ISO): events, active persons and accounts, touchpoints, conversions. */
+  trend: {
+    at: string;
+    events: number;
+    persons: number;
+    accounts: number;
+    touchpoints: number;
+    conversions: number;
+  }[];
   channels: { channel: string; touchpoints: number }[];
   /** Subjects by current stage (the last stage entered), now, not limited to the range. */
   stages: { stage: string; name: string; persons: number; accounts: number }[];

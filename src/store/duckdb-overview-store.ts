@@ -6,8 +6,9 @@ const iso = (v: unknown): string => new Date(num(v)).toISOString();
 
 /**
  * The overview in SQL, each figure one grouped scan of typed columns: event facts by time, the
- * person map for active persons, the journey tables for touchpoints and channels, stage history
- * for the stage distribution. Timestamps travel as epoch milliseconds.
+ * journey steps for active persons, the journey tables for touchpoints and channels, stage
+ * history for the stage distribution. Timestamps travel as epoch milliseconds. (Run over two
+ * connections at once the queries took as long: each already keeps both cores busy.)
  */
 export class DuckDBOverviewStore implements OverviewStore {
   constructor(private readonly reader: DuckDBConnection) {}
@@ -35,56 +36,66 @@ export class DuckDBOverviewStore implements OverviewStore {
           Object.fromEntries(Object.entries(p).filter(([k]) => new RegExp(`\\$${k}\\b`).test(sql))),
         )
       ).getRowsJS();
-    // One after another: the reader is one connection.
-    const events = await rows(
-      `SELECT epoch_ms(date_trunc($bucket, f.timestamp)), count(*), count(*) FILTER (WHERE ${isConversion})
-         FROM event_facts f WHERE f.workspace_id = $ws AND ${inRange('f.timestamp')} GROUP BY 1 ORDER BY 1`,
+    // Events and conversions per bucket, and (the total row) the accounts seen: one scan.
+    const eventsQ = rows(
+      `SELECT epoch_ms(date_trunc($bucket, f.timestamp)), count(*), count(*) FILTER (WHERE ${isConversion}),
+         count(DISTINCT f.group_id)
+       FROM event_facts f WHERE f.workspace_id = $ws AND ${inRange('f.timestamp')}
+       GROUP BY GROUPING SETS ((1), ()) ORDER BY 1 NULLS LAST`,
     );
-    const persons = await rows(
-      `SELECT epoch_ms(date_trunc($bucket, ei.timestamp)), count(DISTINCT pm.person_key) FROM event_identity ei
-         JOIN person_map pm ON pm.workspace_id = ei.workspace_id AND pm.identifier_id = ei.identifier_id
-         WHERE ei.workspace_id = $ws AND ${inRange('ei.timestamp')} GROUP BY GROUPING SETS ((1), ()) ORDER BY 1 NULLS LAST`,
+    // Active persons from the journey steps: one row per (person, event), bot traffic left out
+    // (as journeys leave it out), and no join to the person map.
+    const personsQ = rows(
+      `SELECT epoch_ms(date_trunc($bucket, event_at)), count(DISTINCT person_key) FROM journey_steps
+         WHERE workspace_id = $ws AND ${inRange('event_at')} GROUP BY GROUPING SETS ((1), ()) ORDER BY 1 NULLS LAST`,
     );
-    const touchpoints = await rows(
+    const touchpointsQ = rows(
       `SELECT epoch_ms(date_trunc($bucket, event_at)), channel, count(*) FROM journey_touchpoints
          WHERE workspace_id = $ws AND ${inRange('event_at')} GROUP BY 1, 2`,
     );
-    const stages = await rows(
+    const stagesQ = rows(
       `SELECT stage, any_value(name), count(*) FILTER (WHERE kind = 'person'), count(*) FILTER (WHERE kind = 'account')
          FROM (SELECT subject_kind AS kind, arg_max(stage, position) AS stage, arg_max(name, position) AS name
                FROM stage_history WHERE workspace_id = $ws GROUP BY subject_kind, subject)
          GROUP BY stage ORDER BY 3 DESC`,
     );
-    const recent = await rows(
-      `SELECT pa.person_id, f.event, epoch_ms(f.timestamp), f.revenue FROM (
-           SELECT seq, event, timestamp, revenue FROM event_facts f
-           WHERE f.workspace_id = $ws AND ${inRange('f.timestamp')} AND ${isConversion}
-           ORDER BY f.timestamp DESC LIMIT 10) f
-         LEFT JOIN (SELECT ei.seq, min(pm.person_key) AS person_key FROM event_identity ei
-             JOIN person_map pm ON pm.workspace_id = ei.workspace_id AND pm.identifier_id = ei.identifier_id
-             WHERE ei.workspace_id = $ws AND ${inRange('ei.timestamp')} GROUP BY ei.seq) k ON k.seq = f.seq
-         LEFT JOIN person_activity pa ON pa.workspace_id = $ws AND pa.person_key = k.person_key
-         ORDER BY f.timestamp DESC`,
+    const recentQ = rows(
+      `SELECT seq, event, epoch_ms(timestamp), revenue FROM event_facts f
+         WHERE f.workspace_id = $ws AND ${inRange('f.timestamp')} AND ${isConversion}
+         ORDER BY f.timestamp DESC LIMIT 10`,
     );
-    const accounts = await rows(
-      `SELECT count(DISTINCT group_id) FROM event_facts WHERE workspace_id = $ws AND group_id IS NOT NULL
-           AND ${inRange('timestamp')}`,
+    const [events, persons, touchpoints, stages, recent] = await Promise.all([
+      eventsQ,
+      personsQ,
+      touchpointsQ,
+      stagesQ,
+      recentQ,
+    ]);
+    const personOf = await this.personsOfEvents(
+      workspaceId,
+      recent.map((r) => num(r[0])),
     );
     const trend = new Map<number, Overview['trend'][number]>();
     const at = (t: number) => {
       let b = trend.get(t);
       if (!b) {
-        b = { at: iso(t), events: 0, persons: 0, touchpoints: 0, conversions: 0 };
+        b = { at: iso(t), events: 0, persons: 0, accounts: 0, touchpoints: 0, conversions: 0 };
         trend.set(t, b);
       }
       return b;
     };
     let eventTotal = 0;
     let conversionTotal = 0;
+    let accountTotal = 0;
     for (const r of events) {
+      if (r[0] === null) {
+        accountTotal = num(r[3]);
+        continue;
+      }
       const b = at(num(r[0]));
       b.events = num(r[1]);
       b.conversions = num(r[2]);
+      b.accounts = num(r[3]);
       eventTotal += b.events;
       conversionTotal += b.conversions;
     }
@@ -105,7 +116,7 @@ export class DuckDBOverviewStore implements OverviewStore {
       totals: {
         events: eventTotal,
         persons: personTotal,
-        accounts: num(accounts[0]?.[0]),
+        accounts: accountTotal,
         touchpoints: touchTotal,
         conversions: conversionTotal,
       },
@@ -120,11 +131,46 @@ export class DuckDBOverviewStore implements OverviewStore {
         accounts: num(r[3]),
       })),
       recentConversions: recent.map((r) => ({
-        personId: (r[0] as string | null) ?? null,
+        personId: personOf.get(num(r[0])) ?? null,
         event: r[1] as string,
         at: iso(r[2]),
         revenue: r[3] === null ? null : num(r[3]),
       })),
     };
+  }
+
+  /**
+   * The person of each of a few events (the lowest person key when an event has two), in steps
+   * with literal key lists: DuckDB then skips the row groups that cannot hold them, where a join
+   * would scan the whole identity tables.
+   */
+  private async personsOfEvents(workspaceId: string, seqs: number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    if (seqs.length === 0) return out;
+    const list = (xs: number[]) => xs.map((x) => String(Math.trunc(x))).join(', ');
+    const idsOf = (
+      await this.reader.runAndReadAll(
+        `SELECT seq, identifier_id FROM event_identity WHERE workspace_id = $ws AND seq IN (${list(seqs)})`,
+        { ws: workspaceId },
+      )
+    ).getRowsJS();
+    if (idsOf.length === 0) return out;
+    const persons = (
+      await this.reader.runAndReadAll(
+        `SELECT pm.identifier_id, pm.person_key, pa.person_id FROM person_map pm
+         JOIN person_activity pa ON pa.workspace_id = pm.workspace_id AND pa.person_key = pm.person_key
+         WHERE pm.workspace_id = $ws AND pm.identifier_id IN (${list(idsOf.map((r) => num(r[1])))})`,
+        { ws: workspaceId },
+      )
+    ).getRowsJS();
+    const byIdentifier = new Map(persons.map((r) => [num(r[0]), { key: num(r[1]), id: r[2] as string }]));
+    const best = new Map<number, { key: number; id: string }>();
+    for (const [seq, identifier] of idsOf) {
+      const p = byIdentifier.get(num(identifier));
+      const cur = best.get(num(seq));
+      if (p && (!cur || p.key < cur.key)) best.set(num(seq), p);
+    }
+    for (const [seq, p] of best) out.set(seq, p.id);
+    return out;
   }
 }

@@ -185,6 +185,36 @@ describe('the dashboard in Chromium', { timeout: 90_000 }, () => {
     expect(shown).toBe(api.totals.events);
     await page.locator('canvas').first().waitFor();
     await checkPage('overview');
+    // Large screens: the same page at 1920 px.
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.screenshot({ path: `${SHOTS}dashboard-overview-1920.png`, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('is usable from the keyboard: skip link, then the navigation', async () => {
+    await page.goto(`${s.url}/`);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document
+            .activeElement.textContent,
+      ),
+    ).toBe('Skip to content');
+    // Past the skip link, the second link of the navigation is People.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document
+            .activeElement.textContent,
+      ),
+    ).toBe('People');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'People' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/people');
   });
 
   it('lists persons by stage exactly as the API does', async () => {
@@ -248,6 +278,15 @@ describe('the dashboard in Chromium', { timeout: 90_000 }, () => {
     const sent = await post(s.url, '/v1/track', { userId: 'live-user', event: name });
     expect(sent.status).toBe(200);
     await page.getByRole('button', { name: `Show ${name} payload` }).waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: `Show ${name} payload` }).click();
+    await expect.poll(() => page.locator('pre').first().textContent()).toContain('live-user');
+    // A message the collector refuses is listed with its reason.
+    const refused = await post(s.url, '/v1/track', { userId: 'live-user' });
+    expect(refused.status).toBe(400);
+    await page.reload();
+    await expect
+      .poll(() => page.locator('main').textContent(), { timeout: 15_000 })
+      .toContain('missing_field');
     await checkPage('live');
   });
 

@@ -145,7 +145,14 @@ export interface Operation {
 export interface Overview {
   range: { from: string; to: string; bucket: string };
   totals: { events: number; persons: number; accounts: number; touchpoints: number; conversions: number };
-  trend: { at: string; events: number; persons: number; touchpoints: number; conversions: number }[];
+  trend: {
+    at: string;
+    events: number;
+    persons: number;
+    accounts: number;
+    touchpoints: number;
+    conversions: number;
+  }[];
   channels: { channel: string; touchpoints: number }[];
   stages: { stage: string; name: string; persons: number; accounts: number }[];
   recentConversions: { personId: string | null; event: string; at: string; revenue: number | null }[];

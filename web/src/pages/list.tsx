@@ -42,6 +42,13 @@ export function ListPage({ subject }: { subject: 'person' | 'account' }) {
   const title = subject === 'person' ? 'People' : 'Accounts';
   const rows = loaded.data ? (loaded.data.persons ?? loaded.data.accounts ?? []) : [];
   const traitFilter = [...params].find(([k]) => k.startsWith('trait.'));
+  // The workspace's stage model and channels, for the filters' choices.
+  const rules = useApi<{
+    channelRules: { channel: string }[];
+    stageModel: { stages: { id: string; name: string }[] };
+  }>('/api/journey/rules');
+  const stages = rules.data?.stageModel.stages ?? [];
+  const channels = [...new Set((rules.data?.channelRules ?? []).map((r) => r.channel))].sort();
   return (
     <div class="stack">
       <h1>{title}</h1>
@@ -73,22 +80,31 @@ export function ListPage({ subject }: { subject: 'person' | 'account' }) {
           />
         </label>
         <label>
-          Stage
-          <input
-            name="stage"
-            placeholder="e.g. customer"
-            defaultValue={params.getAll('stage').join(',')}
-            size={12}
-          />
+          Current stage
+          <select name="stage" key={`stage-${stages.length}`} defaultValue={params.get('stage') ?? ''}>
+            <option value="">any</option>
+            {stages.map((st) => (
+              <option key={st.id} value={st.id}>
+                {st.name}
+              </option>
+            ))}
+            <option value="(none)">no stage</option>
+          </select>
         </label>
         <label>
           Channel touched
-          <input
+          <select
             name="channel"
-            placeholder="e.g. Paid Search"
-            defaultValue={params.getAll('channel').join(',')}
-            size={14}
-          />
+            key={`channel-${channels.length}`}
+            defaultValue={params.get('channel') ?? ''}
+          >
+            <option value="">any</option>
+            {channels.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
         </label>
         <label>
           Trait

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { query } from '../api';
+import { api, query } from '../api';
 import { Link, Show, useApi, when } from '../components/state';
 import { setParams, useLocation } from '../router';
 
@@ -19,8 +19,8 @@ const CAP = 500;
 
 /**
  * Events as they are logged (the server's stream), newest first, capped at 500 like Segment's
- * debugger; filter by type and event name; pause keeps the list still and counts what arrives.
- * Quarantined messages below, with their reasons.
+ * debugger, after the 50 latest stored ones; filter by type and event name; pause keeps the list
+ * still and counts what arrives. Quarantined messages below, with their reasons.
  */
 export function LivePage() {
   const { params } = useLocation();
@@ -36,6 +36,18 @@ export function LivePage() {
   const buffer = useRef<LiveEvent[]>([]);
   useEffect(() => {
     setEvents([]);
+    // The latest stored events first (so the page is never blank when data exists), then the stream.
+    const controller = new AbortController();
+    api<{ events: LiveEvent[] }>(`/api/events${query({ type, event: eventName, limit: 50 })}`, {
+      signal: controller.signal,
+    })
+      .then((r) =>
+        setEvents((live) => {
+          const seen = new Set(live.map((e) => e.messageId));
+          return [...live, ...r.events.filter((e) => !seen.has(e.messageId))].slice(0, CAP);
+        }),
+      )
+      .catch(() => undefined);
     const source = new EventSource(`/api/events/live${query({ type, event: eventName })}`);
     source.onopen = () => setStatus('live');
     source.onerror = () => setStatus('error');
@@ -46,9 +58,12 @@ export function LivePage() {
         setWaiting(buffer.current.length);
         return;
       }
-      setEvents((list) => [e, ...list].slice(0, CAP));
+      setEvents((list) => [e, ...list.filter((x) => x.messageId !== e.messageId)].slice(0, CAP));
     });
-    return () => source.close();
+    return () => {
+      controller.abort();
+      source.close();
+    };
   }, [type, eventName]);
   const resume = () => {
     setEvents((list) => [...buffer.current, ...list].slice(0, CAP));
@@ -167,7 +182,37 @@ export function LivePage() {
             q.items.length === 0 ? (
               <p class="muted">None: every message so far was accepted.</p>
             ) : (
-              <pre>{JSON.stringify(q.items.slice(0, 20), null, 2)}</pre>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Received</th>
+                    <th scope="col">Why</th>
+                    <th scope="col">Field</th>
+                    <th scope="col">Message</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {q.items.map((item, i) => (
+                    <tr key={i}>
+                      <td>{when(item.receivedAt)}</td>
+                      <td>
+                        <span class="badge bad">{item.code}</span> {item.reason}
+                      </td>
+                      <td class="mono small">{item.field ?? ''}</td>
+                      <td>
+                        <details>
+                          <summary class="mono small">{item.messageId ?? 'payload'}</summary>
+                          <pre>
+                            {typeof item.payload === 'string'
+                              ? item.payload
+                              : JSON.stringify(item.payload, null, 2)}
+                          </pre>
+                        </details>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             )
           }
         </Show>

@@ -46,7 +46,7 @@ export function OverviewPage() {
               <section class="grid cols-4" aria-label="Totals">
                 <Stat label="Events" value={fmt(o.totals.events)} href="/live" />
                 <Stat
-                  label="Active persons"
+                  label="Active persons (bots excluded)"
                   value={fmt(o.totals.persons)}
                   href={`/people${query({ seenFrom: since })}`}
                 />
@@ -64,7 +64,7 @@ export function OverviewPage() {
               <section class="card" aria-labelledby="trend-title">
                 <h2 id="trend-title">Activity by {o.range.bucket}</h2>
                 <Chart
-                  label={`Events, active persons, touchpoints and conversions per ${o.range.bucket} from ${day(o.range.from)} to ${day(o.range.to)}`}
+                  label={`Events, active persons and accounts, touchpoints and conversions per ${o.range.bucket} from ${day(o.range.from)} to ${day(o.range.to)}`}
                   option={{
                     tooltip: { trigger: 'axis' },
                     legend: { top: 0 },
@@ -87,6 +87,13 @@ export function OverviewPage() {
                         yAxisIndex: 1,
                         showSymbol: false,
                         data: o.trend.map((t) => [t.at, t.persons]),
+                      },
+                      {
+                        name: 'Active accounts',
+                        type: 'line',
+                        yAxisIndex: 1,
+                        showSymbol: false,
+                        data: o.trend.map((t) => [t.at, t.accounts]),
                       },
                       {
                         name: 'Touchpoints',
