@@ -54,6 +54,14 @@ module.exports = {
       to: { path: '@duckdb' },
     },
     {
+      name: 'web-talks-to-the-api-only',
+      comment:
+        'the dashboard (web/) reaches the server through /api only: from src/ it may import types (erased at build, not seen here), nothing that runs',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -110,13 +110,22 @@ export async function run({ quick }) {
       ['health (baseline)', () => ['/health']],
       ['overview, last 30 days', () => [range(30, 'day')]],
       ['overview, last 365 days', () => [range(365, 'week')]],
-      ['people, first page', () => ['/api/persons?limit=25']],
-      ['people, next page', () => [`/api/persons?limit=25&cursor=${firstPage.nextCursor}`]],
-      ['people in a stage', () => [`/api/persons?limit=25&stage=${stage}`]],
-      ['people who touched a channel', () => ['/api/persons?limit=25&channel=Paid%20Search']],
-      ['people search (email domain)', () => [`/api/persons?limit=25&query=${ref(emailPart ?? 'example')}`]],
-      ['accounts, first page', () => ['/api/accounts?limit=25']],
-      ['accounts in a stage', () => [`/api/accounts?limit=25&stage=${stage}`]],
+      ['people, first page', () => ['/api/persons?limit=25', '/api/journey/rules']],
+      [
+        'people, next page',
+        () => [`/api/persons?limit=25&cursor=${firstPage.nextCursor}`, '/api/journey/rules'],
+      ],
+      ['people in a stage', () => [`/api/persons?limit=25&stage=${stage}`, '/api/journey/rules']],
+      [
+        'people who touched a channel',
+        () => ['/api/persons?limit=25&channel=Paid%20Search', '/api/journey/rules'],
+      ],
+      [
+        'people search (email domain)',
+        () => [`/api/persons?limit=25&query=${ref(emailPart ?? 'example')}`, '/api/journey/rules'],
+      ],
+      ['accounts, first page', () => ['/api/accounts?limit=25', '/api/journey/rules']],
+      ['accounts in a stage', () => [`/api/accounts?limit=25&stage=${stage}`, '/api/journey/rules']],
       [
         'person profile (profile, journey, identity)',
         (i) => {
@@ -135,7 +144,7 @@ export async function run({ quick }) {
         'settings',
         () => ['/api/keys', '/api/journey/settings', '/api/identity/settings', '/api/webhooks/stripe'],
       ],
-      ['live page (quarantine)', () => ['/api/quarantine?limit=50']],
+      ['live page (latest events, quarantine)', () => ['/api/events?limit=50', '/api/quarantine?limit=50']],
     ];
     const results = [];
     for (const [name, paths] of INTERACTIONS) {

@@ -46,6 +46,10 @@ export function adminAuth(keyRing: KeyRing, sessions: DashboardSessions) {
         );
     }
     request.workspaceId = ws;
+    request.stillAuthorized = () => {
+      const live = sessions.get(session.id);
+      return live !== undefined && currentWorkspace(keyRing, live) === ws;
+    };
     return undefined;
   };
 }

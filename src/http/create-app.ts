@@ -83,6 +83,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.limits ? { serverFactory: limitedServer(deps.limits) } : {}),
   });
   app.decorateRequest('workspaceId', undefined);
+  app.decorateRequest('stillAuthorized', undefined);
   installErrorHandling(app);
   if (deps.limits) installRequestDeadline(app, deps.limits);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DashboardSessions, SESSION_TTL_MS } from './dashboard-sessions.js';
+import { DashboardSessions, MAX_SESSIONS_PER_KEY, SESSION_TTL_MS } from './dashboard-sessions.js';
 
 describe('DashboardSessions', () => {
   it('expires a session a TTL after its last use, and each use extends it', () => {
@@ -15,15 +15,18 @@ describe('DashboardSessions', () => {
     expect(sessions.get(undefined)).toBeUndefined();
   });
 
-  it('adds a second key to a session and shows it; signing in again with a known key only switches', () => {
+  it('signing in again makes a new session holding both keys, showing the new one; the old id ends', () => {
     const sessions = new DashboardSessions(() => 0);
-    const s = sessions.signIn('ak_1');
-    sessions.signIn('ak_2', s);
-    expect(s.keys).toEqual(['ak_1', 'ak_2']);
-    expect(s.current).toBe(1);
-    sessions.signIn('ak_1', s);
-    expect(s.keys).toEqual(['ak_1', 'ak_2']);
-    expect(s.current).toBe(0);
+    const first = sessions.signIn('ak_1');
+    const second = sessions.signIn('ak_2', first);
+    expect(second.id).not.toBe(first.id);
+    expect(second.csrfToken).not.toBe(first.csrfToken);
+    expect(second.keys).toEqual(['ak_1', 'ak_2']);
+    expect(second.keys[second.current]).toBe('ak_2');
+    expect(sessions.get(first.id)).toBeUndefined();
+    const third = sessions.signIn('ak_1', second);
+    expect(third.keys).toEqual(['ak_2', 'ak_1']);
+    expect(third.keys[third.current]).toBe('ak_1');
   });
 
   it('gives each session its own unguessable id and CSRF token, and forgets it on sign-out', () => {
@@ -36,5 +39,16 @@ describe('DashboardSessions', () => {
     sessions.signOut(a.id);
     expect(sessions.get(a.id)).toBeUndefined();
     expect(sessions.get(b.id)?.id).toBe(b.id);
+  });
+
+  it('caps the sessions of one key, ending its oldest, never those of another key', () => {
+    const sessions = new DashboardSessions(() => 0);
+    const other = sessions.signIn('ak_other');
+    const first = sessions.signIn('ak_flood');
+    let last = first;
+    for (let i = 0; i < MAX_SESSIONS_PER_KEY + 50; i++) last = sessions.signIn('ak_flood');
+    expect(sessions.get(first.id)).toBeUndefined();
+    expect(sessions.get(last.id)?.id).toBe(last.id);
+    expect(sessions.get(other.id)?.id).toBe(other.id);
   });
 });

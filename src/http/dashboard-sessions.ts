@@ -24,7 +24,11 @@ export interface DashboardSession {
 export const SESSION_COOKIE = 'throughline_session';
 /** A session lasts this long after its last use. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
-const MAX_SESSIONS = 10_000;
+/**
+ * Sessions per admin key: past it, that key's oldest session ends. Per key, so that signing in
+ * again and again with one workspace's key can never sign out another workspace's users.
+ */
+export const MAX_SESSIONS_PER_KEY = 100;
 
 const token = () => randomBytes(24).toString('base64url');
 
@@ -33,20 +37,20 @@ export class DashboardSessions {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** A new session for a key, or the key added to an existing one (then shown). */
+  /**
+   * A new session for a key. Signed in already, the new session also holds the earlier one's keys
+   * and shows the new key's workspace; the earlier session ends. The id and CSRF token are always
+   * new: a session id planted in a browser before sign-in is worth nothing after it.
+   */
   signIn(key: string, existing?: DashboardSession): DashboardSession {
-    if (existing) {
-      const at = existing.keys.indexOf(key);
-      existing.current = at >= 0 ? at : existing.keys.push(key) - 1;
-      existing.expiresAt = this.now() + SESSION_TTL_MS;
-      return existing;
-    }
-    this.evict();
+    const keys = existing ? [...existing.keys.filter((k) => k !== key), key] : [key];
+    if (existing) this.sessions.delete(existing.id);
+    this.evict(key);
     const session = {
       id: token(),
       csrfToken: token(),
-      keys: [key],
-      current: 0,
+      keys,
+      current: keys.length - 1,
       expiresAt: this.now() + SESSION_TTL_MS,
     };
     this.sessions.set(session.id, session);
@@ -70,14 +74,16 @@ export class DashboardSessions {
     this.sessions.delete(id);
   }
 
-  /** Expired sessions go; past the cap, the oldest too (a flood of sign-ins cannot fill memory). */
-  private evict(): void {
+  /** Expired sessions go; past the cap, the oldest sessions holding `key` too. */
+  private evict(key: string): void {
     const now = this.now();
-    for (const [id, s] of this.sessions) if (s.expiresAt <= now) this.sessions.delete(id);
-    while (this.sessions.size >= MAX_SESSIONS) {
-      const oldest = this.sessions.keys().next().value;
-      if (oldest === undefined) break;
-      this.sessions.delete(oldest);
+    const holding: string[] = [];
+    for (const [id, s] of this.sessions) {
+      if (s.expiresAt <= now) this.sessions.delete(id);
+      else if (s.keys.includes(key)) holding.push(id);
     }
+    // Map order is creation order: the first are the oldest.
+    for (const id of holding.slice(0, Math.max(0, holding.length - MAX_SESSIONS_PER_KEY + 1)))
+      this.sessions.delete(id);
   }
 }

@@ -257,6 +257,8 @@ export interface ListAfter<K> {
 export interface ListQuery<K> {
   workspaceId: string;
   limit: number;
+  /** Only the total that match (no rows): what a count next to a link needs. */
+  countOnly?: boolean;
   sort: ListSort;
   order: 'asc' | 'desc';
   after?: ListAfter<K>;

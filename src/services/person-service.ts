@@ -77,6 +77,8 @@ export interface ListOptions {
   order: 'asc' | 'desc';
   limit: number;
   cursor?: string;
+  /** Only the total (no items): the count a link to the list shows. */
+  countOnly?: boolean;
 }
 
 export interface PersonListItem {
@@ -378,6 +380,7 @@ export class PersonService {
     const page = await this.model.listPersons({
       workspaceId,
       limit: o.limit + 1,
+      ...(o.countOnly ? { countOnly: true } : {}),
       sort: o.sort,
       order: o.order,
       traits: o.traits,
@@ -431,6 +434,7 @@ export class PersonService {
     const page = await this.model.listAccounts({
       workspaceId,
       limit: o.limit + 1,
+      ...(o.countOnly ? { countOnly: true } : {}),
       sort: o.sort,
       order: o.order,
       traits: o.traits,

@@ -612,6 +612,7 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
     });
     const from = 'FROM person_activity pa WHERE pa.workspace_id = $ws';
     const total = await this.count(`SELECT count(*)::DOUBLE ${from} ${and(f.where)}`, f.params);
+    if (q.countOnly) return { total, rows: [] };
     const page = (
       await this.reader.runAndReadAll(
         `SELECT pa.person_key, pa.person_id, epoch_ms(pa.first_seen)::DOUBLE, epoch_ms(pa.last_seen)::DOUBLE,
@@ -677,6 +678,11 @@ export class DuckDBIdentityStore implements IdentityLogStore, PersonReadModel {
             JOIN person_map pm ON pm.identifier_id = am.identifier_id WHERE am.workspace_id = $ws) m
       LEFT JOIN person_activity pa ON pa.person_key = m.person_key
       GROUP BY m.group_id) a`;
+    if (q.countOnly)
+      return {
+        total: await this.count(`SELECT count(*)::DOUBLE ${from} ${where(f.where)}`, f.params),
+        rows: [],
+      };
     // The aggregate is computed once, for the total and the page (it joins every member).
     const page = (
       await this.reader.runAndReadAll(

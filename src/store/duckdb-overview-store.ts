@@ -1,8 +1,32 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Overview, OverviewRange, OverviewStore } from '../services/overview-service.js';
+import type { OverviewFigures, OverviewRange, OverviewStore } from '../services/overview-service.js';
 
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : ((v as number | null) ?? 0));
 const iso = (v: unknown): string => new Date(num(v)).toISOString();
+const blank = (t: number): OverviewFigures['trend'][number] => ({
+  at: iso(t),
+  events: 0,
+  persons: 0,
+  accounts: 0,
+  touchpoints: 0,
+  conversions: 0,
+});
+
+/** The starts of the range's buckets, as DuckDB's date_trunc gives them (UTC; weeks from Monday). */
+export function bucketStarts(range: OverviewRange): number[] {
+  const out: number[] = [];
+  const d = new Date(range.from.getTime());
+  d.setUTCHours(0, 0, 0, 0);
+  if (range.bucket === 'week') d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  if (range.bucket === 'month') d.setUTCDate(1);
+  while (d.getTime() < range.to.getTime()) {
+    out.push(d.getTime());
+    if (range.bucket === 'day') d.setUTCDate(d.getUTCDate() + 1);
+    else if (range.bucket === 'week') d.setUTCDate(d.getUTCDate() + 7);
+    else d.setUTCMonth(d.getUTCMonth() + 1);
+  }
+  return out;
+}
 
 /**
  * The overview in SQL, each figure one grouped scan of typed columns: event facts by time, the
@@ -17,7 +41,7 @@ export class DuckDBOverviewStore implements OverviewStore {
     workspaceId: string,
     range: OverviewRange,
     conversions: readonly string[],
-  ): Promise<Overview> {
+  ): Promise<OverviewFigures> {
     const p = {
       ws: workspaceId,
       from: range.from.getTime(),
@@ -26,7 +50,7 @@ export class DuckDBOverviewStore implements OverviewStore {
       bucket: range.bucket,
     };
     const inRange = (column: string) =>
-      `${column} >= make_timestamp($from * 1000) AND ${column} < make_timestamp($to * 1000)`;
+      `${column} >= make_timestamp($from::BIGINT * 1000) AND ${column} < make_timestamp($to::BIGINT * 1000)`;
     const isConversion = `f.event IN (SELECT unnest(from_json($conversions, '["VARCHAR"]')))`;
     // DuckDB refuses parameters a statement does not use: each gets only those it names.
     const rows = async (sql: string) =>
@@ -36,18 +60,19 @@ export class DuckDBOverviewStore implements OverviewStore {
           Object.fromEntries(Object.entries(p).filter(([k]) => new RegExp(`\\$${k}\\b`).test(sql))),
         )
       ).getRowsJS();
-    // Events and conversions per bucket, and (the total row) the accounts seen: one scan.
     const eventsQ = rows(
-      `SELECT epoch_ms(date_trunc($bucket, f.timestamp)), count(*), count(*) FILTER (WHERE ${isConversion}),
-         count(DISTINCT f.group_id)
-       FROM event_facts f WHERE f.workspace_id = $ws AND ${inRange('f.timestamp')}
-       GROUP BY GROUPING SETS ((1), ()) ORDER BY 1 NULLS LAST`,
+      `SELECT epoch_ms(date_trunc($bucket, f.timestamp)), count(*), count(*) FILTER (WHERE ${isConversion})
+       FROM event_facts f WHERE f.workspace_id = $ws AND ${inRange('f.timestamp')} GROUP BY 1`,
     );
-    // Active persons from the journey steps: one row per (person, event), bot traffic left out
-    // (as journeys leave it out), and no join to the person map.
+    // Persons and accounts with journey activity per bucket, from the journey steps: one row per
+    // (subject, event), bot traffic left out (as journeys leave it out), no join to the person map.
     const personsQ = rows(
       `SELECT epoch_ms(date_trunc($bucket, event_at)), count(DISTINCT person_key) FROM journey_steps
-         WHERE workspace_id = $ws AND ${inRange('event_at')} GROUP BY GROUPING SETS ((1), ()) ORDER BY 1 NULLS LAST`,
+         WHERE workspace_id = $ws AND ${inRange('event_at')} GROUP BY 1`,
+    );
+    const accountsQ = rows(
+      `SELECT epoch_ms(date_trunc($bucket, event_at)), count(DISTINCT account_key) FROM account_journey_steps
+         WHERE workspace_id = $ws AND ${inRange('event_at')} GROUP BY 1`,
     );
     const touchpointsQ = rows(
       `SELECT epoch_ms(date_trunc($bucket, event_at)), channel, count(*) FROM journey_touchpoints
@@ -64,9 +89,10 @@ export class DuckDBOverviewStore implements OverviewStore {
          WHERE f.workspace_id = $ws AND ${inRange('f.timestamp')} AND ${isConversion}
          ORDER BY f.timestamp DESC LIMIT 10`,
     );
-    const [events, persons, touchpoints, stages, recent] = await Promise.all([
+    const [events, persons, accounts, touchpoints, stages, recent] = await Promise.all([
       eventsQ,
       personsQ,
+      accountsQ,
       touchpointsQ,
       stagesQ,
       recentQ,
@@ -75,35 +101,28 @@ export class DuckDBOverviewStore implements OverviewStore {
       workspaceId,
       recent.map((r) => num(r[0])),
     );
-    const trend = new Map<number, Overview['trend'][number]>();
+    // Every bucket of the range, empty ones as zeros: a line drops to zero across a quiet week.
+    const trend = new Map<number, OverviewFigures['trend'][number]>();
+    for (const t of bucketStarts(range)) trend.set(t, blank(t));
     const at = (t: number) => {
       let b = trend.get(t);
       if (!b) {
-        b = { at: iso(t), events: 0, persons: 0, accounts: 0, touchpoints: 0, conversions: 0 };
+        b = blank(t);
         trend.set(t, b);
       }
       return b;
     };
     let eventTotal = 0;
     let conversionTotal = 0;
-    let accountTotal = 0;
     for (const r of events) {
-      if (r[0] === null) {
-        accountTotal = num(r[3]);
-        continue;
-      }
       const b = at(num(r[0]));
       b.events = num(r[1]);
       b.conversions = num(r[2]);
-      b.accounts = num(r[3]);
       eventTotal += b.events;
       conversionTotal += b.conversions;
     }
-    let personTotal = 0;
-    for (const r of persons) {
-      if (r[0] === null) personTotal = num(r[1]);
-      else at(num(r[0])).persons = num(r[1]);
-    }
+    for (const r of persons) at(num(r[0])).persons = num(r[1]);
+    for (const r of accounts) at(num(r[0])).accounts = num(r[1]);
     const channels = new Map<string, number>();
     let touchTotal = 0;
     for (const r of touchpoints) {
@@ -113,17 +132,11 @@ export class DuckDBOverviewStore implements OverviewStore {
       touchTotal += n;
     }
     return {
-      totals: {
-        events: eventTotal,
-        persons: personTotal,
-        accounts: accountTotal,
-        touchpoints: touchTotal,
-        conversions: conversionTotal,
-      },
-      trend: [...trend.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b),
+      totals: { events: eventTotal, touchpoints: touchTotal, conversions: conversionTotal },
+      trend: [...trend.entries()].sort((x, y) => x[0] - y[0]).map(([, v]) => v),
       channels: [...channels.entries()]
         .map(([channel, n]) => ({ channel, touchpoints: n }))
-        .sort((a, b) => b.touchpoints - a.touchpoints),
+        .sort((x, y) => y.touchpoints - x.touchpoints),
       stages: stages.map((r) => ({
         stage: r[0] as string,
         name: r[1] as string,

@@ -4,7 +4,15 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync } from '../support/cli.js';
 import { basic, getApi, type Json, post } from '../support/http.js';
-import { ADMIN_KEY, startTestServer, type TestServer, untilLoaded, WRITE_KEY } from '../support/servers.js';
+import {
+  ADMIN_KEY,
+  type ExtraWorkspace,
+  startTestServer,
+  type TestServer,
+  twoWorkspaces,
+  untilLoaded,
+  WRITE_KEY,
+} from '../support/servers.js';
 
 // The dashboard in a real browser (Debian's Chromium, installed by .ci/run) against a real server
 // holding simulator data: sign-in, every page with data, a stage-filtered list equal to the API's,
@@ -18,6 +26,7 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.mi
 let s: TestServer;
 let browser: Browser;
 let page: Page;
+let other: ExtraWorkspace;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
@@ -57,7 +66,9 @@ const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOStri
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  s = await startTestServer();
+  const made = await twoWorkspaces('second');
+  other = made.other;
+  s = await startTestServer(made.dir);
   const r = await cliAsync([
     'demo',
     '--url',
@@ -217,6 +228,33 @@ describe('the dashboard in Chromium', { timeout: 90_000 }, () => {
     expect(new URL(page.url()).pathname).toBe('/people');
   });
 
+  it('keeps the filters of the URL in the form: a new search keeps the stage', async () => {
+    await page.goto(`${s.url}/people?stage=customer`);
+    await page.locator('[data-testid=total]').waitFor();
+    await expect.poll(() => page.getByLabel('Current stage').inputValue()).toBe('customer');
+    await page.getByLabel('Search', { exact: true }).fill('example');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('query')).toBe('example');
+    expect(new URL(page.url()).searchParams.get('stage')).toBe('customer');
+  });
+
+  it('adds a second workspace to the session and switches to it, and back', async () => {
+    await page.goto(`${s.url}/`);
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByText('Add a workspace').click();
+    await page.getByLabel('Its admin key').fill(other.admin);
+    await page.getByRole('button', { name: 'Add' }).click();
+    const picker = page.getByLabel('Workspace');
+    await expect.poll(() => picker.inputValue()).toBe(other.id);
+    // The other workspace is empty: its overview says how to start.
+    await page.getByRole('heading', { name: 'No events yet' }).waitFor();
+    const defaultWs = (await picker.locator('option').allTextContents()).find(
+      (w) => w !== other.id,
+    ) as string;
+    await picker.selectOption(defaultWs);
+    await page.getByRole('heading', { name: 'Lifecycle stages now' }).waitFor();
+  });
+
   it('lists persons by stage exactly as the API does', async () => {
     const api = (await getApi(s.url, '/api/persons?stage=customer&limit=25')).json;
     expect(api.total).toBeGreaterThan(0);
@@ -303,5 +341,16 @@ describe('the dashboard in Chromium', { timeout: 90_000 }, () => {
     await expect
       .poll(() => page.getByRole('alert').first().textContent())
       .toContain('channels.rules[0].when.op');
+    // The message names its line, and the editor selects it.
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/^Line \d+: /);
+    const selected = await page.evaluate(() => {
+      const el = (
+        globalThis as unknown as {
+          document: { activeElement: { value: string; selectionStart: number; selectionEnd: number } };
+        }
+      ).document.activeElement;
+      return el.value.slice(el.selectionStart, el.selectionEnd);
+    });
+    expect(selected.trim()).toBe('"op": "inn",');
   });
 });

@@ -8,7 +8,7 @@ import { OverviewPage } from './pages/overview';
 import { PersonPage } from './pages/person';
 import { SettingsPage } from './pages/settings';
 import { SignIn } from './pages/sign-in';
-import { match, navigate, useLocation } from './router';
+import { decodeSafe, match, navigate, useLocation } from './router';
 import type { Session } from './types';
 
 const NAV = [
@@ -96,18 +96,73 @@ export function App() {
             Workspace <span class="mono">{session.workspace}</span>
           </p>
         )}
+        <AddWorkspace onAdded={(s) => setSession(s)} />
         <button type="button" class="secondary" onClick={() => void signOut()}>
           Sign out
         </button>
       </nav>
       <main id="main" class="main">
-        <Page path={location.path} />
+        {/* Keyed by workspace: switching workspaces reloads every view, even on the same path. */}
+        <Page key={session.workspace ?? ''} path={location.path} />
       </main>
     </div>
   );
 }
 
+/** Sign in with another workspace's admin key too: the sidebar then switches between them. */
+function AddWorkspace({ onAdded }: { onAdded: (s: Session) => void }) {
+  const [key, setKey] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <details class="small" style={{ color: '#d1d5db' }}>
+      <summary>Add a workspace</summary>
+      <form
+        class="stack"
+        style={{ gap: '8px', marginTop: '8px' }}
+        onSubmit={(e) => {
+          e.preventDefault();
+          setError(null);
+          api<Session>('/api/session', { method: 'POST', body: { key } })
+            .then((s) => {
+              setCsrfToken(s.csrfToken);
+              setKey('');
+              onAdded(s);
+              navigate('/');
+            })
+            .catch((err: Error) => setError(err.message));
+        }}
+      >
+        <label style={{ color: '#d1d5db' }}>
+          Its admin key
+          <input type="password" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
+        </label>
+        {error && (
+          <p class="small" role="alert" style={{ color: '#fecaca' }}>
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={key.trim() === ''}>
+          Add
+        </button>
+      </form>
+    </details>
+  );
+}
+
+const TITLES: [string, string][] = [
+  ['/', 'Overview'],
+  ['/people', 'People'],
+  ['/accounts', 'Accounts'],
+  ['/live', 'Live events'],
+  ['/settings', 'Settings'],
+];
+
 function Page({ path }: { path: string }) {
+  // The tab's title names the page (a profile: its reference).
+  useEffect(() => {
+    const named = TITLES.find(([p]) => p === path)?.[1] ?? decodeSafe(path.split('/').pop() ?? '');
+    document.title = `${named} · Throughline`;
+  }, [path]);
   if (match('/', path) || match('/sign-in', path)) return <OverviewPage />;
   if (match('/people', path)) return <ListPage subject="person" />;
   if (match('/accounts', path)) return <ListPage subject="account" />;

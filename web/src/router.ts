@@ -65,7 +65,7 @@ export function match(pattern: string, path: string): Record<string, string> | n
   for (let i = 0; i < p.length; i++) {
     const seg = p[i] as string;
     const val = s[i] as string;
-    if (seg.startsWith(':')) out[seg.slice(1)] = decodeURIComponent(val);
+    if (seg.startsWith(':')) out[seg.slice(1)] = decodeSafe(val);
     else if (seg !== val) return null;
   }
   return out;
@@ -79,4 +79,13 @@ export function onLinkClick(e: MouseEvent): void {
   if (url.origin !== window.location.origin) return;
   e.preventDefault();
   navigate(url.pathname + url.search);
+}
+
+/** decodeURIComponent that keeps a malformed escape (`%E0`) as it is instead of throwing. */
+export function decodeSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

@@ -144,7 +144,14 @@ export interface Operation {
 
 export interface Overview {
   range: { from: string; to: string; bucket: string };
-  totals: { events: number; persons: number; accounts: number; touchpoints: number; conversions: number };
+  totals: {
+    events: number;
+    persons: number;
+    accounts: number;
+    touchpoints: number;
+    touchedPersons: number;
+    conversions: number;
+  };
   trend: {
     at: string;
     events: number;

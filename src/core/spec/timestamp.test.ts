@@ -51,6 +51,26 @@ describe('parseTimestamp', () => {
     const r = parseTimestamp('not a date');
     expect(!r.ok && r.error).toContain('not a date');
   });
+
+  it('reads years before 100 as those years (Date.UTC would make 0050 into 1950)', () => {
+    const r = parseTimestamp('0050-01-01');
+    expect(r.ok && new Date(r.value).toISOString()).toBe('0050-01-01T00:00:00.000Z');
+    const leap = parseTimestamp('0004-02-29T12:00:00Z');
+    expect(leap.ok && new Date(leap.value).toISOString()).toBe('0004-02-29T12:00:00.000Z');
+  });
+
+  it('refuses zone offsets no zone has', () => {
+    for (const bad of [
+      '2026-01-01T00:00:00+99:99',
+      '2026-01-01T00:00:00-24:00',
+      '2026-01-01T00:00:00+05:60',
+    ]) {
+      const r = parseTimestamp(bad);
+      expect(r.ok, bad).toBe(false);
+      expect(!r.ok && r.error).toContain('zone offset');
+    }
+    expect(parseTimestamp('2026-01-01T00:00:00+23:59').ok).toBe(true);
+  });
 });
 
 describe('the canonical SDK form takes a fast path with the same answers', () => {

@@ -31,12 +31,16 @@ export function parseTimestamp(input: string): Result<number, string> {
   ) {
     return err(`"${truncate(input)}" is not a valid date-time`);
   }
-  const date = Date.UTC(Number(y), month - 1, day);
+  const offset = zoneOffsetMinutes(zone.trim().toUpperCase());
+  if (offset === null) return err(`"${truncate(input)}" has no valid zone offset (from -23:59 to +23:59)`);
+  // Date.UTC reads years 0–99 as 1900–1999: set the year itself.
+  const at = new Date(Date.UTC(2000, month - 1, day));
+  at.setUTCFullYear(Number(y));
+  const date = at.getTime();
   // Date.UTC silently rolls Feb 31 into March; reject instead.
   if (new Date(date).getUTCDate() !== day) return err(`"${truncate(input)}" is not a valid date-time`);
   const ms = frac ? Number(`0.${frac}`) * 1000 : 0;
   const time = ((Number(h) * 60 + Number(mi)) * 60 + Number(s)) * 1000 + Math.floor(ms);
-  const offset = zoneOffsetMinutes(zone.trim().toUpperCase());
   return ok(date + time - offset * 60_000);
 }
 
@@ -62,12 +66,14 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
-function zoneOffsetMinutes(zone: string): number {
+/** Minutes east of UTC, or null for an offset no zone has (hours past 23, minutes past 59). */
+function zoneOffsetMinutes(zone: string): number | null {
   if (zone === 'Z') return 0;
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
   const hours = Number(digits.slice(0, 2));
   const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  if (hours > 23 || minutes > 59) return null;
   return sign * (hours * 60 + minutes);
 }
 

@@ -63,5 +63,6 @@ export async function dashboardRoutes(app: FastifyInstance, o: { root?: string }
       immutable: true,
       maxAge: '365d',
       index: false,
+      setHeaders: (res) => res.setHeader('x-content-type-options', 'nosniff'),
     });
 }

@@ -31,7 +31,11 @@ export async function keysRoutes(
         response: { 200: { type: 'object', properties: { keys: { type: 'array', items: keySchema } } } },
       },
     },
-    async (request) => ({ keys: await deps.workspaces.listKeys(request.workspaceId!) }),
+    async (request, reply) => {
+      // Write keys are listed whole: no cache may keep the answer.
+      reply.header('cache-control', 'no-store');
+      return { keys: await deps.workspaces.listKeys(request.workspaceId!) };
+    },
   );
 
   app.post<{ Body: { kind: 'write' | 'admin'; label?: string } }>(

@@ -63,7 +63,12 @@ export async function liveEventsRoutes(app: FastifyInstance, deps: LiveDeps): Pr
           res.write(`event: event\ndata: ${JSON.stringify(toSegmentShape(e))}\n\n`);
         }
       });
-      const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs);
+      // The stream ends when its credentials do (a revoked key, a dashboard sign-out): checked
+      // with each heartbeat.
+      const heartbeat = setInterval(() => {
+        if (request.stillAuthorized && !request.stillAuthorized()) close();
+        else res.write(': ping\n\n');
+      }, deps.heartbeatMs);
       const close = () => {
         clearInterval(heartbeat);
         unsubscribe();

@@ -15,6 +15,13 @@ interface Deps {
   sessions: DashboardSessions;
 }
 
+const cookieOptions = (request: FastifyRequest) => ({
+  path: '/',
+  httpOnly: true,
+  sameSite: 'strict' as const,
+  secure: request.protocol === 'https',
+});
+
 /** Dashboard sign-in: an admin key for a session cookie, the session's state, sign-out. */
 export async function sessionRoutes(app: FastifyInstance, deps: Deps): Promise<void> {
   const tags = ['Dashboard session'];
@@ -27,13 +34,10 @@ export async function sessionRoutes(app: FastifyInstance, deps: Deps): Promise<v
     };
   };
   const cookie = (request: FastifyRequest, reply: FastifyReply, session: DashboardSession) =>
-    reply.setCookie(SESSION_COOKIE, session.id, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: request.protocol === 'https',
-      maxAge: SESSION_TTL_MS / 1000,
-    });
+    reply
+      // The answer holds the CSRF token: no cache may keep it.
+      .header('cache-control', 'no-store')
+      .setCookie(SESSION_COOKIE, session.id, { ...cookieOptions(request), maxAge: SESSION_TTL_MS / 1000 });
   const live = (request: FastifyRequest) => {
     const session = deps.sessions.get(request.cookies[SESSION_COOKIE]);
     return session && currentWorkspace(deps.keyRing, session) !== undefined ? session : undefined;
@@ -56,10 +60,18 @@ export async function sessionRoutes(app: FastifyInstance, deps: Deps): Promise<v
       },
     },
     async (request, reply) => {
+      // Signed in already, adding a workspace is a change to that session: it needs the token.
+      const existing = live(request);
+      if (existing && !csrfOk(request, existing))
+        return sendError(
+          reply,
+          'csrf_rejected',
+          'adding a workspace to a session needs its X-CSRF-Token header',
+        );
       const key = request.body.key.trim();
       if (deps.keyRing.workspaceForAdminKey(key) === undefined)
         return sendError(reply, 'invalid_key', 'that admin key is not valid for any workspace');
-      const session = deps.sessions.signIn(key, live(request));
+      const session = deps.sessions.signIn(key, existing);
       cookie(request, reply, session);
       return describe(session);
     },
@@ -78,6 +90,8 @@ export async function sessionRoutes(app: FastifyInstance, deps: Deps): Promise<v
       const session = live(request);
       if (!session)
         return sendError(reply, 'missing_key', 'not signed in: POST /api/session with an admin key');
+      // The server's session slides with use; the cookie's lifetime follows it.
+      cookie(request, reply, session);
       return describe(session);
     },
   );
@@ -131,7 +145,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: Deps): Promise<v
       if (session && !csrfOk(request, session))
         return sendError(reply, 'csrf_rejected', 'signing out needs the session’s X-CSRF-Token header');
       if (session) deps.sessions.signOut(session.id);
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie(SESSION_COOKIE, cookieOptions(request));
       return reply.code(204).send();
     },
   );

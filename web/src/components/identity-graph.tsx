@@ -5,16 +5,10 @@ const key = (i: { type: string; value: string }) => `${i.type}:${i.value}`;
 
 /**
  * The identity graph drawn with Cytoscape (its own chunk): identifiers are nodes, each link joins
- * the identifiers its message carried (evidence on hover, in the list beside); untrusted
- * identifiers are outlined red, dropped links dashed.
+ * the identifiers its message carried (labelled with its number and rule; the evidence is in the
+ * table beside); untrusted identifiers are outlined red, dropped links dashed.
  */
-export function IdentityGraph({
-  identity,
-  onSelect,
-}: {
-  identity: IdentityExplanation;
-  onSelect?: (identifier: string) => void;
-}) {
+export function IdentityGraph({ identity }: { identity: IdentityExplanation }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
     let cy: { destroy(): void } | undefined;
@@ -93,11 +87,6 @@ export function IdentityGraph({
         minZoom: 0.3,
         maxZoom: 1.2,
       });
-      (cy as unknown as { on(e: string, s: string, f: (ev: { target: { id(): string } }) => void): void }).on(
-        'tap',
-        'node',
-        (ev) => onSelect?.(ev.target.id()),
-      );
     });
     return () => {
       gone = true;

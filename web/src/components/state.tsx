@@ -103,13 +103,15 @@ export function Link({
   href,
   children,
   class: className,
+  ariaLabel,
 }: {
   href: string;
   children: ComponentChildren;
   class?: string;
+  ariaLabel?: string;
 }) {
   return (
-    <a href={href} onClick={onLinkClick} class={className}>
+    <a href={href} onClick={onLinkClick} class={className} aria-label={ariaLabel}>
       {children}
     </a>
   );

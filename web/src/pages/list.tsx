@@ -42,6 +42,15 @@ export function ListPage({ subject }: { subject: 'person' | 'account' }) {
   const title = subject === 'person' ? 'People' : 'Accounts';
   const rows = loaded.data ? (loaded.data.persons ?? loaded.data.accounts ?? []) : [];
   const traitFilter = [...params].find(([k]) => k.startsWith('trait.'));
+  // Filters the form has no field for (set by links from the overview), shown so they can go.
+  const hidden = (
+    [
+      ['seenTo', 'active before'],
+      ['touchedFrom', 'touched from'],
+      ['touchedTo', 'touched before'],
+      ['order', 'order'],
+    ] as const
+  ).filter(([k]) => params.has(k));
   // The workspace's stage model and channels, for the filters' choices.
   const rules = useApi<{
     channelRules: { channel: string }[];
@@ -53,6 +62,7 @@ export function ListPage({ subject }: { subject: 'person' | 'account' }) {
     <div class="stack">
       <h1>{title}</h1>
       <form
+        key={`${params.toString()}|${stages.length}|${channels.length}`}
         class="card row"
         aria-label={`Filter ${title.toLowerCase()}`}
         onSubmit={(e) => {
@@ -81,26 +91,24 @@ export function ListPage({ subject }: { subject: 'person' | 'account' }) {
         </label>
         <label>
           Current stage
-          <select name="stage" key={`stage-${stages.length}`} defaultValue={params.get('stage') ?? ''}>
+          <select name="stage">
             <option value="">any</option>
             {stages.map((st) => (
-              <option key={st.id} value={st.id}>
+              <option key={st.id} value={st.id} selected={st.id === params.get('stage')}>
                 {st.name}
               </option>
             ))}
-            <option value="(none)">no stage</option>
+            <option value="(none)" selected={params.get('stage') === '(none)'}>
+              no stage
+            </option>
           </select>
         </label>
         <label>
           Channel touched
-          <select
-            name="channel"
-            key={`channel-${channels.length}`}
-            defaultValue={params.get('channel') ?? ''}
-          >
+          <select name="channel">
             <option value="">any</option>
             {channels.map((c) => (
-              <option key={c} value={c}>
+              <option key={c} value={c} selected={c === params.get('channel')}>
                 {c}
               </option>
             ))}
@@ -121,9 +129,11 @@ export function ListPage({ subject }: { subject: 'person' | 'account' }) {
         </label>
         <label>
           Sort
-          <select name="sort" defaultValue={params.get('sort') ?? 'lastSeen'}>
+          <select name="sort">
             <option value="lastSeen">Last seen</option>
-            <option value="firstSeen">First seen</option>
+            <option value="firstSeen" selected={params.get('sort') === 'firstSeen'}>
+              First seen
+            </option>
           </select>
         </label>
         <button type="submit">Apply</button>
@@ -139,6 +149,21 @@ export function ListPage({ subject }: { subject: 'person' | 'account' }) {
           </button>
         )}
       </form>
+      {hidden.length > 0 && (
+        <section class="pill-list" aria-label="Other filters">
+          {hidden.map(([k, label]) => (
+            <button
+              key={k}
+              type="button"
+              class="secondary small"
+              aria-label={`Remove the filter ${label} ${params.get(k)}`}
+              onClick={() => setParams({ [k]: undefined, cursor: undefined }, { push: true })}
+            >
+              {label}: {k === 'order' ? params.get(k) : day(params.get(k))} ✕
+            </button>
+          ))}
+        </section>
+      )}
       <Show loaded={loaded} what={title.toLowerCase()}>
         {(page) =>
           rows.length === 0 ? (
@@ -202,7 +227,7 @@ export function ListPage({ subject }: { subject: 'person' | 'account' }) {
                 <button
                   type="button"
                   class="secondary"
-                  disabled={history.length === 0}
+                  disabled={history.length === 0 || loaded.loading}
                   onClick={() => {
                     const prev = history[history.length - 1];
                     setHistory(history.slice(0, -1));
@@ -214,7 +239,7 @@ export function ListPage({ subject }: { subject: 'person' | 'account' }) {
                 <button
                   type="button"
                   class="secondary"
-                  disabled={!page.nextCursor}
+                  disabled={!page.nextCursor || loaded.loading}
                   onClick={() => {
                     setHistory([...history, cursor ?? '']);
                     setParams({ cursor: page.nextCursor ?? undefined });

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, query } from '../api';
-import { Link, Show, useApi, when } from '../components/state';
+import { ErrorBox, Link, Show, useApi, when } from '../components/state';
 import { setParams, useLocation } from '../router';
 
 interface LiveEvent {
@@ -34,8 +34,15 @@ export function LivePage() {
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
   const buffer = useRef<LiveEvent[]>([]);
+  const [missed, setMissed] = useState(0);
+  const [backfillError, setBackfillError] = useState<Error | null>(null);
   useEffect(() => {
+    // A new filter starts over: nothing of the old one stays, shown or held while paused.
     setEvents([]);
+    buffer.current = [];
+    setWaiting(0);
+    setMissed(0);
+    setBackfillError(null);
     // The latest stored events first (so the page is never blank when data exists), then the stream.
     const controller = new AbortController();
     api<{ events: LiveEvent[] }>(`/api/events${query({ type, event: eventName, limit: 50 })}`, {
@@ -47,18 +54,26 @@ export function LivePage() {
           return [...live, ...r.events.filter((e) => !seen.has(e.messageId))].slice(0, CAP);
         }),
       )
-      .catch(() => undefined);
+      .catch((e: Error) => {
+        if (e.name !== 'AbortError') setBackfillError(e);
+      });
     const source = new EventSource(`/api/events/live${query({ type, event: eventName })}`);
     source.onopen = () => setStatus('live');
     source.onerror = () => setStatus('error');
     source.addEventListener('event', (m) => {
       const e = JSON.parse((m as MessageEvent).data) as LiveEvent;
       if (pausedRef.current) {
-        buffer.current.unshift(e);
-        setWaiting(buffer.current.length);
+        // Held while paused, as many as the page shows at most.
+        buffer.current = [e, ...buffer.current].slice(0, CAP);
+        setWaiting((n) => n + 1);
         return;
       }
       setEvents((list) => [e, ...list.filter((x) => x.messageId !== e.messageId)].slice(0, CAP));
+    });
+    // The server skips events while this page reads slower than they come, and says how many.
+    source.addEventListener('missed', (m) => {
+      const { count } = JSON.parse((m as MessageEvent).data) as { count: number };
+      setMissed((n) => n + count);
     });
     return () => {
       controller.abort();
@@ -72,8 +87,15 @@ export function LivePage() {
     setPaused(false);
   };
   const quarantine = useApi<{
-    items: { reason?: string; code?: string; receivedAt?: string; [k: string]: unknown }[];
-  }>('/api/quarantine?limit=50');
+    items: {
+      receivedAt: string;
+      messageId: string | null;
+      code: string;
+      reason: string;
+      field: string | null;
+      payload: unknown;
+    }[];
+  }>('/api/quarantine?limit=50', { refreshMs: 10_000 });
   return (
     <div class="stack">
       <div class="row between">
@@ -102,8 +124,10 @@ export function LivePage() {
         </label>
         <label>
           Event name
+          {/* Uncontrolled (keyed by the URL's value): typing is not reset by arriving events. */}
           <input
-            value={eventName}
+            key={eventName}
+            defaultValue={eventName}
             placeholder="Order Completed"
             onChange={(e) => setParams({ event: (e.target as HTMLInputElement).value })}
           />
@@ -118,6 +142,13 @@ export function LivePage() {
           </button>
         )}
       </form>
+      {backfillError && <ErrorBox error={backfillError} />}
+      {missed > 0 && (
+        <p class="notice" role="status">
+          {missed.toLocaleString('en-US')} events went by faster than this page could show them; they are
+          stored (see the API's GET /api/events).
+        </p>
+      )}
       <section class="card" aria-label="Events as they arrive" style={{ padding: 0 }}>
         {events.length === 0 ? (
           <p class="loading" style={{ padding: 16 }}>

@@ -20,6 +20,7 @@ export function OverviewPage() {
     `/api/overview${query({ from: from.toISOString(), to: to.toISOString(), bucket })}`,
   );
   const since = from.toISOString();
+  const until = to.toISOString();
   return (
     <div class="stack">
       <div class="row between">
@@ -44,21 +45,29 @@ export function OverviewPage() {
           ) : (
             <>
               <section class="grid cols-4" aria-label="Totals">
-                <Stat label="Events" value={fmt(o.totals.events)} href="/live" />
                 <Stat
-                  label="Active persons (bots excluded)"
+                  label="Events"
+                  value={fmt(o.totals.events)}
+                  href="/live"
+                  linkLabel="events: the live page"
+                />
+                <Stat
+                  label="Persons active"
                   value={fmt(o.totals.persons)}
-                  href={`/people${query({ seenFrom: since })}`}
+                  href={`/people${query({ seenFrom: since, seenTo: until })}`}
+                  linkLabel="persons active in the range"
                 />
                 <Stat
-                  label="Active accounts"
+                  label="Accounts active"
                   value={fmt(o.totals.accounts)}
-                  href={`/accounts${query({ seenFrom: since })}`}
+                  href={`/accounts${query({ seenFrom: since, seenTo: until })}`}
+                  linkLabel="accounts active in the range"
                 />
                 <Stat
-                  label="Touchpoints"
-                  value={fmt(o.totals.touchpoints)}
-                  href={`/people${query({ touchedFrom: since })}`}
+                  label={`Touchpoints (${fmt(o.totals.touchpoints)}), persons touched`}
+                  value={fmt(o.totals.touchedPersons)}
+                  href={`/people${query({ touchedFrom: since, touchedTo: until })}`}
+                  linkLabel="persons with a touchpoint in the range"
                 />
               </section>
               <section class="card" aria-labelledby="trend-title">
@@ -82,14 +91,14 @@ export function OverviewPage() {
                         data: o.trend.map((t) => [t.at, t.events]),
                       },
                       {
-                        name: 'Active persons',
+                        name: 'Persons (journeys)',
                         type: 'line',
                         yAxisIndex: 1,
                         showSymbol: false,
                         data: o.trend.map((t) => [t.at, t.persons]),
                       },
                       {
-                        name: 'Active accounts',
+                        name: 'Accounts (journeys)',
                         type: 'line',
                         yAxisIndex: 1,
                         showSymbol: false,
@@ -122,7 +131,7 @@ export function OverviewPage() {
                       <Chart
                         label="Touchpoints by channel"
                         onClick={(channel) => {
-                          navigate(`/people${query({ channel, touchedFrom: since })}`);
+                          navigate(`/people${query({ channel, touchedFrom: since, touchedTo: until })}`);
                         }}
                         option={{
                           tooltip: { trigger: 'item' },
@@ -143,7 +152,9 @@ export function OverviewPage() {
                       <ul class="pill-list" aria-label="Persons by channel">
                         {o.channels.map((c) => (
                           <li key={c.channel} style={{ listStyle: 'none' }}>
-                            <Link href={`/people${query({ channel: c.channel, touchedFrom: since })}`}>
+                            <Link
+                              href={`/people${query({ channel: c.channel, touchedFrom: since, touchedTo: until })}`}
+                            >
                               {c.channel} · {fmt(c.touchpoints)}
                             </Link>
                           </li>
@@ -248,11 +259,21 @@ export function OverviewPage() {
   );
 }
 
-function Stat({ label, value, href }: { label: string; value: string; href: string }) {
+function Stat({
+  label,
+  value,
+  href,
+  linkLabel,
+}: {
+  label: string;
+  value: string;
+  href: string;
+  linkLabel: string;
+}) {
   return (
     <div class="card stat">
       <span class="label">{label}</span>
-      <Link href={href} class="value">
+      <Link href={href} class="value" ariaLabel={`${value} ${linkLabel}`}>
         {value}
       </Link>
     </div>

@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { Show, useApi, when } from '../components/state';
+import { lineOfMessage, prettyJson } from '../json-lines';
 import type { ApiKey } from '../types';
 
 /** Write keys and install snippets; journey and identity settings edited with validation; Stripe. */
@@ -79,16 +80,13 @@ export function SettingsPage() {
 
 function Install({ writeKey, origin }: { writeKey: string; origin: string }) {
   const snippets = {
-    'analytics.js (browser)': `<script>
-  !function(){var i="analytics",analytics=window[i]=window[i]||[];if(!analytics.initialize){analytics.invoked=!0;
-  analytics.methods=["track","page","identify","group","alias","reset"];analytics.factory=function(e){return function(){
-  var t=Array.prototype.slice.call(arguments);t.unshift(e);analytics.push(t);return analytics}};
-  for(var n=0;n<analytics.methods.length;n++){var k=analytics.methods[n];analytics[k]=analytics.factory(k)}
-  analytics.load=function(key){var t=document.createElement("script");t.async=!0;
-  t.src="https://cdn.segment.com/analytics.js/v1/"+key+"/analytics.min.js";document.head.appendChild(t);
-  analytics._loadOptions={integrations:{"Segment.io":{apiHost:"${origin.replace(/^https?:\/\//, '')}/v1",protocol:"${origin.startsWith('https') ? 'https' : 'http'}"}}}};
-  analytics.load("${writeKey}");analytics.page()}}();
-</script>`,
+    'analytics.js (browser)': `npm install @segment/analytics-next
+
+import { AnalyticsBrowser } from '@segment/analytics-next';
+// Settings come from this server (cdnURL), and so do the events it sends.
+export const analytics = AnalyticsBrowser.load({ writeKey: '${writeKey}', cdnURL: '${origin}' });
+analytics.page();
+analytics.track('Order Completed', { revenue: 49.5 });`,
     'Segment Node.js': `npm install @segment/analytics-node
 
 import { Analytics } from '@segment/analytics-node';
@@ -161,9 +159,20 @@ function JsonSettings({
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const editor = useRef<HTMLTextAreaElement>(null);
   useEffect(() => {
-    if (loaded.data !== undefined && text === null) setText(JSON.stringify(pick(loaded.data), null, 2));
+    if (loaded.data !== undefined && text === null) setText(prettyJson(pick(loaded.data)).text);
   }, [loaded.data]);
+  /** Selects a line of the editor (1-based) and scrolls to it. */
+  const showLine = (doc: string, line: number) => {
+    const el = editor.current;
+    if (!el) return;
+    const lines = doc.split('\n');
+    const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    el.focus();
+    el.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
+    el.scrollTop = Math.max(0, (line - 4) * (el.scrollHeight / Math.max(1, lines.length)));
+  };
   const id = path.replace(/\W+/g, '-');
   const save = async () => {
     setError(null);
@@ -175,12 +184,18 @@ function JsonSettings({
       setError(`not valid JSON: ${(e as Error).message}`);
       return;
     }
+    // Laid out again, so that the line a message names is the line the editor shows.
+    const pretty = prettyJson(body);
+    setText(pretty.text);
     setBusy(true);
     try {
       await api(path, { method: 'PUT', body });
       setSaved(`Saved ${new Date().toLocaleTimeString()}.`);
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      const message = e instanceof ApiError ? e.message : String(e);
+      const line = lineOfMessage(message, pretty.lineOf);
+      setError(line === undefined ? message : `Line ${line}: ${message}`);
+      if (line !== undefined) window.setTimeout(() => showLine(pretty.text, line), 0);
     } finally {
       setBusy(false);
     }
@@ -195,6 +210,7 @@ function JsonSettings({
             <label>
               Settings (JSON)
               <textarea
+                ref={editor}
                 value={text ?? ''}
                 spellcheck={false}
                 aria-invalid={error ? 'true' : undefined}
