@@ -13,6 +13,7 @@ import { BIN, dataset } from './lib/datasets.mjs';
 import { machine, median } from './lib/machine.mjs';
 import { freePort, startServer, stopServer, waitHealthy } from './lib/probe-server.mjs';
 import { recordSection } from './lib/record.mjs';
+import { until } from './lib/until.mjs';
 
 const ADMIN = 'ak_bench_admin_key_00000000001';
 const WRITE = 'wk_bench_write_key_0001';
@@ -23,16 +24,6 @@ const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
-
-async function until(what, probe, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The built app's files: the initial download (index.html's script and style) and the rest. */
 function bundle() {

@@ -13,6 +13,7 @@ import { openDatabase } from '../dist/store/duckdb-database.js';
 import { BIN, dataset } from './lib/datasets.mjs';
 import { machine, median } from './lib/machine.mjs';
 import { recordSection } from './lib/record.mjs';
+import { until } from './lib/until.mjs';
 
 const PORT = 18410;
 const URL_ = `http://127.0.0.1:${PORT}`;
@@ -39,16 +40,6 @@ async function timedQuery(conn, sql, runs = 5) {
     times.push(performance.now() - t);
   }
   return { ms: median(times), rows };
-}
-
-async function until(what, probe, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function serveUntilHealthy(dir, env) {

@@ -1,3 +1,4 @@
+import type { Bucket, Overview } from '../core/analytics/overview.js';
 import type { JourneyService } from './journey-service.js';
 import type { ListOptions, PersonService } from './person-service.js';
 
@@ -7,45 +8,12 @@ import type { ListOptions, PersonService } from './person-service.js';
  * the query-ready tables (event facts, the person map, the journey tables, stage history).
  */
 
-export type Bucket = 'day' | 'week' | 'month';
+export type { Bucket, Overview } from '../core/analytics/overview.js';
 
 export interface OverviewRange {
   from: Date;
   to: Date;
   bucket: Bucket;
-}
-
-export interface Overview {
-  /**
-   * Over the range. `persons` and `accounts` are those whose last activity falls in it, and
-   * `touchedPersons` those with a touchpoint in it: each is the total of the list it links to
-   * (`/api/persons?seenFrom=&seenTo=`, `/api/accounts?…`, `/api/persons?touchedFrom=&touchedTo=`).
-   */
-  totals: {
-    events: number;
-    persons: number;
-    accounts: number;
-    touchpoints: number;
-    touchedPersons: number;
-    conversions: number;
-  };
-  /**
-   * Per bucket (its start, ISO; every bucket of the range, empty ones as zeros): events, persons
-   * and accounts with journey activity in it (bot traffic left out, as journeys leave it out),
-   * touchpoints, conversions.
-   */
-  trend: {
-    at: string;
-    events: number;
-    persons: number;
-    accounts: number;
-    touchpoints: number;
-    conversions: number;
-  }[];
-  channels: { channel: string; touchpoints: number }[];
-  /** Subjects by current stage (the last stage entered), now, not limited to the range. */
-  stages: { stage: string; name: string; persons: number; accounts: number }[];
-  recentConversions: { personId: string | null; event: string; at: string; revenue: number | null }[];
 }
 
 /** What the store computes: everything but the list totals. */

@@ -1,3 +1,5 @@
+import type { Overview as OverviewFigures } from '../../src/core/analytics/overview.js';
+
 // The API's answers as the dashboard reads them (the server's own types live in src/services,
 // which the dashboard does not import: it talks to /api only).
 
@@ -142,29 +144,11 @@ export interface Operation {
   [k: string]: unknown;
 }
 
-export interface Overview {
+/** GET /api/overview: the server's figures (their type lives in src/core) and the range and pipeline. */
+export type Overview = OverviewFigures & {
   range: { from: string; to: string; bucket: string };
-  totals: {
-    events: number;
-    persons: number;
-    accounts: number;
-    touchpoints: number;
-    touchedPersons: number;
-    conversions: number;
-  };
-  trend: {
-    at: string;
-    events: number;
-    persons: number;
-    accounts: number;
-    touchpoints: number;
-    conversions: number;
-  }[];
-  channels: { channel: string; touchpoints: number }[];
-  stages: { stage: string; name: string; persons: number; accounts: number }[];
-  recentConversions: { personId: string | null; event: string; at: string; revenue: number | null }[];
   pipeline: { log?: { lagRows: number; lagMs: number }; identity?: { lagRows: number }; journeys?: unknown };
-}
+};
 
 export interface ApiKey {
   id: string;

@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact';
+import { type ComponentChildren, Fragment } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { onLinkClick } from '../router';
@@ -127,3 +127,25 @@ export const when = (iso: string | null | undefined) =>
   iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' }) : '—';
 export const day = (iso: string | null | undefined) =>
   iso ? new Date(iso).toLocaleDateString('en-GB', { dateStyle: 'medium' }) : '—';
+
+/** Traits as name and value rows of a `dl.kv` (hover: when each was set, when known). */
+export function TraitRows({
+  traits,
+  updatedAt,
+}: {
+  traits: Record<string, unknown>;
+  updatedAt?: Record<string, string>;
+}) {
+  return (
+    <>
+      {Object.entries(traits).map(([k, v]) => (
+        <Fragment key={k}>
+          <dt>{k}</dt>
+          <dd title={updatedAt?.[k] ? `set ${when(updatedAt[k])}` : undefined}>
+            {typeof v === 'object' ? JSON.stringify(v) : String(v)}
+          </dd>
+        </Fragment>
+      ))}
+    </>
+  );
+}

@@ -1,5 +1,5 @@
 import { JourneyList, StageTimeline } from '../components/journey-view';
-import { fmt, Link, money, Show, useApi, when } from '../components/state';
+import { fmt, Link, money, Show, TraitRows, useApi, when } from '../components/state';
 import type { Identifier, Journey } from '../types';
 
 interface Account {
@@ -30,12 +30,7 @@ export function AccountPage({ id }: { id: string }) {
               <section class="card" aria-labelledby="traits-title">
                 <h2 id="traits-title">Traits</h2>
                 <dl class="kv">
-                  {Object.entries(a.traits).map(([k, v]) => (
-                    <>
-                      <dt key={`k-${k}`}>{k}</dt>
-                      <dd key={`v-${k}`}>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd>
-                    </>
-                  ))}
+                  <TraitRows traits={a.traits} />
                   {a.lastSeen !== undefined && (
                     <>
                       <dt>Last seen</dt>

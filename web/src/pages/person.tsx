@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { IdentityGraph } from '../components/identity-graph';
 import { JourneyList, StageTimeline } from '../components/journey-view';
-import { ErrorBox, fmt, Link, money, Show, useApi, when } from '../components/state';
+import { ErrorBox, fmt, Link, money, Show, TraitRows, useApi, when } from '../components/state';
 import { navigate } from '../router';
 import type { IdentityExplanation, Journey, Profile } from '../types';
 
@@ -40,17 +40,7 @@ export function PersonPage({ personRef }: { personRef: string }) {
               <section class="card" aria-labelledby="traits-title">
                 <h2 id="traits-title">Traits</h2>
                 <dl class="kv">
-                  {Object.entries(p.traits).map(([k, v]) => (
-                    <>
-                      <dt key={`k-${k}`}>{k}</dt>
-                      <dd
-                        key={`v-${k}`}
-                        title={p.traitsUpdatedAt?.[k] ? `set ${when(p.traitsUpdatedAt[k])}` : undefined}
-                      >
-                        {typeof v === 'object' ? JSON.stringify(v) : String(v)}
-                      </dd>
-                    </>
-                  ))}
+                  <TraitRows traits={p.traits} updatedAt={p.traitsUpdatedAt} />
                 </dl>
               </section>
               <section class="card" aria-labelledby="activity-title">
