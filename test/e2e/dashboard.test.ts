@@ -203,26 +203,20 @@ describe('the dashboard in Chromium', { timeout: 90_000 }, () => {
   });
 
   it('is usable from the keyboard: skip link, then the navigation', async () => {
+    const focusedText = () =>
+      page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document
+            .activeElement.textContent,
+      );
     await page.goto(`${s.url}/`);
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.keyboard.press('Tab');
-    expect(
-      await page.evaluate(
-        () =>
-          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document
-            .activeElement.textContent,
-      ),
-    ).toBe('Skip to content');
+    expect(await focusedText()).toBe('Skip to content');
     // Past the skip link, the second link of the navigation is People.
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
-    expect(
-      await page.evaluate(
-        () =>
-          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document
-            .activeElement.textContent,
-      ),
-    ).toBe('People');
+    expect(await focusedText()).toBe('People');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'People' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/people');

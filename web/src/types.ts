@@ -140,7 +140,6 @@ export interface Operation {
   at: string;
   reason: string | null;
   undone?: boolean;
-  undoneAt?: string | null;
   [k: string]: unknown;
 }
 

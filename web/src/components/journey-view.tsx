@@ -1,7 +1,19 @@
 import type { Journey, SessionView, Touchpoint } from '../types';
 import { channelColor, channelMark } from './channels';
 import { Chart } from './chart';
-import { day, Empty, fmt, when } from './state';
+import { day, Empty, fmt, type Loaded, Show, when } from './state';
+
+/** The profile's "Lifecycle stages" card: the stage history of a loaded journey. */
+export function StageCard({ journey }: { journey: Loaded<Journey> }) {
+  return (
+    <section class="card" aria-labelledby="stage-title">
+      <h2 id="stage-title">Lifecycle stages</h2>
+      <Show loaded={journey} what="the stage history">
+        {(j) => <StageTimeline journey={j} />}
+      </Show>
+    </section>
+  );
+}
 
 /** A stage history, drawn as a step line over time (each stage a level), with its spans listed. */
 export function StageTimeline({ journey }: { journey: Journey }) {

@@ -1,5 +1,5 @@
 import { type ComponentChildren, Fragment } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, api } from '../api';
 import { onLinkClick } from '../router';
 
@@ -35,11 +35,10 @@ export function useApi<T>(path: string | null, o: { refreshMs?: number } = {}): 
     return () => controller.abort();
   }, [path, tick]);
   const refresh = o.refreshMs;
-  const timer = useRef<number | undefined>(undefined);
   useEffect(() => {
     if (!refresh) return;
-    timer.current = window.setInterval(reload, refresh);
-    return () => window.clearInterval(timer.current);
+    const timer = window.setInterval(reload, refresh);
+    return () => window.clearInterval(timer);
   }, [refresh, reload]);
   return { ...state, reload };
 }

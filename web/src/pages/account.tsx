@@ -1,4 +1,4 @@
-import { JourneyList, StageTimeline } from '../components/journey-view';
+import { JourneyList, StageCard } from '../components/journey-view';
 import { fmt, Link, money, Show, TraitRows, useApi, when } from '../components/state';
 import type { Identifier, Journey } from '../types';
 
@@ -67,12 +67,7 @@ export function AccountPage({ id }: { id: string }) {
           </>
         )}
       </Show>
-      <section class="card" aria-labelledby="stage-title">
-        <h2 id="stage-title">Lifecycle stages</h2>
-        <Show loaded={journey} what="the stage history">
-          {(j) => <StageTimeline journey={j} />}
-        </Show>
-      </section>
+      <StageCard journey={journey} />
       <section class="card" aria-labelledby="journey-title">
         <h2 id="journey-title">Journey (all members)</h2>
         <Show loaded={journey} what="the journey">

@@ -1,9 +1,8 @@
 import { useState } from 'preact/hooks';
-import { ApiError, api } from '../api';
+import { api } from '../api';
 import { IdentityGraph } from '../components/identity-graph';
-import { JourneyList, StageTimeline } from '../components/journey-view';
+import { JourneyList, StageCard } from '../components/journey-view';
 import { ErrorBox, fmt, Link, money, Show, TraitRows, useApi, when } from '../components/state';
-import { navigate } from '../router';
 import type { IdentityExplanation, Journey, Profile } from '../types';
 
 /** A person: traits, stage history, journey, accounts, and the identity graph with its actions. */
@@ -81,12 +80,7 @@ export function PersonPage({ personRef }: { personRef: string }) {
           </>
         )}
       </Show>
-      <section class="card" aria-labelledby="stage-title">
-        <h2 id="stage-title">Lifecycle stages</h2>
-        <Show loaded={journey} what="the stage history">
-          {(j) => <StageTimeline journey={j} />}
-        </Show>
-      </section>
+      <StageCard journey={journey} />
       <section class="card" aria-labelledby="identity-title">
         <h2 id="identity-title">Identity</h2>
         <Show loaded={identity} what="the identity graph">
@@ -155,6 +149,8 @@ function IdentityPanel({
       setBusy(false);
     }
   };
+  const undo = (operation: number) =>
+    act(() => api(`/api/identity/operations/${operation}/undo`, { method: 'POST', body: {} }));
   const linkOf = new Map(identity.links.map((l) => [l.id, l]));
   const ref = encodeURIComponent(personRef);
   return (
@@ -166,14 +162,7 @@ function IdentityPanel({
           <span>
             Done: {last.kind} {last.what} (operation #{last.id}).
           </span>
-          <button
-            type="button"
-            class="secondary"
-            disabled={busy}
-            onClick={() =>
-              void act(() => api(`/api/identity/operations/${last.id}/undo`, { method: 'POST', body: {} }))
-            }
-          >
+          <button type="button" class="secondary" disabled={busy} onClick={() => void undo(last.id)}>
             Undo {last.kind}
           </button>
         </div>
@@ -351,19 +340,10 @@ function IdentityPanel({
                   <td>{o.kind}</td>
                   <td class="small">{o.reason ?? ''}</td>
                   <td>
-                    {o.undone || o.undoneAt ? (
+                    {o.undone ? (
                       <span class="badge">undone</span>
                     ) : (
-                      <button
-                        type="button"
-                        class="secondary"
-                        disabled={busy}
-                        onClick={() =>
-                          void act(() =>
-                            api(`/api/identity/operations/${o.id}/undo`, { method: 'POST', body: {} }),
-                          )
-                        }
-                      >
+                      <button type="button" class="secondary" disabled={busy} onClick={() => void undo(o.id)}>
                         Undo
                       </button>
                     )}
@@ -373,14 +353,6 @@ function IdentityPanel({
             </tbody>
           </table>
         </div>
-      )}
-      {error instanceof ApiError && error.code === 'not_found' && (
-        <p>
-          This person no longer exists under that reference.{' '}
-          <button type="button" class="secondary" onClick={() => navigate('/people')}>
-            Back to people
-          </button>
-        </p>
       )}
     </div>
   );
