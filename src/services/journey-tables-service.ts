@@ -1,5 +1,6 @@
 import type { Journey } from '../core/journey/journey.js';
 import { journeyFromRows } from '../core/journey/journey-rows.js';
+import type { TablesFreshness } from './analytics-ports.js';
 import { PERSON_MODEL_VERSION, type PersonEvent } from './identity-service.js';
 import { journeyFingerprint, journeysPart } from './journey-fingerprint.js';
 import type {
@@ -389,6 +390,12 @@ export class JourneyTablesService {
     if (!(await this.readable(workspaceId))) return null;
     const rows = await this.deps.store.accountJourneyRows(workspaceId, groupId);
     return rows && journeyFromRows(rows, this.deps.journeys.configFor(workspaceId).stages, asOf);
+  }
+
+  /** For analytics, which reads the tables directly: caught up when they lag a little, and how current. */
+  async freshen(workspaceId: string): Promise<TablesFreshness> {
+    const current = await this.readable(workspaceId);
+    return { current, builtSeq: this.states.get(workspaceId)?.builtSeq ?? 0, readyTo: this.deps.readyTo() };
   }
 
   /** Whether the tables can answer a read now: current, after a catch-up when they lag a little. */
