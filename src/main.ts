@@ -562,7 +562,13 @@ export async function openLocal(
       // unseen are derived again before a read answers.
       await journeyTables.load();
       await journeyTables.findStale();
-      return { ...people, journeys, journeyTables };
+      const funnels = new FunnelService(
+        new DuckDBFunnelStore(db.reader),
+        journeyTables,
+        people.persons,
+        systemClock,
+      );
+      return { ...people, journeys, journeyTables, funnels };
     }),
     close: async () => {
       await people.identity.drain();
