@@ -1,6 +1,7 @@
 import { type FoldArgs, type FoldEvent, type FoldResult, foldFunnel } from './funnel-fold.js';
 import type { FunnelQuery } from './funnel-query.js';
 import { windowMs } from './funnel-query.js';
+import type { FunnelResult, FunnelStepResult } from './funnel-types.js';
 
 /**
  * From candidate rows to the funnel's answer: each actor's events folded (funnel-fold.ts), once
@@ -8,29 +9,7 @@ import { windowMs } from './funnel-query.js';
  * drop-off and times to convert per step, the time-to-convert histogram, and the breakdown rows.
  */
 
-export interface FunnelStepResult {
-  index: number;
-  name: string;
-  count: number;
-  /** Of those who did step 0. */
-  conversionRate: number;
-  /** Of those who did the step before. */
-  stepConversionRate: number;
-  /** Who did the step before but not this one (0 at step 0), … */
-  dropOff: number;
-  /** … of whom this many are still within the conversion window (they may yet do it). */
-  stillInWindow: number;
-  averageTimeToConvertS: number | null;
-  medianTimeToConvertS: number | null;
-  p75TimeToConvertS: number | null;
-}
-
-export interface FunnelResult {
-  steps: FunnelStepResult[];
-  /** Time from step 0 to the last step, of the actors who completed the funnel. */
-  timeToConvert: { bins: [number, number][]; averageS: number | null; medianS: number | null };
-  breakdown?: { value: string; steps: FunnelStepResult[] }[];
-}
+export type { FunnelResult, FunnelStepResult } from './funnel-types.js';
 
 /** One actor's outcome: the furthest step (0-based) and, per breakdown value, its own. */
 export interface ActorOutcome {
