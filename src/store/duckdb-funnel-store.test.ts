@@ -161,7 +161,7 @@ describe('funnel SQL', () => {
         for (let k = 1; k < expected.steps.length; k++)
           expect(expected.steps[k]?.count).toBeLessThanOrEqual(expected.steps[k - 1]?.count ?? 0);
       }),
-      { numRuns: 100 },
+      { numRuns: 150 },
     );
   }, 120_000);
 

@@ -102,25 +102,31 @@ export function funnelSql(
   const value = !q.breakdown
     ? 'NULL::VARCHAR'
     : q.breakdown.attribution === 'first_touch'
-      ? "coalesce(arg_min(breakdown, (ms, seq)) FILTER (WHERE breakdown IS NOT NULL), '')"
+      ? "coalesce(arg_min(breakdown, (ms, seq)) FILTER (WHERE breakdown IS NOT NULL AND steps <> 0), '')"
       : q.breakdown.attribution === 'last_touch'
-        ? "coalesce(arg_max(breakdown, (ms, seq)) FILTER (WHERE breakdown IS NOT NULL), '')"
+        ? "coalesce(arg_max(breakdown, (ms, seq)) FILTER (WHERE breakdown IS NOT NULL AND steps <> 0), '')"
         : q.breakdown.attribution === 'step' && q.breakdown.step > 0
           ? 'NULL::VARCHAR'
           : "unnest(list_distinct(list(coalesce(breakdown, ''))))";
   const noValue = q.breakdown?.attribution === 'step' && q.breakdown.step > 0;
+  // First- or last-touch: one value per actor, decided here over all its rows, then carried by
+  // each row the fold sees (the fold takes the first or last value its rows carry: this one), so
+  // the rows can be pruned as without a breakdown.
+  const touch = q.breakdown?.attribution === 'first_touch' || q.breakdown?.attribution === 'last_touch';
   // Rows of the other actors: in an ordered funnel without breakdown, of a run of rows that fill
   // only step 0 the fold needs the first and the last (the newest attempt is the one kept; the
   // first restores an attempt an exclusion spoiled; the actor's last row says whether the last
   // try is still within its window); the rows between change nothing.
-  const prune = o.prune && q.order === 'ordered' && !q.breakdown;
+  const prune = o.prune && q.order === 'ordered' && (!q.breakdown || touch);
+  const rowValue = touch ? 'actors.value AS breakdown' : 'c.breakdown';
   const kept = prune
-    ? `SELECT * FROM (SELECT c.*, (steps <> 1 OR exclusions <> 0) AS sig,
+    ? `SELECT * FROM (SELECT c.actor, c.seq, c.ms, c.steps, c.exclusions, ${rowValue}, (steps <> 1 OR exclusions <> 0) AS sig,
          lag(steps <> 1 OR exclusions <> 0) OVER w AS prev_sig, lead(steps <> 1 OR exclusions <> 0) OVER w AS next_sig
          FROM c JOIN actors USING (actor) WHERE NOT actors.trivial
          WINDOW w AS (PARTITION BY actor ORDER BY ms, seq))
        WHERE sig OR coalesce(prev_sig, true) OR coalesce(next_sig, true)`
-    : `SELECT c.* FROM c JOIN actors USING (actor) WHERE ${o.prune ? 'NOT actors.trivial' : 'TRUE'}`;
+    : `SELECT c.actor, c.seq, c.ms, c.steps, c.exclusions, ${rowValue}
+       FROM c JOIN actors USING (actor) WHERE ${o.prune ? 'NOT actors.trivial' : 'TRUE'}`;
   const sql = `
     WITH a AS (${events}),
     c AS MATERIALIZED (
@@ -136,6 +142,7 @@ export function funnelSql(
     ),
     actors AS MATERIALIZED (
       SELECT actor, ${trivial} AS trivial, max(ms) + ${window} > ${Math.trunc(o.nowMs)} AS open
+        ${touch ? `, ${value} AS value` : ''}
       FROM c GROUP BY actor HAVING bool_or(${enters})
     )
     SELECT 0 AS kind, actor::DOUBLE AS actor, seq::DOUBLE AS seq, ms::DOUBLE AS ms, steps, exclusions, breakdown
@@ -148,8 +155,12 @@ export function funnelSql(
       q.breakdown && !noValue
         ? `UNION ALL
     SELECT 1, count(*)::DOUBLE, count(*) FILTER (WHERE open)::DOUBLE, NULL, NULL, NULL, value FROM (
-      SELECT actor, ${value} AS value, max(ms) + ${window} > ${Math.trunc(o.nowMs)} AS open
-      FROM c WHERE actor IN (SELECT actor FROM actors WHERE trivial) GROUP BY actor)
+      ${
+        touch
+          ? 'SELECT value, open FROM actors WHERE trivial'
+          : `SELECT actor, ${value} AS value, max(ms) + ${window} > ${Math.trunc(o.nowMs)} AS open
+      FROM c WHERE actor IN (SELECT actor FROM actors WHERE trivial) GROUP BY actor`
+      })
     GROUP BY value`
         : ''
     }`
