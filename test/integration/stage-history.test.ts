@@ -238,6 +238,9 @@ async function writeJourneyTables(journeys: { person: Person; journey: Journey }
       }
       if (s.channel === null) steps.appendNull();
       else steps.appendVarchar(s.channel);
+      // The event's name and type (migration 011): analytics reads them, the stage fold does not.
+      steps.appendNull();
+      steps.appendNull();
       steps.endRow();
     }
     for (const t of journey.touchpoints) {
