@@ -565,7 +565,8 @@ export async function openLocal(
       // unseen are derived again before a read answers.
       await journeyTables.load();
       await journeyTables.findStale();
-      return { ...people, journeys, journeyTables };
+      const kpis = new KpiService(new DuckDBKpiStore(db.reader), journeyTables, journeys, systemClock);
+      return { ...people, journeys, journeyTables, kpis };
     }),
     close: async () => {
       await people.identity.drain();
