@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliAsync } from '../support/cli.js';
 import { adminApi, basic, type Json, post } from '../support/http.js';
 import { workspacesFor } from '../support/peer-cases.js';
 import { removeDir, startTestServer, type TestServer } from '../support/servers.js';
@@ -229,6 +230,35 @@ describe('KPIs on a hand-checkable fixture', () => {
       `/api/kpis/activation-rate?${RANGE}&activationEvents=Signed%20Up,Deal%20Closed%20Won&activationDays=7`,
     );
     expect(act).toMatchObject({ value: 100, inputs: { signups: 2, activated: 2 } });
+  });
+});
+
+describe('throughline kpis', () => {
+  const flags = () => ['--data', dir, '--url', s.url, '--admin-key', keys.get('main')?.admin ?? ''];
+
+  it('through the running server: a table with units, --json, --csv, one --metric', async () => {
+    await kpis(`/api/kpis?${RANGE}`);
+    const range = ['--from', at(0), '--to', at(30)];
+    const table = await cliAsync(['kpis', ...range, ...flags()]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/Conversion rate\s+60\.0 %\s+█{12}░{8}/);
+    expect(table.stdout).toMatch(/Touchpoints per closed deal\s+3\.0 touchpoints/);
+    expect(table.stdout).toMatch(/CAC payback\s+2\.5 months/);
+    const json = await cliAsync(['kpis', ...range, ...flags(), '--json']);
+    expect(JSON.parse(json.stdout).kpis.find((k: Json) => k.metric === 'nrr').inputs.startMrr).toBe(150);
+    const one = await cliAsync(['kpis', ...range, ...flags(), '--metric', 'csat', '--json']);
+    expect(JSON.parse(one.stdout)).toMatchObject({ metric: 'csat', value: 50 });
+    const csv = await cliAsync(['kpis', ...range, ...flags(), '--csv', '--gross-margin', '0.5']);
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toBe('metric,label,value,unit,missing,formula,inputs');
+    expect(lines).toHaveLength(15);
+    expect(lines.find((l) => l.startsWith('cac-payback,'))).toMatch(/^cac-payback,CAC payback,5,months,,/);
+  });
+
+  it('a bad flag is named', async () => {
+    const r = await cliAsync(['kpis', '--activation-days', 'x', ...flags()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/activationDays/);
   });
 });
 
