@@ -1,3 +1,4 @@
+import type { KpiValue } from '../../src/core/analytics/kpi-metrics.js';
 import type { Overview as OverviewFigures } from '../../src/core/analytics/overview.js';
 
 // The API's answers as the dashboard reads them (the server's own types live in src/services,
@@ -156,4 +157,15 @@ export interface ApiKey {
   label: string | null;
   createdAt: string;
   revokedAt: string | null;
+}
+
+/** One KPI of GET /api/kpis (its type lives in src/core; formulas in docs/metrics.md). */
+export type Kpi = KpiValue & { from: string; to: string };
+
+/** GET /api/kpis. */
+export interface Kpis {
+  from: string;
+  to: string;
+  freshness: { current: boolean; builtSeq: number; readyTo: number };
+  kpis: Kpi[];
 }

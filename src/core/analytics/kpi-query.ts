@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { err, ok, type Result } from '../result.js';
 import { parseQuery, type QueryProblem, rangeOf, timezoneSchema } from './analytics-query.js';
+import { KPI_METRICS, type KpiMetric } from './kpi-metrics.js';
 
 /**
  * The query of GET /api/kpis and /api/kpis/<metric>: a range and the few assumptions a metric
@@ -8,23 +9,7 @@ import { parseQuery, type QueryProblem, rangeOf, timezoneSchema } from './analyt
  * values arrive as text: lists are comma-separated.
  */
 
-export const KPI_METRICS = [
-  'conversion-rate',
-  'time-to-conversion',
-  'touchpoints-per-deal',
-  'assisted-conversions',
-  'stage-drop-off',
-  'activation-rate',
-  'retention',
-  'churn-rate',
-  'nrr',
-  'cac',
-  'cac-payback',
-  'nps',
-  'csat',
-  'ltv',
-] as const;
-export type KpiMetric = (typeof KPI_METRICS)[number];
+export { KPI_METRICS, type KpiMetric } from './kpi-metrics.js';
 
 export const DEFAULT_SIGNUP_EVENTS = [
   'Signed Up',

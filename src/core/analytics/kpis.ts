@@ -1,4 +1,7 @@
-import type { KpiMetric, KpiQuery } from './kpi-query.js';
+import type { KpiMetric, KpiUnit, KpiValue } from './kpi-metrics.js';
+import type { KpiQuery } from './kpi-query.js';
+
+export type { KpiUnit, KpiValue } from './kpi-metrics.js';
 
 /**
  * The journey KPIs from the counts SQL gives (store: duckdb-kpi-store.ts): each metric's formula,
@@ -71,21 +74,6 @@ export const SECTIONS_OF: Record<KpiMetric, KpiSection[]> = {
   csat: ['surveys'],
   ltv: ['billing', 'churn', 'revenue'],
 };
-
-export type KpiUnit = 'percent' | 'days' | 'touchpoints' | 'conversions' | 'currency' | 'months' | 'score';
-
-export interface KpiValue {
-  metric: KpiMetric;
-  label: string;
-  value: number | null;
-  unit: KpiUnit;
-  formula: string;
-  inputs: Record<string, unknown>;
-  /** Why `value` is null. */
-  missing?: string;
-  trend?: { at: string; value: number | null; [input: string]: unknown }[];
-  breakdown?: Record<string, unknown>[];
-}
 
 const DAY = 86_400_000;
 const pct = (n: number, d: number): number | null => (d > 0 ? (100 * n) / d : null);
