@@ -14,8 +14,9 @@ const inList = (col: string, xs: readonly string[]) =>
   xs.length > 0 ? `(${col} IN (${xs.map(sqlString).join(', ')}))` : 'FALSE';
 /** Events whose JSON a metric reads (MRR, survey scores, ad cost): a key lookup per row. */
 const prop = (path: string) => messageFieldSql('properties', path, 'e');
+const SPEND_EVENTS = ['Ad Spend Reported', 'Ad Spend'];
 /** Reports on a system identity (ad spend) are no one's activity. */
-const NOT_ACTIVITY = `event IS DISTINCT FROM 'Ad Spend Reported'`;
+const NOT_ACTIVITY = `NOT coalesce(${inList('event', SPEND_EVENTS)}, FALSE)`;
 /** A total order of one person's events: time, then seq. */
 const orderKey = (ms: string, seq: string) => `(${ms}::HUGEINT * 1099511627776 + ${seq})`;
 
@@ -335,15 +336,19 @@ export class DuckDBKpiStore implements KpiStore {
     };
   }
 
-  /** Ad Spend Reported in range (any identity: spend is on a system identity), by channel. */
+  /**
+   * Ad spend in range (any identity: the import puts it on a system identity), by channel:
+   * `Ad Spend Reported` with `cost` (the ad-spend import), or `Ad Spend` with `amount`.
+   */
   private async spend(ws: string, q: KpiQuery) {
     const w = sqlString(ws);
+    const cost = `coalesce(${prop('cost').num}, ${prop('amount').num})`;
     const rows = await this.rows(
-      `SELECT coalesce(${prop('channel').text}, ${prop('source').text}, 'Unknown'), sum(${prop('cost').num}), count(*)
+      `SELECT coalesce(${prop('channel').text}, ${prop('source').text}, 'Unknown'), sum(${cost}), count(*)
        FROM event_facts f JOIN events e ON e.workspace_id = f.workspace_id AND e.seq = f.seq
-       WHERE f.workspace_id = ${w} AND f.type = 'track' AND f.event = 'Ad Spend Reported'
+       WHERE f.workspace_id = ${w} AND f.type = 'track' AND ${inList('f.event', SPEND_EVENTS)}
          AND f.timestamp >= ${ts(q.fromMs)} AND f.timestamp < ${ts(q.toMs)}
-         AND ${prop('cost').num} IS NOT NULL
+         AND ${cost} IS NOT NULL
        GROUP BY 1 ORDER BY 2 DESC, 1`,
     );
     return {

@@ -14,7 +14,8 @@ import { removeDir, startTestServer, type TestServer } from '../support/servers.
 //   dee  Subscription Started day −20 (MRR 100), Subscription Cancelled day 5 (churned)
 //   eve  Subscription Started day −10 (MRR 50), MRR Changed day 15 (80), NPS 9 day 12
 //   fay  Paid Search visit day 6, Deal Closed Won day 8 (customer)
-//   ad spend: 300 on Paid Search, day 1 (on the ad-spend system identity)
+//   ad spend: 300 on Paid Search day 1 (Ad Spend Reported, as imported, on the ad-spend system
+//   identity), 100 on Email day 2 (Ad Spend with an amount)
 
 let s: TestServer;
 let dir: string;
@@ -76,6 +77,14 @@ const FIXTURE = [
       campaign: 'brand',
       cost: 300,
     },
+  },
+  // The plain convention: `Ad Spend` with an amount.
+  {
+    type: 'track',
+    anonymousId: 'ads:system:ad-spend',
+    event: 'Ad Spend',
+    timestamp: at(2),
+    properties: { date: at(2).slice(0, 10), channel: 'Email', amount: 100 },
   },
 ];
 
@@ -200,14 +209,18 @@ describe('KPIs on a hand-checkable fixture', () => {
     });
   });
 
-  it('CAC: 300 of spend over ann and fay; payback over ann’s MRR of 60', () => {
+  it('CAC: 400 of spend (Ad Spend Reported and Ad Spend) over ann and fay; payback over ann’s MRR of 60', () => {
     expect(kpi('cac')).toMatchObject({
-      value: 150,
+      value: 200,
       unit: 'currency',
-      inputs: { spend: 300, newCustomers: 2 },
+      inputs: { spend: 400, newCustomers: 2 },
     });
-    expect(kpi('cac').breakdown).toEqual([{ channel: 'Paid Search', spend: 300 }]);
-    expect(kpi('cac-payback')).toMatchObject({ value: 2.5, unit: 'months', inputs: { averageNewMrr: 60 } });
+    expect(kpi('cac').breakdown).toEqual([
+      { channel: 'Paid Search', spend: 300 },
+      { channel: 'Email', spend: 100 },
+    ]);
+    expect(kpi('cac-payback').value).toBeCloseTo(200 / 60, 10);
+    expect(kpi('cac-payback')).toMatchObject({ unit: 'months', inputs: { cac: 200, averageNewMrr: 60 } });
   });
 
   it('NPS: two promoters and one detractor of three; CSAT: one of two satisfied', () => {
@@ -225,7 +238,8 @@ describe('KPIs on a hand-checkable fixture', () => {
 
   it('one metric alone, with a query parameter', async () => {
     const one = await kpis(`/api/kpis/cac-payback?${RANGE}&grossMargin=0.5`);
-    expect(one).toMatchObject({ metric: 'cac-payback', value: 5, from: at(0), to: at(30) });
+    expect(one).toMatchObject({ metric: 'cac-payback', from: at(0), to: at(30) });
+    expect(one.value).toBeCloseTo(400 / 60, 10);
     const act = await kpis(
       `/api/kpis/activation-rate?${RANGE}&activationEvents=Signed%20Up,Deal%20Closed%20Won&activationDays=7`,
     );
@@ -243,7 +257,7 @@ describe('throughline kpis', () => {
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/Conversion rate\s+60\.0 %\s+█{12}░{8}/);
     expect(table.stdout).toMatch(/Touchpoints per closed deal\s+3\.0 touchpoints/);
-    expect(table.stdout).toMatch(/CAC payback\s+2\.5 months/);
+    expect(table.stdout).toMatch(/CAC payback\s+3\.3 months/);
     const json = await cliAsync(['kpis', ...range, ...flags(), '--json']);
     expect(JSON.parse(json.stdout).kpis.find((k: Json) => k.metric === 'nrr').inputs.startMrr).toBe(150);
     const one = await cliAsync(['kpis', ...range, ...flags(), '--metric', 'csat', '--json']);
@@ -252,7 +266,9 @@ describe('throughline kpis', () => {
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe('metric,label,value,unit,missing,formula,inputs');
     expect(lines).toHaveLength(15);
-    expect(lines.find((l) => l.startsWith('cac-payback,'))).toMatch(/^cac-payback,CAC payback,5,months,,/);
+    expect(lines.find((l) => l.startsWith('cac-payback,'))).toMatch(
+      /^cac-payback,CAC payback,6\.666666666666\d*,months,,/,
+    );
   });
 
   it('a bad flag is named', async () => {
