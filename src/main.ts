@@ -566,7 +566,13 @@ export async function openLocal(
       await journeyTables.load();
       await journeyTables.findStale();
       const kpis = new KpiService(new DuckDBKpiStore(db.reader), journeyTables, journeys, systemClock);
-      return { ...people, journeys, journeyTables, kpis };
+      const funnels = new FunnelService(
+        new DuckDBFunnelStore(db.reader),
+        journeyTables,
+        people.persons,
+        systemClock,
+      );
+      return { ...people, journeys, journeyTables, funnels, kpis };
     }),
     close: async () => {
       await people.identity.drain();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliAsync } from '../support/cli.js';
 import { adminApi, basic, type Json, post } from '../support/http.js';
 import { workspacesFor } from '../support/peer-cases.js';
 import { removeDir, startTestServer, type TestServer } from '../support/servers.js';
@@ -163,6 +164,32 @@ describe('funnels', () => {
     expect(users((await page({ step: 1, dropped: true })).actors)).toEqual(['bob']);
     expect(first.actors[0].journey).toMatch(/^\/api\/persons\/p_.+\/journey$/);
   });
+
+  it('throughline funnel: the same funnel as a table with bars, as JSON and as CSV (through the server)', async () => {
+    await funnel('main', FUNNEL);
+    const args = [
+      'funnel',
+      ...['--step', 'Signed Up', '--step', 'Demo Requested', '--step', 'Deal Closed Won'],
+      ...['--from', FUNNEL.from, '--to', FUNNEL.to, '--window', '14d'],
+      ...['--data', dir, '--url', s.url, '--admin-key', keys.get('main')?.admin ?? ''],
+    ];
+    const json = await cliAsync([...args, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(counts(JSON.parse(json.stdout))).toEqual([3, 2, 1]);
+    const table = await cliAsync(args);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/1\. Signed Up\s+█{30}\s+3\s+100%/);
+    expect(table.stdout).toMatch(/2\. Demo Requested\s+█{20}\s+2\s+67%\s+−1 \(33%\)\s+median 35m/);
+    const csv = await cliAsync([...args, '--csv']);
+    expect(csv.stdout.split('\n').slice(0, 3)).toEqual([
+      'breakdown,step,name,count,conversion_rate,step_conversion_rate,drop_off,median_time_to_convert_s',
+      '(all),0,Signed Up,3,1,1,0,',
+      `(all),1,Demo Requested,2,${2 / 3},${2 / 3},1,2100`,
+    ]);
+    const bad = await cliAsync(['funnel', '--window', '3 fortnights', '--step', 'x', '--url', s.url]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--window 3 fortnights');
+  }, 90_000);
 
   it('refuses a bad query with 400, naming where', async () => {
     const cases: [Json, string, RegExp][] = [

@@ -1,3 +1,4 @@
+import type { FunnelResult } from '../../src/core/analytics/funnel-types.js';
 import type { KpiValue } from '../../src/core/analytics/kpi-metrics.js';
 import type { Overview as OverviewFigures } from '../../src/core/analytics/overview.js';
 
@@ -168,4 +169,25 @@ export interface Kpis {
   to: string;
   freshness: { current: boolean; builtSeq: number; readyTo: number };
   kpis: Kpi[];
+}
+
+export type { FunnelResult, FunnelStepResult } from '../../src/core/analytics/funnel-types.js';
+
+/** POST /api/analytics/funnel */
+export interface FunnelResponse extends FunnelResult {
+  range: { from: string; to: string };
+  freshness: { current: boolean; builtSeq: number; readyTo: number };
+}
+
+/** POST /api/analytics/funnel/people */
+export interface FunnelPeople {
+  actors: {
+    id: string;
+    kind: 'person' | 'account' | 'session';
+    identifiers?: Identifier[];
+    reached: number;
+    journey: string;
+  }[];
+  total: number;
+  nextCursor: string | null;
 }
