@@ -17,6 +17,7 @@ import { ImportService, type StoredIds } from './services/import-service.js';
 import { IngestService, NO_OBSERVER, receivedHistory } from './services/ingest-service.js';
 import { type JourneyFileSettings, JourneyService } from './services/journey-service.js';
 import { JourneyTablesService } from './services/journey-tables-service.js';
+import { KpiService } from './services/kpi-service.js';
 import { ConsumerRunner } from './services/log-consumer.js';
 import { LOADER, LogLoader } from './services/log-loader.js';
 import { OverviewService } from './services/overview-service.js';
@@ -37,6 +38,7 @@ import { DuckDBFunnelStore } from './store/duckdb-funnel-store.js';
 import { DuckDBIdentityStore } from './store/duckdb-identity-store.js';
 import { DuckDBJourneyStore } from './store/duckdb-journey-store.js';
 import { DuckDBJourneyTablesStore } from './store/duckdb-journey-tables-store.js';
+import { DuckDBKpiStore } from './store/duckdb-kpi-store.js';
 import { DuckDBLogLoadStore } from './store/duckdb-log-load-store.js';
 import { DuckDBOverviewStore } from './store/duckdb-overview-store.js';
 import { DuckDBWebhookStore } from './store/duckdb-webhook-store.js';
@@ -216,6 +218,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     journeyTables,
     overview: new OverviewService(new DuckDBOverviewStore(db.reader), journeys, people.persons),
     funnels: new FunnelService(new DuckDBFunnelStore(db.reader), journeyTables, people.persons, systemClock),
+    kpis: new KpiService(new DuckDBKpiStore(db.reader), journeyTables, journeys, systemClock),
     webhooks,
     metrics,
     version: VERSION,
@@ -562,13 +565,14 @@ export async function openLocal(
       // unseen are derived again before a read answers.
       await journeyTables.load();
       await journeyTables.findStale();
+      const kpis = new KpiService(new DuckDBKpiStore(db.reader), journeyTables, journeys, systemClock);
       const funnels = new FunnelService(
         new DuckDBFunnelStore(db.reader),
         journeyTables,
         people.persons,
         systemClock,
       );
-      return { ...people, journeys, journeyTables, funnels };
+      return { ...people, journeys, journeyTables, funnels, kpis };
     }),
     close: async () => {
       await people.identity.drain();

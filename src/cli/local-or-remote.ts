@@ -5,6 +5,7 @@ import type { IdentityService } from '../services/identity-service.js';
 import type { ImportService } from '../services/import-service.js';
 import type { JourneyService } from '../services/journey-service.js';
 import type { JourneyTablesService } from '../services/journey-tables-service.js';
+import type { KpiService } from '../services/kpi-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
@@ -17,6 +18,7 @@ export interface LocalPeople {
   admin: PersonAdminService;
   journeys: JourneyService;
   journeyTables: JourneyTablesService;
+  kpis: KpiService;
   funnels: FunnelService;
 }
 

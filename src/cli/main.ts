@@ -8,6 +8,7 @@ import { registerImport } from './import.command.js';
 import { registerJourney } from './journey.command.js';
 import { registerJourneys } from './journeys.command.js';
 import { registerKeys } from './keys.command.js';
+import { registerKpis } from './kpis.command.js';
 import type { LocalAccess } from './local-or-remote.js';
 import { registerPerson } from './person.command.js';
 import { registerPersons } from './persons.command.js';
@@ -54,6 +55,7 @@ registerAccounts(program, { openLocal });
 registerJourney(program, { openLocal });
 registerFunnel(program, { openLocal });
 registerJourneys(program, { openLocal });
+registerKpis(program, { openLocal });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`throughline: ${(e as Error).message}\n`);

@@ -202,6 +202,40 @@ describe('the dashboard in Chromium', { timeout: 90_000 }, () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  it('shows the journey KPIs on the overview as the API gives them, with their formulas', async () => {
+    await page.goto(`${s.url}/?range=365d`);
+    await page.getByRole('heading', { name: 'Journey KPIs' }).waitFor();
+    await page.locator('[data-kpi="ltv"]').waitFor();
+    const to = new Date(Math.ceil(Date.now() / 86_400_000) * 86_400_000);
+    const from = new Date(to.getTime() - 365 * 86_400_000);
+    const api = (await getApi(s.url, `/api/kpis?from=${from.toISOString()}&to=${to.toISOString()}`)).json;
+    expect(api.kpis).toHaveLength(14);
+    // As the cards (and the CLI) print a value: its unit's digits, then the unit.
+    const text = (k: Json) => {
+      if (k.value === null) return '—';
+      const digits = k.unit === 'conversions' ? 0 : k.unit === 'currency' ? 2 : 1;
+      const n = (k.value as number).toLocaleString('en-US', {
+        minimumFractionDigits: digits,
+        maximumFractionDigits: digits,
+      });
+      return `${n}${{ percent: ' %', days: ' days', months: ' months' }[k.unit as string] ?? ''}`;
+    };
+    let numbers = 0;
+    for (const k of api.kpis) {
+      const card = page.locator(`[data-kpi="${k.metric}"]`);
+      expect(await card.locator('.label').textContent()).toBe(k.label);
+      expect(await card.locator('.value').textContent(), k.metric).toBe(text(k));
+      const title = await card.getAttribute('title');
+      expect(title).toContain(k.formula);
+      if (k.value === null) {
+        expect(await card.locator('.missing').textContent()).toBe(k.missing);
+        expect(title).toContain(k.missing);
+      } else numbers++;
+    }
+    expect(numbers).toBeGreaterThan(5); // the demo's b2b-saas data gives most of them
+    await checkPage('overview-kpis');
+  });
+
   it('is usable from the keyboard: skip link, then the navigation', async () => {
     const focusedText = () =>
       page.evaluate(

@@ -1,3 +1,5 @@
+import type { FunnelResult } from '../../src/core/analytics/funnel-types.js';
+import type { KpiValue } from '../../src/core/analytics/kpi-metrics.js';
 import type { Overview as OverviewFigures } from '../../src/core/analytics/overview.js';
 
 // The API's answers as the dashboard reads them (the server's own types live in src/services,
@@ -158,7 +160,16 @@ export interface ApiKey {
   revokedAt: string | null;
 }
 
-import type { FunnelResult } from '../../src/core/analytics/funnel-types.js';
+/** One KPI of GET /api/kpis (its type lives in src/core; formulas in docs/metrics.md). */
+export type Kpi = KpiValue & { from: string; to: string };
+
+/** GET /api/kpis. */
+export interface Kpis {
+  from: string;
+  to: string;
+  freshness: { current: boolean; builtSeq: number; readyTo: number };
+  kpis: Kpi[];
+}
 
 export type { FunnelResult, FunnelStepResult } from '../../src/core/analytics/funnel-types.js';
 

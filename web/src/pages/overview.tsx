@@ -1,6 +1,7 @@
 import { query } from '../api';
 import { channelColor } from '../components/channels';
 import { Chart } from '../components/chart';
+import { KpiCards } from '../components/kpi-cards';
 import { day, Empty, fmt, Link, money, Show, useApi, when } from '../components/state';
 import { navigate, setParams, useLocation } from '../router';
 import type { Overview } from '../types';
@@ -70,6 +71,7 @@ export function OverviewPage() {
                   linkLabel="persons with a touchpoint in the range"
                 />
               </section>
+              <KpiCards from={since} to={until} />
               <section class="card" aria-labelledby="trend-title">
                 <h2 id="trend-title">Activity by {o.range.bucket}</h2>
                 <Chart

@@ -1,0 +1,376 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { actorEventsSql } from '../core/analytics/actor-events.js';
+import type { KpiQuery } from '../core/analytics/kpi-query.js';
+import type { KpiInputs, KpiSection } from '../core/analytics/kpis.js';
+import { messageFieldSql, sqlString } from '../core/journey/rules-sql.js';
+import type { KpiContext, KpiStore } from '../services/kpi-service.js';
+import { bucketStarts } from './duckdb-overview-store.js';
+
+const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : ((v as number | null) ?? 0));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+const DAY = 86_400_000;
+const ts = (ms: number) => `make_timestamp(${Math.trunc(ms) * 1000}::BIGINT)`;
+const inList = (col: string, xs: readonly string[]) =>
+  xs.length > 0 ? `(${col} IN (${xs.map(sqlString).join(', ')}))` : 'FALSE';
+/** Events whose JSON a metric reads (MRR, survey scores, ad cost): a key lookup per row. */
+const prop = (path: string) => messageFieldSql('properties', path, 'e');
+const SPEND_EVENTS = ['Ad Spend Reported', 'Ad Spend'];
+/** Reports on a system identity (ad spend) are no one's activity. */
+const NOT_ACTIVITY = `NOT coalesce(${inList('event', SPEND_EVENTS)}, FALSE)`;
+/** A total order of one person's events: time, then seq. */
+const orderKey = (ms: string, seq: string) => `(${ms}::HUGEINT * 1099511627776 + ${seq})`;
+
+/**
+ * The KPIs' counts in SQL, one grouped pass per section over the table it reads: the persons'
+ * journey steps (activity, conversions, activation, billing and survey events), stage history
+ * (time to conversion, drop-off, churn, new customers), the account journeys (touchpoints per
+ * deal), the touchpoints (assists) and event facts (ad spend, revenue). Bot traffic is left out,
+ * as the journey tables leave it out; only sections a requested metric needs are run.
+ */
+export class DuckDBKpiStore implements KpiStore {
+  constructor(private readonly reader: DuckDBConnection) {}
+
+  private async rows(sql: string): Promise<unknown[][]> {
+    return (await this.reader.runAndReadAll(sql)).getRowsJS() as unknown[][];
+  }
+
+  async inputs(
+    workspaceId: string,
+    q: KpiQuery,
+    sections: ReadonlySet<KpiSection>,
+    ctx: KpiContext,
+  ): Promise<KpiInputs> {
+    const out: KpiInputs = {};
+    const run: Record<KpiSection, () => Promise<void>> = {
+      activity: async () => {
+        out.activity = await this.activity(workspaceId, q, ctx);
+      },
+      trend: async () => {
+        out.trend = await this.trend(workspaceId, q, ctx);
+      },
+      stages: async () => {
+        out.stages = await this.stages(workspaceId, q, ctx);
+      },
+      churn: async () => {
+        out.churn = await this.churn(workspaceId, q);
+      },
+      deals: async () => {
+        out.deals = await this.deals(workspaceId, q);
+      },
+      assists: async () => {
+        out.assists = await this.assists(workspaceId, q, ctx);
+      },
+      activation: async () => {
+        out.activation = await this.activation(workspaceId, q);
+      },
+      billing: async () => {
+        out.billing = await this.billing(workspaceId, q);
+      },
+      surveys: async () => {
+        out.surveys = await this.surveys(workspaceId, q);
+      },
+      spend: async () => {
+        out.spend = await this.spend(workspaceId, q);
+      },
+      revenue: async () => {
+        out.revenue = await this.revenue(workspaceId, q);
+      },
+    };
+    await Promise.all([...sections].map((s) => run[s]()));
+    return out;
+  }
+
+  private persons(ws: string, fromMs?: number, toMs?: number): string {
+    return actorEventsSql(ws, {
+      aggregateBy: 'person',
+      includeBots: false,
+      ...(fromMs !== undefined ? { fromMs } : {}),
+      ...(toMs !== undefined ? { toMs } : {}),
+    });
+  }
+
+  /** Active now and in the period before (of the same length), retained, converting: one pass. */
+  private async activity(ws: string, q: KpiQuery, ctx: KpiContext) {
+    const prev = q.fromMs - (q.toMs - q.fromMs);
+    const [r] = await this.rows(
+      `SELECT count(*) FILTER (WHERE p), count(*) FILTER (WHERE c), count(*) FILTER (WHERE p AND c),
+              count(*) FILTER (WHERE v)
+       FROM (SELECT actor, bool_or(ms < ${q.fromMs}) p, bool_or(ms >= ${q.fromMs}) c,
+                    bool_or(ms >= ${q.fromMs} AND type = 'track' AND ${inList('event', ctx.conversions)}) v
+             FROM (${this.persons(ws, prev, q.toMs)}) WHERE ${NOT_ACTIVITY} GROUP BY actor)`,
+    );
+    return {
+      activePrevious: num(r?.[0]),
+      active: num(r?.[1]),
+      retained: num(r?.[2]),
+      converting: num(r?.[3]),
+    };
+  }
+
+  private async trend(ws: string, q: KpiQuery, ctx: KpiContext) {
+    const rows = await this.rows(
+      `SELECT epoch_ms(date_trunc(${sqlString(q.bucket)}, make_timestamp(ms * 1000))), count(DISTINCT actor),
+              count(DISTINCT actor) FILTER (WHERE type = 'track' AND ${inList('event', ctx.conversions)})
+       FROM (${this.persons(ws, q.fromMs, q.toMs)}) WHERE ${NOT_ACTIVITY} GROUP BY 1`,
+    );
+    const byStart = new Map(rows.map((r) => [num(r[0]), r]));
+    return bucketStarts({ from: new Date(q.fromMs), to: new Date(q.toMs), bucket: q.bucket }).map((at) => {
+      const r = byStart.get(at);
+      return { at, active: num(r?.[1]), converting: num(r?.[2]) };
+    });
+  }
+
+  /** Time to conversion, new customers and drop-off per stage, from the persons' stage history. */
+  private async stages(ws: string, q: KpiQuery, ctx: KpiContext) {
+    const w = sqlString(ws);
+    const s = sqlString(q.stage);
+    const inRange = (c: string) => `${c} >= ${ts(q.fromMs)} AND ${c} < ${ts(q.toMs)}`;
+    const [t] = await this.rows(
+      `SELECT count(*), quantile_cont(d, 0.5), avg(d)
+       FROM (SELECT (epoch_ms(min(entered_at) FILTER (WHERE stage = ${s})) - epoch_ms(min(entered_at))) / ${DAY}.0 d,
+                    min(entered_at) FILTER (WHERE stage = ${s}) conv_at
+             FROM stage_history WHERE workspace_id = ${w} AND subject_kind = 'person' GROUP BY subject)
+       WHERE ${inRange('conv_at')}`,
+    );
+    const order = ctx.stageOrder;
+    let perStage: { stage: string; idx: number; entered: number; advanced: number; converted: number }[] = [];
+    if (order.length > 0) {
+      const values = order.map((id, i) => `(${sqlString(id)}, ${i})`).join(', ');
+      perStage = (
+        await this.rows(
+          `WITH h AS (SELECT subject, stage, entered_at, o.idx FROM stage_history
+                        JOIN (VALUES ${values}) o(stage_id, idx) ON o.stage_id = stage
+                        WHERE workspace_id = ${w} AND subject_kind = 'person'),
+                e AS (SELECT subject, stage, idx, min(entered_at) t FROM h WHERE ${inRange('entered_at')} GROUP BY ALL),
+                m AS (SELECT e.stage, e.idx, e.subject, bool_or(h.subject IS NOT NULL) adv,
+                             bool_or(h.stage = ${s}) conv
+                      FROM e LEFT JOIN h ON h.subject = e.subject AND h.idx > e.idx AND h.entered_at >= e.t
+                      GROUP BY ALL)
+           SELECT stage, idx, count(*), count(*) FILTER (WHERE adv), count(*) FILTER (WHERE conv)
+           FROM m GROUP BY ALL ORDER BY idx`,
+        )
+      ).map((r) => ({
+        stage: r[0] as string,
+        idx: num(r[1]),
+        entered: num(r[2]),
+        advanced: num(r[3]),
+        converted: num(r[4]),
+      }));
+    }
+    const first = perStage.find((p) => p.idx === 0);
+    return {
+      converted: num(t?.[0]),
+      medianDays: numOrNull(t?.[1]),
+      meanDays: numOrNull(t?.[2]),
+      firstStage: order[0] ?? null,
+      enteredFirst: first?.entered ?? 0,
+      reachedConversion: first?.converted ?? 0,
+      // The last stage of the order has nowhere to advance to.
+      perStage: order.slice(0, -1).map((stage) => {
+        const p = perStage.find((x) => x.stage === stage);
+        return { stage, entered: p?.entered ?? 0, advanced: p?.advanced ?? 0 };
+      }),
+      newCustomers: num(t?.[0]),
+    };
+  }
+
+  /** Customers at the start, and those of them who churned in range (a churn stage or event). */
+  private async churn(ws: string, q: KpiQuery) {
+    const w = sqlString(ws);
+    const [r] = await this.rows(
+      `WITH h AS (SELECT subject::BIGINT AS person, stage, entered_at, position FROM stage_history
+                  WHERE workspace_id = ${w} AND subject_kind = 'person'),
+            st AS (SELECT person FROM h WHERE entered_at < ${ts(q.fromMs)} GROUP BY person
+                   HAVING bool_or(stage = ${sqlString(q.stage)}) AND NOT ${inList('arg_max(stage, position)', q.churnStages)}),
+            ch AS (SELECT person FROM h WHERE ${inList('stage', q.churnStages)}
+                     AND entered_at >= ${ts(q.fromMs)} AND entered_at < ${ts(q.toMs)}
+                   UNION
+                   SELECT actor AS person FROM (${this.persons(ws, q.fromMs, q.toMs)})
+                     WHERE type = 'track' AND ${inList('event', q.churnEvents)})
+       SELECT (SELECT count(*) FROM st), (SELECT count(*) FROM st SEMI JOIN ch USING (person)),
+              (SELECT count(*) FROM ch)`,
+    );
+    return { customersAtStart: num(r?.[0]), churnedFromStart: num(r?.[1]), churned: num(r?.[2]) };
+  }
+
+  /** Accounts first entering the stage in range, and the touchpoints on their contacts up to then. */
+  private async deals(ws: string, q: KpiQuery) {
+    const w = sqlString(ws);
+    const [r] = await this.rows(
+      `WITH won AS (SELECT subject AS group_id, min(entered_at) won_at FROM stage_history
+                    WHERE workspace_id = ${w} AND subject_kind = 'account' AND stage = ${sqlString(q.stage)}
+                    GROUP BY subject HAVING won_at >= ${ts(q.fromMs)} AND won_at < ${ts(q.toMs)}),
+            d AS (SELECT won.group_id, count(t.seq) n FROM won
+                  LEFT JOIN account_keys k ON k.workspace_id = ${w} AND k.group_id = won.group_id
+                  LEFT JOIN account_journey_touchpoints t ON t.workspace_id = ${w} AND t.account_key = k.account_key
+                    AND t.event_at <= won.won_at
+                  GROUP BY won.group_id)
+       SELECT count(*), coalesce(sum(n), 0), quantile_cont(n, 0.5) FROM d`,
+    );
+    return { deals: num(r?.[0]), touches: num(r?.[1]), medianTouches: numOrNull(r?.[2]) };
+  }
+
+  /** Each conversion's touchpoint path: its last-touch channel and the channels that assisted it. */
+  private async assists(ws: string, q: KpiQuery, ctx: KpiContext) {
+    const w = sqlString(ws);
+    const withPaths = `WITH c AS (SELECT actor, seq, ms FROM (${this.persons(ws, q.fromMs, q.toMs)})
+                                WHERE type = 'track' AND ${inList('event', ctx.conversions)}),
+        t AS (SELECT person_key::BIGINT actor, seq, epoch_ms(event_at) ms, channel FROM journey_touchpoints
+              WHERE workspace_id = ${w} AND event_at < ${ts(q.toMs)} AND person_key IN (SELECT actor FROM c)),
+        p AS (SELECT c.seq cseq, t.channel, t.ms, t.seq FROM c JOIN t ON t.actor = c.actor
+              AND (t.ms < c.ms OR (t.ms = c.ms AND t.seq <= c.seq))),
+        l AS (SELECT cseq, channel AS last FROM p
+              QUALIFY row_number() OVER (PARTITION BY cseq ORDER BY ms DESC, seq DESC) = 1),
+        x AS (SELECT DISTINCT p.cseq, p.channel, p.channel = l.last AS is_last FROM p JOIN l USING (cseq))`;
+    const [totals, channels] = await Promise.all([
+      this.rows(
+        `${withPaths} SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM l),
+                             (SELECT count(DISTINCT cseq) FROM x WHERE NOT is_last)`,
+      ),
+      this.rows(
+        `${withPaths} SELECT channel, count(*) FILTER (WHERE is_last), count(*) FILTER (WHERE NOT is_last)
+                      FROM x GROUP BY channel ORDER BY 2 + 3 DESC, channel`,
+      ),
+    ]);
+    const r = totals[0];
+    return {
+      conversions: num(r?.[0]),
+      withTouch: num(r?.[1]),
+      assisted: num(r?.[2]),
+      channels: channels
+        .map((c) => ({ channel: c[0] as string, lastTouch: num(c[1]), assisted: num(c[2]) }))
+        .sort(
+          (a, b) =>
+            b.lastTouch + b.assisted - (a.lastTouch + a.assisted) || a.channel.localeCompare(b.channel),
+        ),
+    };
+  }
+
+  /** Persons whose first sign-up falls in range, and whether an activation event followed within N days. */
+  private async activation(ws: string, q: KpiQuery) {
+    const window = q.activationDays * DAY;
+    const [r] = await this.rows(
+      `WITH a AS (SELECT actor, ms, event FROM (${this.persons(ws, undefined, q.toMs + window)})
+                  WHERE type = 'track' AND (${inList('event', q.signupEvents)} OR ${inList('event', q.activationEvents)})),
+            s AS (SELECT actor, min(ms) FILTER (WHERE ${inList('event', q.signupEvents)}) su FROM a GROUP BY actor
+                  HAVING su >= ${q.fromMs} AND su < ${q.toMs})
+       SELECT count(*), count(*) FILTER (WHERE act)
+       FROM (SELECT s.actor, bool_or(a.actor IS NOT NULL) act FROM s
+             LEFT JOIN a ON a.actor = s.actor AND ${inList('a.event', q.activationEvents)}
+               AND a.ms >= s.su AND a.ms <= s.su + ${window}
+             GROUP BY s.actor)`,
+    );
+    return { signups: num(r?.[0]), activated: num(r?.[1]) };
+  }
+
+  /**
+   * Each person's MRR at the start and the end of the range: the last value before each of the
+   * billing events (`mrr`, else `price`; a cancellation is 0), and their first MRR.
+   */
+  private async billing(ws: string, q: KpiQuery) {
+    const w = sqlString(ws);
+    const mrrEvents = ['Subscription Started', 'MRR Changed', 'Subscription Renewed'];
+    const [r] = await this.rows(
+      `WITH b AS (SELECT a.actor, a.ms, a.seq,
+                         CASE WHEN ${inList('a.event', q.churnEvents)} THEN 0
+                              ELSE coalesce(${prop('mrr').num}, ${prop('price').num}) END AS val
+                  FROM (${this.persons(ws, undefined, q.toMs)}) a
+                  JOIN events e ON e.workspace_id = ${w} AND e.seq = a.seq
+                  WHERE a.type = 'track' AND (${inList('a.event', mrrEvents)} OR ${inList('a.event', q.churnEvents)})),
+            p AS (SELECT actor,
+                         coalesce(arg_max(val, ${orderKey('ms', 'seq')}) FILTER (WHERE ms < ${q.fromMs}), 0) s,
+                         coalesce(arg_max(val, ${orderKey('ms', 'seq')}), 0) e,
+                         arg_min(val, ${orderKey('ms', 'seq')}) FILTER (WHERE val > 0) first_mrr
+                  FROM b WHERE val IS NOT NULL GROUP BY actor),
+            n AS (SELECT subject::BIGINT AS actor FROM stage_history
+                  WHERE workspace_id = ${w} AND subject_kind = 'person' GROUP BY subject
+                  HAVING min(entered_at) FILTER (WHERE stage = ${sqlString(q.stage)}) >= ${ts(q.fromMs)}
+                     AND min(entered_at) FILTER (WHERE stage = ${sqlString(q.stage)}) < ${ts(q.toMs)})
+       SELECT count(*) FILTER (WHERE s > 0), coalesce(sum(s) FILTER (WHERE s > 0), 0),
+              coalesce(sum(e) FILTER (WHERE s > 0), 0),
+              coalesce(sum(e - s) FILTER (WHERE s > 0 AND e > s), 0),
+              coalesce(sum(s - e) FILTER (WHERE s > 0 AND e > 0 AND e < s), 0),
+              coalesce(sum(s) FILTER (WHERE s > 0 AND e = 0), 0),
+              count(*) FILTER (WHERE e > 0), coalesce(sum(e) FILTER (WHERE e > 0), 0),
+              count(*) FILTER (WHERE first_mrr IS NOT NULL AND actor IN (SELECT actor FROM n)),
+              coalesce(sum(first_mrr) FILTER (WHERE first_mrr IS NOT NULL AND actor IN (SELECT actor FROM n)), 0)
+       FROM p`,
+    );
+    return {
+      cohort: num(r?.[0]),
+      startMrr: num(r?.[1]),
+      endMrr: num(r?.[2]),
+      expansion: num(r?.[3]),
+      contraction: num(r?.[4]),
+      churnedMrr: num(r?.[5]),
+      payingAtEnd: num(r?.[6]),
+      mrrAtEnd: num(r?.[7]),
+      newWithMrr: num(r?.[8]),
+      newMrr: num(r?.[9]),
+    };
+  }
+
+  /** Survey Responded in range, by survey (NPS, CSAT), with its score. */
+  private async surveys(ws: string, q: KpiQuery) {
+    const w = sqlString(ws);
+    const rows = await this.rows(
+      `SELECT survey, count(*), count(*) FILTER (WHERE score >= 9), count(*) FILTER (WHERE score >= 7 AND score < 9),
+              count(*) FILTER (WHERE score <= 6), count(*) FILTER (WHERE score >= 4), coalesce(sum(score), 0)
+       FROM (SELECT upper(${prop('survey').text}) survey, ${prop('score').num} score
+             FROM (${this.persons(ws, q.fromMs, q.toMs)}) a
+             JOIN events e ON e.workspace_id = ${w} AND e.seq = a.seq
+             WHERE a.type = 'track' AND a.event = 'Survey Responded')
+       WHERE score IS NOT NULL AND survey IN ('NPS', 'CSAT') GROUP BY survey`,
+    );
+    const of = (name: string) => rows.find((r) => r[0] === name);
+    const nps = of('NPS');
+    const csat = of('CSAT');
+    return {
+      npsResponses: num(nps?.[1]),
+      promoters: num(nps?.[2]),
+      passives: num(nps?.[3]),
+      detractors: num(nps?.[4]),
+      csatResponses: num(csat?.[1]),
+      satisfied: num(csat?.[5]),
+      csatSum: num(csat?.[6]),
+    };
+  }
+
+  /**
+   * Ad spend in range (any identity: the import puts it on a system identity), by channel:
+   * `Ad Spend Reported` with `cost` (the ad-spend import), or `Ad Spend` with `amount`.
+   */
+  private async spend(ws: string, q: KpiQuery) {
+    const w = sqlString(ws);
+    const cost = `coalesce(${prop('cost').num}, ${prop('amount').num})`;
+    const rows = await this.rows(
+      `SELECT coalesce(${prop('channel').text}, ${prop('source').text}, 'Unknown'), sum(${cost}), count(*)
+       FROM event_facts f JOIN events e ON e.workspace_id = f.workspace_id AND e.seq = f.seq
+       WHERE f.workspace_id = ${w} AND f.type = 'track' AND ${inList('f.event', SPEND_EVENTS)}
+         AND f.timestamp >= ${ts(q.fromMs)} AND f.timestamp < ${ts(q.toMs)}
+         AND ${cost} IS NOT NULL
+       GROUP BY 1 ORDER BY 2 DESC, 1`,
+    );
+    return {
+      spend: rows.reduce((a, r) => a + num(r[1]), 0),
+      rows: rows.reduce((a, r) => a + num(r[2]), 0),
+      channels: rows.map((r) => ({ channel: r[0] as string, spend: num(r[1]) })),
+    };
+  }
+
+  /** Revenue booked (event facts) up to the end of the range by persons who reached the stage by then. */
+  private async revenue(ws: string, q: KpiQuery) {
+    const w = sqlString(ws);
+    const [r] = await this.rows(
+      `WITH c AS (SELECT DISTINCT subject::BIGINT AS pk FROM stage_history
+                  WHERE workspace_id = ${w} AND subject_kind = 'person' AND stage = ${sqlString(q.stage)}
+                    AND entered_at < ${ts(q.toMs)}),
+            r AS (SELECT seq, revenue FROM event_facts
+                  WHERE workspace_id = ${w} AND revenue IS NOT NULL AND timestamp < ${ts(q.toMs)})
+       SELECT (SELECT count(*) FROM c),
+              (SELECT coalesce(sum(r.revenue), 0) FROM journey_steps s JOIN r ON r.seq = s.seq
+               JOIN c ON c.pk = s.person_key WHERE s.workspace_id = ${w})`,
+    );
+    return { customers: num(r?.[0]), revenue: num(r?.[1]) };
+  }
+}
