@@ -19,6 +19,7 @@ import { JourneyTablesService } from './services/journey-tables-service.js';
 import { ConsumerRunner } from './services/log-consumer.js';
 import { LOADER, LogLoader } from './services/log-loader.js';
 import { OverviewService } from './services/overview-service.js';
+import { PathsService } from './services/paths-service.js';
 import { PersonAdminService } from './services/person-admin-service.js';
 import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
@@ -37,6 +38,7 @@ import { DuckDBJourneyStore } from './store/duckdb-journey-store.js';
 import { DuckDBJourneyTablesStore } from './store/duckdb-journey-tables-store.js';
 import { DuckDBLogLoadStore } from './store/duckdb-log-load-store.js';
 import { DuckDBOverviewStore } from './store/duckdb-overview-store.js';
+import { DuckDBPathsStore } from './store/duckdb-paths-store.js';
 import { DuckDBWebhookStore } from './store/duckdb-webhook-store.js';
 import { DuckDBWorkspaceStore } from './store/duckdb-workspace-store.js';
 import { SegmentLog } from './store/segment-log.js';
@@ -213,6 +215,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     journeys,
     journeyTables,
     overview: new OverviewService(new DuckDBOverviewStore(db.reader), journeys, people.persons),
+    paths: new PathsService(new DuckDBPathsStore(db.reader), journeyTables, people.identity),
     webhooks,
     metrics,
     version: VERSION,

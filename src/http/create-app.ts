@@ -11,6 +11,7 @@ import type { IngestService } from '../services/ingest-service.js';
 import type { JourneyService } from '../services/journey-service.js';
 import type { JourneyTablesService } from '../services/journey-tables-service.js';
 import type { OverviewService } from '../services/overview-service.js';
+import type { PathsService } from '../services/paths-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
@@ -29,6 +30,7 @@ import { journeyRoutes } from './routes/journey.route.js';
 import { keysRoutes } from './routes/keys.route.js';
 import { liveEventsRoutes } from './routes/live-events.route.js';
 import { overviewRoutes } from './routes/overview.route.js';
+import { pathsRoutes } from './routes/paths.route.js';
 import { personsRoutes } from './routes/persons.route.js';
 import { sessionRoutes } from './routes/session.route.js';
 import { settingsRoutes } from './routes/settings.route.js';
@@ -46,6 +48,7 @@ export interface AppDeps {
   journeys: JourneyService;
   journeyTables: JourneyTablesService;
   overview: OverviewService;
+  paths: PathsService;
   webhooks: WebhookService;
   metrics: Metrics;
   version: string;
@@ -162,6 +165,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       journeyTables: deps.journeyTables,
     });
     await api.register(overviewRoutes, { overview: deps.overview, health: deps.health });
+    await api.register(pathsRoutes, { paths: deps.paths });
     await api.register(webhookSettingsRoutes, { webhooks: deps.webhooks });
     await api.register(importRoutes, deps.imports);
   });

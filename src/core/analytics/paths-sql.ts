@@ -1,0 +1,235 @@
+import {
+  conditionSql,
+  type FieldResolver,
+  messageFieldSql,
+  sqlSourceCategory,
+  sqlString,
+} from '../journey/rules-sql.js';
+import { actorEventsSql, subjectOf } from './actor-events.js';
+import {
+  ELLIPSIS_ITEM,
+  type NodeRef,
+  OTHER_ITEM,
+  type PathQuery,
+  type PathSelection,
+  SESSION_GAP_MS,
+} from './paths.js';
+
+/**
+ * Journey maps in SQL (DuckDB). Every step is a window over one actor's items, as PostHog's
+ * paths do it with arrays (peer-semantics.md §b):
+ *
+ *  items     one row per event (page → path without its trailing `/`, screen → name, track →
+ *            event name), stage entered (stage_history) or touchpoint (its channel)
+ *  grouped   path groupings (`*` wildcards, unanchored; the first matching pattern wins), then
+ *            excluded items dropped
+ *  split     event/page items: a new path after a gap of 30 minutes or more
+ *  collapsed runs of one item kept once (the last of the run, whose time the edge then uses)
+ *  anchored  cut at the start point (first occurrence) and/or the end point (first after it);
+ *            paths without them dropped; the step limit applied (both anchors and too long:
+ *            the first ⌊N/2⌋ items, `...`, the last ⌊N/2⌋)
+ *  counted   `persons`: each person's first path; `paths`/`sessions`: every path
+ *  limited   items outside the top `edgeLimit` edges become `(other)` at their position, so
+ *            the flows still add up
+ *
+ * The result relation (`mapped`) has one row per (path, position): subject_key, actor, session,
+ * position, item, prev_item, ms, prev_ms, ended (the path ends here: it went no further).
+ */
+
+/** PostHog's grouping: the pattern regex-escaped, `*` → `.*`, unanchored. */
+export function groupingRegex(pattern: string): string {
+  return pattern
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+}
+
+const inList = (values: readonly string[]) => values.map(sqlString).join(', ');
+
+function itemsSql(ws: string, q: PathQuery): string {
+  const subject = subjectOf(q.aggregateBy);
+  const events = actorEventsSql(ws, {
+    aggregateBy: q.aggregateBy,
+    includeBots: q.includeBots,
+    ...(q.from !== undefined ? { fromMs: q.from } : {}),
+    ...(q.to !== undefined ? { toMs: q.to } : {}),
+  });
+  const w = sqlString(ws);
+  switch (q.item) {
+    case 'event':
+    case 'page': {
+      const types = q.item === 'page' ? `'page'` : `'page', 'screen', 'track'`;
+      // PostHog's `(.)/$ → \1`: one trailing slash goes, "/" itself stays.
+      const page = `coalesce(regexp_replace(f.page_path, '(.)/$', '\\1'), f.page_url, f.event)`;
+      return `SELECT a.actor, a.subject_key, a.seq, a.ms,
+          CASE WHEN f.type = 'page' THEN ${page} ELSE f.event END AS item
+        FROM (${events}) a JOIN event_facts f ON f.workspace_id = ${w} AND f.seq = a.seq
+        WHERE f.type IN (${types})`;
+    }
+    case 'channel':
+      return `SELECT a.actor, a.subject_key, a.seq, a.ms, t.channel AS item
+        FROM (${events}) a JOIN ${subject.tables.touchpoints} t
+          ON t.workspace_id = ${w} AND t.${subject.key} = a.subject_key AND t.seq = a.seq`;
+    case 'stage': {
+      // The stages entered, in order: stage_history names a person by its key, an account by its group id.
+      const key =
+        q.aggregateBy === 'account'
+          ? `(SELECT ak.account_key FROM account_keys ak WHERE ak.workspace_id = ${w} AND ak.group_id = h.subject)`
+          : 'TRY_CAST(h.subject AS INTEGER)';
+      const range = [
+        q.from !== undefined ? ` AND h.entered_at >= make_timestamp(${Math.trunc(q.from) * 1000})` : '',
+        q.to !== undefined ? ` AND h.entered_at < make_timestamp(${Math.trunc(q.to) * 1000})` : '',
+      ].join('');
+      const bots = q.includeBots
+        ? ''
+        : ` WHERE subject_key NOT IN (SELECT ${subject.key} FROM ${subject.tables.subjects} WHERE workspace_id = ${w} AND bot IS NOT NULL)`;
+      return `SELECT * FROM (SELECT ${key}::BIGINT AS actor, ${key} AS subject_key, h.position::BIGINT AS seq,
+          epoch_ms(h.entered_at) AS ms, h.name AS item
+        FROM stage_history h WHERE h.workspace_id = ${w} AND h.subject_kind = ${sqlString(subject.kind)}${range})${bots}`;
+    }
+  }
+}
+
+/** Subjects matching `excludePersons` (by their current traits), as a SQL relation of keys. */
+function excludedSql(ws: string, q: PathQuery): string | null {
+  if (!q.excludePersons) return null;
+  const w = sqlString(ws);
+  const traits =
+    q.aggregateBy === 'account'
+      ? `SELECT ak.account_key AS k, json_group_object(t.key, t.value::JSON) AS traits FROM account_traits t
+           JOIN account_keys ak ON ak.workspace_id = t.workspace_id AND ak.group_id = t.group_id
+           WHERE t.workspace_id = ${w} GROUP BY ak.account_key`
+      : `SELECT person_key AS k, json_group_object(key, value::JSON) AS traits FROM person_traits
+           WHERE workspace_id = ${w} GROUP BY person_key`;
+  const resolver: FieldResolver = {
+    field: (name) => messageFieldSql('traits', name.slice('traits.'.length), 't'),
+    category: (name) => sqlSourceCategory(messageFieldSql('traits', name.slice('traits.'.length), 't').text),
+  };
+  return `SELECT s.k FROM (SELECT DISTINCT subject_key AS k FROM items) s LEFT JOIN (${traits}) t ON t.k = s.k
+    WHERE ${conditionSql(q.excludePersons, resolver)}`;
+}
+
+/** The CTEs that end in `mapped` (see above). */
+export function pathRowsSql(ws: string, q: PathQuery): string {
+  const N = q.stepLimit;
+  const half = Math.floor(N / 2);
+  const grouped = q.pathGroupings.length
+    ? `CASE ${q.pathGroupings
+        .map((p) => `WHEN regexp_matches(item, ${sqlString(groupingRegex(p))}) THEN ${sqlString(p)}`)
+        .join(' ')} ELSE item END`
+    : 'item';
+  const excluded = excludedSql(ws, q);
+  const splits = q.item === 'event' || q.item === 'page';
+  const session = splits
+    ? `sum(CASE WHEN ms - prev_ms >= ${SESSION_GAP_MS} THEN 1 ELSE 0 END)
+         OVER (PARTITION BY actor ORDER BY ms, seq ROWS UNBOUNDED PRECEDING)`
+    : '0';
+  const start = q.startPoint !== undefined ? sqlString(q.startPoint) : null;
+  const end = q.endPoint !== undefined ? sqlString(q.endPoint) : null;
+  const path = 'PARTITION BY actor, session';
+  // Positions after the cut: rel (1-based from the start) → position, per the anchors.
+  let keep: string;
+  let position: string;
+  let item = 'item';
+  if (end === null) {
+    keep = `rel <= ${N}`;
+    position = 'rel';
+  } else if (start === null) {
+    keep = `rel > len - ${N}`;
+    position = `rel - greatest(len - ${N}, 0)`;
+  } else {
+    keep = `len <= ${N} OR rel <= ${half} OR rel > len - ${half} OR rel = ${half + 1}`;
+    position = `CASE WHEN len <= ${N} OR rel <= ${half + 1} THEN rel ELSE rel - (len - ${half}) + ${half + 1} END`;
+    item = `CASE WHEN len > ${N} AND rel = ${half + 1} THEN ${sqlString(ELLIPSIS_ITEM)} ELSE item END`;
+  }
+  // A path "ends" at its last item only when nothing was cut after it (no end point, within the limit).
+  const ended = end === null ? `rel = len AND len <= ${N}` : 'FALSE';
+  const firstOnly = q.count === 'persons';
+  return `items AS (${itemsSql(ws, q)}),
+  grouped AS (
+    SELECT actor, subject_key, seq, ms, ${grouped} AS item FROM items
+    WHERE item IS NOT NULL${excluded ? ` AND subject_key NOT IN (${excluded})` : ''}),
+  kept AS (
+    SELECT *, lag(ms) OVER (PARTITION BY actor ORDER BY ms, seq) AS prev_ms FROM grouped
+    ${q.excludeItems.length ? `WHERE item NOT IN (${inList(q.excludeItems)})` : ''}),
+  split AS (SELECT actor, subject_key, seq, ms, item, ${session} AS session FROM kept),
+  collapsed AS (
+    SELECT * FROM (SELECT *, lead(item) OVER (${path} ORDER BY ms, seq) AS next_item FROM split)
+    WHERE next_item IS NULL OR next_item <> item),
+  indexed AS (
+    SELECT *, row_number() OVER (${path} ORDER BY ms, seq) AS idx FROM collapsed),
+  started AS (
+    SELECT *, ${start === null ? '1' : `min(CASE WHEN item = ${start} THEN idx END) OVER (${path})`} AS st,
+      count(*) OVER (${path}) AS n FROM indexed),
+  bounded AS (
+    SELECT *, ${end === null ? 'n' : `min(CASE WHEN item = ${end} AND idx >= st THEN idx END) OVER (${path})`} AS en
+    FROM started WHERE st IS NOT NULL),
+  cut AS (
+    SELECT actor, subject_key, session, seq, ms, item, idx - st + 1 AS rel, en - st + 1 AS len
+    FROM bounded WHERE en IS NOT NULL AND idx BETWEEN st AND en),
+  positioned AS (
+    SELECT actor, subject_key, session, ms, ${position} AS position, ${item} AS item, ${ended} AS ended,
+      min(ms) OVER (${path}) AS path_ms
+    FROM cut WHERE ${keep}),
+  counted AS (
+    SELECT * FROM (SELECT *, ${
+      firstOnly ? 'dense_rank() OVER (PARTITION BY subject_key ORDER BY path_ms, actor, session)' : '1'
+    } AS path_rank FROM positioned) WHERE path_rank = 1),
+  edges0 AS (
+    SELECT position, prev_item, item, count(*) AS value FROM (
+      SELECT position, item, lag(item) OVER (${path} ORDER BY position) AS prev_item FROM counted)
+    WHERE position > 1 GROUP BY ALL),
+  ranked AS (
+    SELECT *, row_number() OVER (ORDER BY value DESC, (position - 1)::VARCHAR || '_' || prev_item,
+      position::VARCHAR || '_' || item) AS r, count(*) OVER () AS total FROM edges0),
+  top_nodes AS (
+    SELECT position - 1 AS position, prev_item AS item FROM ranked WHERE r <= ${q.edgeLimit}
+    UNION SELECT position, item FROM ranked WHERE r <= ${q.edgeLimit}),
+  limited AS (
+    SELECT c.* REPLACE (CASE WHEN (SELECT coalesce(max(total), 0) FROM ranked) <= ${q.edgeLimit}
+        OR t.item IS NOT NULL THEN c.item ELSE ${sqlString(OTHER_ITEM)} END AS item)
+    FROM counted c LEFT JOIN top_nodes t ON t.position = c.position AND t.item = c.item),
+  mapped AS MATERIALIZED (
+    SELECT *, lag(item) OVER (${path} ORDER BY position) AS prev_item,
+      lag(ms) OVER (${path} ORDER BY position) AS prev_ms FROM limited)`;
+}
+
+/** Nodes (kind 'n': position, item, count, drop-offs) and edges (kind 'e') of a journey map. */
+export function pathMapSql(ws: string, q: PathQuery): string {
+  return `WITH ${pathRowsSql(ws, q)}
+  SELECT 'n' AS kind, position, NULL AS prev_item, item, count(*) AS value,
+    count(*) FILTER (WHERE ended) AS dropped, NULL::DOUBLE AS avg_ms
+  FROM mapped GROUP BY position, item
+  UNION ALL
+  SELECT 'e', position, prev_item, item, count(*), 0, avg(ms - prev_ms)
+  FROM mapped WHERE position > 1 GROUP BY position, prev_item, item`;
+}
+
+const at = (n: NodeRef) => `position = ${Math.trunc(n.position)} AND item = ${sqlString(n.item)}`;
+
+/**
+ * The subjects behind a node, an edge or a drop-off: their keys (and an account's group id),
+ * ordered by key, after `after`, at most `limit`, each row with the total.
+ */
+export function pathPeopleSql(
+  ws: string,
+  q: PathQuery,
+  s: PathSelection,
+  limit: number,
+  after?: number,
+): string {
+  const where =
+    'node' in s
+      ? at(s.node)
+      : 'dropOff' in s
+        ? `${at(s.dropOff)} AND ended`
+        : `${at(s.edge.target)} AND prev_item = ${sqlString(s.edge.source.item)}`;
+  const group =
+    q.aggregateBy === 'account'
+      ? `(SELECT ak.group_id FROM account_keys ak WHERE ak.workspace_id = ${sqlString(ws)} AND ak.account_key = k)`
+      : 'NULL';
+  return `WITH ${pathRowsSql(ws, q)},
+  chosen AS (SELECT k, count(*) OVER () AS total FROM (SELECT DISTINCT subject_key AS k FROM mapped WHERE ${where}))
+  SELECT k, ${group} AS group_id, total FROM chosen
+  ${after !== undefined ? `WHERE k > ${Math.trunc(after)}` : ''} ORDER BY k LIMIT ${Math.trunc(limit) + 1}`;
+}
