@@ -11,6 +11,7 @@ import { connectionLimits } from './http/connection-limits.js';
 import { createApp } from './http/create-app.js';
 import { createMetrics } from './http/metrics.js';
 import { EventQueryService } from './services/event-query-service.js';
+import { FunnelService } from './services/funnel-service.js';
 import { IDENTITY, IdentityService } from './services/identity-service.js';
 import { ImportService, type StoredIds } from './services/import-service.js';
 import { IngestService, NO_OBSERVER, receivedHistory } from './services/ingest-service.js';
@@ -33,6 +34,7 @@ import {
 } from './services/workspace-service.js';
 import { type Database, openDatabase } from './store/duckdb-database.js';
 import { DuckDBEventStore } from './store/duckdb-event-store.js';
+import { DuckDBFunnelStore } from './store/duckdb-funnel-store.js';
 import { DuckDBIdentityStore } from './store/duckdb-identity-store.js';
 import { DuckDBJourneyStore } from './store/duckdb-journey-store.js';
 import { DuckDBJourneyTablesStore } from './store/duckdb-journey-tables-store.js';
@@ -215,6 +217,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     journeys,
     journeyTables,
     overview: new OverviewService(new DuckDBOverviewStore(db.reader), journeys, people.persons),
+    funnels: new FunnelService(new DuckDBFunnelStore(db.reader), journeyTables, people.persons, systemClock),
     paths: new PathsService(new DuckDBPathsStore(db.reader), journeyTables, people.identity),
     webhooks,
     metrics,

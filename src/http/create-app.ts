@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { StoredEvent } from '../core/spec/message.js';
 import type { EventQueryService } from '../services/event-query-service.js';
+import type { FunnelService } from '../services/funnel-service.js';
 import type { IdentityService } from '../services/identity-service.js';
 import type { IngestService } from '../services/ingest-service.js';
 import type { JourneyService } from '../services/journey-service.js';
@@ -24,6 +25,7 @@ import type { Metrics } from './metrics.js';
 import { accountsRoutes } from './routes/accounts.route.js';
 import { dashboardRoutes } from './routes/dashboard.route.js';
 import { eventsRoutes } from './routes/events.route.js';
+import { funnelRoutes } from './routes/funnel.route.js';
 import { identitySettingsRoutes } from './routes/identity-settings.route.js';
 import { type ImportDeps, importRoutes } from './routes/import.route.js';
 import { journeyRoutes } from './routes/journey.route.js';
@@ -48,6 +50,7 @@ export interface AppDeps {
   journeys: JourneyService;
   journeyTables: JourneyTablesService;
   overview: OverviewService;
+  funnels: FunnelService;
   paths: PathsService;
   webhooks: WebhookService;
   metrics: Metrics;
@@ -165,6 +168,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       journeyTables: deps.journeyTables,
     });
     await api.register(overviewRoutes, { overview: deps.overview, health: deps.health });
+    await api.register(funnelRoutes, { funnels: deps.funnels });
     await api.register(pathsRoutes, { paths: deps.paths });
     await api.register(webhookSettingsRoutes, { webhooks: deps.webhooks });
     await api.register(importRoutes, deps.imports);

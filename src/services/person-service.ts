@@ -202,6 +202,15 @@ export class PersonService {
     private readonly model: PersonReadModel,
   ) {}
 
+  /** Who a person key is now (for analytics' people lists): its id and identifiers, or null when gone. */
+  refOfKey(key: number): { id: string; identifiers: IdentifierView[] } | null {
+    if (!this.identity.exists(key)) return null;
+    return {
+      id: this.identity.personIdOfIdentifier(key),
+      identifiers: this.identity.membersOf(key).map((m) => this.view(m)),
+    };
+  }
+
   view(id: number): IdentifierView {
     const { type, value } = this.identity.identifier(id);
     return { type, value };

@@ -1,0 +1,215 @@
+import { type FoldArgs, type FoldEvent, type FoldResult, foldFunnel } from './funnel-fold.js';
+import type { FunnelQuery } from './funnel-query.js';
+import { windowMs } from './funnel-query.js';
+
+/**
+ * From candidate rows to the funnel's answer: each actor's events folded (funnel-fold.ts), once
+ * for the whole funnel and once per breakdown value it carries; then counts, conversion rates,
+ * drop-off and times to convert per step, the time-to-convert histogram, and the breakdown rows.
+ */
+
+export interface FunnelStepResult {
+  index: number;
+  name: string;
+  count: number;
+  /** Of those who did step 0. */
+  conversionRate: number;
+  /** Of those who did the step before. */
+  stepConversionRate: number;
+  /** Who did the step before but not this one (0 at step 0). */
+  dropOff: number;
+  averageTimeToConvertS: number | null;
+  medianTimeToConvertS: number | null;
+  p75TimeToConvertS: number | null;
+}
+
+export interface FunnelResult {
+  steps: FunnelStepResult[];
+  /** Time from step 0 to the last step, of the actors who completed the funnel. */
+  timeToConvert: { bins: [number, number][]; averageS: number | null; medianS: number | null };
+  breakdown?: { value: string; steps: FunnelStepResult[] }[];
+}
+
+/** One actor's outcome: the furthest step (0-based) and, per breakdown value, its own. */
+export interface ActorOutcome {
+  actor: number;
+  reached: number;
+  times: number[];
+  byValue: FoldResult[];
+}
+
+/** A candidate row as the store reads it. */
+export interface CandidateRow {
+  actor: number;
+  seq: number;
+  ms: number;
+  steps: number;
+  exclusions: number;
+  breakdown: string | null;
+}
+
+/** The peer's step list of a row: matched steps (1-based) ascending, then exclusions negated. */
+export function stepsOf(steps: number, exclusions: number, n: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) if (steps & (1 << k)) out.push(k + 1);
+  for (let i = 1; i < n; i++) if (exclusions & (1 << i)) out.push(-(i + 1));
+  return out;
+}
+
+/** Folds one actor's rows (already in time order). */
+export function outcomeOf(actor: number, rows: readonly CandidateRow[], q: FunnelQuery): ActorOutcome | null {
+  const n = q.steps.length;
+  const events: (FoldEvent & { value: string | null })[] = rows.map((r) => ({
+    ms: r.ms,
+    id: r.seq,
+    steps: stepsOf(r.steps, r.exclusions, n),
+    breakdown: r.breakdown ?? '',
+    value: r.breakdown,
+  }));
+  const args: FoldArgs = { steps: n, windowMs: windowMs(q), order: q.order };
+  const whole = foldFunnel(events, args, '');
+  if (whole.reached < 0) return null;
+  const byValue: FoldResult[] = [];
+  const b = q.breakdown;
+  if (b) {
+    const withArgs: FoldArgs = {
+      ...args,
+      ...(b.attribution === 'step' ? { attributionStep: b.step } : {}),
+      ...(b.attribution === 'all_events' ? { allEvents: true } : {}),
+    };
+    for (const value of valuesOf(events, b)) {
+      const r = foldFunnel(events, withArgs, value);
+      if (r.reached >= 0) byValue.push(r);
+    }
+  }
+  return { actor, reached: whole.reached, times: whole.times, byValue };
+}
+
+/** The breakdown values an actor is run with (the peer's `prop_vals`). */
+function valuesOf(
+  events: readonly (FoldEvent & { value: string | null })[],
+  b: NonNullable<FunnelQuery['breakdown']>,
+): string[] {
+  const stepEvents = events.filter((e) => e.steps.some((s) => s > 0));
+  if (b.attribution === 'first_touch' || b.attribution === 'last_touch') {
+    const valued = stepEvents.filter((e) => e.value !== null);
+    const pick = b.attribution === 'first_touch' ? valued[0] : valued[valued.length - 1];
+    return [pick?.value ?? ''];
+  }
+  const from = b.attribution === 'step' ? stepEvents.filter((e) => e.steps.includes(b.step + 1)) : stepEvents;
+  return [...new Set(from.map((e) => e.value ?? ''))];
+}
+
+/** Step results of a set of outcomes (reached, times) for a funnel of `names`. */
+export function stepResults(
+  outcomes: readonly { reached: number; times: number[] }[],
+  names: readonly string[],
+): FunnelStepResult[] {
+  const counts = names.map((_, k) => outcomes.filter((o) => o.reached >= k).length);
+  return names.map((name, k) => {
+    const count = counts[k] as number;
+    const previous = k === 0 ? count : (counts[k - 1] as number);
+    const durations =
+      k === 0
+        ? []
+        : outcomes
+            .filter((o) => o.reached >= k)
+            .map((o) => ((o.times[k] as number) - (o.times[k - 1] as number)) / 1000)
+            .sort((a, b) => a - b);
+    return {
+      index: k,
+      name,
+      count,
+      conversionRate: ratio(count, counts[0] as number),
+      stepConversionRate: ratio(count, previous),
+      dropOff: k === 0 ? 0 : previous - count,
+      averageTimeToConvertS: durations.length
+        ? durations.reduce((a, b) => a + b, 0) / durations.length
+        : null,
+      medianTimeToConvertS: quantile(durations, 0.5),
+      p75TimeToConvertS: quantile(durations, 0.75),
+    };
+  });
+}
+
+const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+
+/** The q-quantile of sorted values, interpolated linearly (the median of an even count is the mean of the middle two). */
+export function quantile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  const a = sorted[lo] as number;
+  const b = sorted[hi] as number;
+  return a + (b - a) * (pos - lo);
+}
+
+/**
+ * The time-to-convert histogram as the peer draws it: ⌈∛n⌉ bins of a whole number of seconds
+ * from the fastest conversion, plus one bin starting at the slowest; `[[bin start s, count], …]`.
+ */
+export function timeToConvertBins(seconds: readonly number[]): [number, number][] {
+  if (seconds.length === 0) return [];
+  const min = Math.min(...seconds);
+  const max = Math.max(...seconds);
+  const count = Math.ceil(Math.cbrt(seconds.length));
+  const width = Math.ceil((max - min) / count) || 60;
+  const bins: [number, number][] = Array.from({ length: count + 1 }, (_, i) => [min + i * width, 0]);
+  for (const s of seconds) {
+    const i = Math.min(count, Math.floor((s - min) / width));
+    (bins[i] as [number, number])[1]++;
+  }
+  return bins;
+}
+
+/** The whole answer from every actor's outcome. */
+export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery): FunnelResult {
+  const names =
+    q.order === 'unordered'
+      ? q.steps.map((_, k) => `Completed ${k + 1} step${k ? 's' : ''}`)
+      : q.steps.map((s) => s.name);
+  const last = q.steps.length - 1;
+  const total = outcomes
+    .filter((o) => o.reached === last && last > 0)
+    .map((o) => ((o.times[last] as number) - (o.times[0] as number)) / 1000)
+    .sort((a, b) => a - b);
+  const result: FunnelResult = {
+    steps: stepResults(outcomes, names),
+    timeToConvert: {
+      bins: timeToConvertBins(total),
+      averageS: total.length ? total.reduce((a, b) => a + b, 0) / total.length : null,
+      medianS: quantile(total, 0.5),
+    },
+  };
+  if (q.breakdown) {
+    const byValue = new Map<string, FoldResult[]>();
+    for (const o of outcomes)
+      for (const r of o.byValue) {
+        const list = byValue.get(r.breakdown) ?? [];
+        list.push(r);
+        byValue.set(r.breakdown, list);
+      }
+    const rows = [...byValue.entries()].map(([value, rs]) => ({
+      value,
+      outcomes: rs,
+      steps: stepResults(rs, names),
+    }));
+    // Most conversions at the last step first, then the step before, …; then by value.
+    rows.sort((a, b) => {
+      for (let k = last; k >= 0; k--) {
+        const d = (b.steps[k] as FunnelStepResult).count - (a.steps[k] as FunnelStepResult).count;
+        if (d !== 0) return d;
+      }
+      return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+    });
+    const limit = q.breakdown.limit;
+    const kept = rows.slice(0, limit).map(({ value, steps }) => ({ value, steps }));
+    if (rows.length > limit) {
+      const rest = rows.slice(limit).flatMap((r) => r.outcomes);
+      kept.push({ value: 'Other', steps: stepResults(rest, names) });
+    }
+    result.breakdown = kept;
+  }
+  return result;
+}
