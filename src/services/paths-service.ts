@@ -1,5 +1,6 @@
 import {
   assemblePathMap,
+  type PathActor,
   type PathMapRow,
   type PathPeoplePage,
   type PathPeopleQuery,
@@ -8,7 +9,7 @@ import {
   type PathsResponse,
 } from '../core/analytics/paths.js';
 import type { AnalyticsTables } from './analytics-ports.js';
-import type { IdentityService } from './identity-service.js';
+import type { PersonRefs } from './funnel-service.js';
 
 /**
  * Journey maps: Sankey-ready nodes and edges of the paths persons (or accounts) take through
@@ -33,16 +34,11 @@ export interface PathsStore {
   ): Promise<{ rows: PathSubjectRow[]; total: number }>;
 }
 
-type People = Pick<
-  IdentityService,
-  'exists' | 'membersOf' | 'personIdOfIdentifier' | 'identifier' | 'readBarrier'
->;
-
 export class PathsService {
   constructor(
     private readonly store: PathsStore,
     private readonly tables: AnalyticsTables,
-    private readonly identity: People,
+    private readonly people: PersonRefs,
   ) {}
 
   async paths(workspaceId: string, q: PathQuery): Promise<PathsResponse> {
@@ -60,23 +56,27 @@ export class PathsService {
     };
   }
 
-  async people(workspaceId: string, p: PathPeopleQuery): Promise<PathPeoplePage> {
+  async actors(workspaceId: string, p: PathPeopleQuery): Promise<PathPeoplePage> {
     await this.tables.freshen(workspaceId);
-    await this.identity.readBarrier();
     const { rows, total } = await this.store.subjects(workspaceId, p.query, p.selection, p.limit, p.after);
     const page = rows.slice(0, p.limit);
-    const items = page.map((r) => {
-      if (r.groupId !== null) return { id: r.groupId, identifiers: [] };
-      const members = this.identity.exists(r.key) ? this.identity.membersOf(r.key) : [];
+    const actors = page.map((r): PathActor => {
+      if (r.groupId !== null)
+        return {
+          id: r.groupId,
+          kind: 'account',
+          journey: `/api/accounts/${encodeURIComponent(r.groupId)}/journey`,
+        };
+      const ref = this.people.refOfKey(r.key);
+      const id = ref?.id ?? `(gone ${r.key})`;
       return {
-        id: this.identity.personIdOfIdentifier(r.key),
-        identifiers: members.map((m) => {
-          const { type, value } = this.identity.identifier(m);
-          return { type, value };
-        }),
+        id,
+        kind: 'person',
+        ...(ref ? { identifiers: ref.identifiers } : {}),
+        journey: `/api/persons/${encodeURIComponent(id)}/journey`,
       };
     });
     const last = rows.length > p.limit ? page[page.length - 1] : undefined;
-    return { items, total, nextCursor: last ? String(last.key) : null };
+    return { actors, total, nextCursor: last ? String(last.key) : null };
   }
 }

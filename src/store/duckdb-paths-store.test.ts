@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assemblePathMap, type PathQuery, type PathsResult, parsePathQuery } from '../core/analytics/paths.js';
+import {
+  assemblePathMap,
+  type PathQuery,
+  type PathsResult,
+  parsePathQuery,
+} from '../core/analytics/paths.js';
 import { type Database, openDatabase } from './duckdb-database.js';
 import { DuckDBPathsStore } from './duckdb-paths-store.js';
 
@@ -41,7 +46,9 @@ async function load(events: readonly Ev[]): Promise<string> {
   await db.writer.run(`INSERT INTO event_facts (workspace_id, seq, type, event, timestamp, page_path, has_page,
       interactive, is_bot, extracted_in_js) VALUES ${facts.join(', ')}`);
   const steps = events.map((e, seq) => `(${lit(ws)}, ${e.person}, ${seq + 1}, ${ts(e.ms)})`);
-  await db.writer.run(`INSERT INTO journey_steps (workspace_id, person_key, seq, event_at) VALUES ${steps.join(', ')}`);
+  await db.writer.run(
+    `INSERT INTO journey_steps (workspace_id, person_key, seq, event_at) VALUES ${steps.join(', ')}`,
+  );
   return ws;
 }
 
@@ -50,14 +57,17 @@ const query = (q: object = {}): PathQuery => {
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
   return parsed.value;
 };
-const map = async (ws: string, q: PathQuery): Promise<PathsResult> => assemblePathMap(await store.map(ws, q), q);
+const map = async (ws: string, q: PathQuery): Promise<PathsResult> =>
+  assemblePathMap(await store.map(ws, q), q);
 const edges = (r: PathsResult) => r.edges.map((e) => `${e.source} → ${e.target}: ${e.value}`);
 const people = async (ws: string, q: PathQuery, sel: Parameters<DuckDBPathsStore['subjects']>[2]) =>
   (await store.subjects(ws, q, sel, 100)).rows.map((r) => r.key);
 
 /** Persons' item sequences, one minute apart, from 9:00. */
 const visits = (paths: Record<number, string[]>): Ev[] =>
-  Object.entries(paths).flatMap(([p, items]) => items.map((item, i) => ({ person: Number(p), item, ms: T + i * MIN })));
+  Object.entries(paths).flatMap(([p, items]) =>
+    items.map((item, i) => ({ person: Number(p), item, ms: T + i * MIN })),
+  );
 
 describe('journey maps (SQL)', () => {
   // 1: / → /pricing → /signup; 2: / → /pricing; 3: / → /docs; 4: /pricing → /pricing → /signup.
@@ -91,7 +101,9 @@ describe('journey maps (SQL)', () => {
     expect(await people(ws, query(), { node: { position: 2, item: '/pricing' } })).toEqual([1, 2]);
     expect(await people(ws, query(), { dropOff: { position: 2, item: '/pricing' } })).toEqual([2]);
     expect(
-      await people(ws, query(), { edge: { source: { position: 1, item: '/' }, target: { position: 2, item: '/docs' } } }),
+      await people(ws, query(), {
+        edge: { source: { position: 1, item: '/' }, target: { position: 2, item: '/docs' } },
+      }),
     ).toEqual([3]);
     // Items: pages only; a start point; step limit.
     expect(edges(await map(ws, query({ startPoint: '/pricing' })))).toEqual(['1_/pricing → 2_/signup: 2']);
@@ -101,7 +113,9 @@ describe('journey maps (SQL)', () => {
       '1_/pricing → 2_/signup: 1',
     ]);
     // Stopped by the step limit is not a drop-off.
-    expect((await map(ws, query({ stepLimit: 2 }))).nodes.find((n) => n.key === '2_/pricing')?.dropOff).toBe(1);
+    expect((await map(ws, query({ stepLimit: 2 }))).nodes.find((n) => n.key === '2_/pricing')?.dropOff).toBe(
+      1,
+    );
     expect((await map(ws, query({ endPoint: '/signup' }))).dropOffs).toEqual([]);
   });
 
@@ -116,7 +130,9 @@ describe('journey maps (SQL)', () => {
     ]);
     expect(r.nodes.find((n) => n.key === '1_(other)')).toMatchObject({ kind: 'other', count: 1 });
     expect(r.total).toBe(4);
-    expect(await people(ws, query({ edgeLimit: 1 }), { node: { position: 2, item: '(other)' } })).toEqual([3, 4]);
+    expect(await people(ws, query({ edgeLimit: 1 }), { node: { position: 2, item: '(other)' } })).toEqual([
+      3, 4,
+    ]);
   });
 
   it('drops edges under minEdgeWeight and the orphans that leaves', async () => {
@@ -136,7 +152,10 @@ describe('journey maps (SQL)', () => {
     expect(persons.total).toBe(1);
     const paths = await map(ws, query({ count: 'paths' }));
     expect(edges(paths)).toEqual(['1_a → 2_b: 1']);
-    expect(paths.nodes.filter((n) => n.position === 1).map((n) => `${n.key}: ${n.count}`)).toEqual(['1_a: 2', '1_b: 1']);
+    expect(paths.nodes.filter((n) => n.position === 1).map((n) => `${n.key}: ${n.count}`)).toEqual([
+      '1_a: 2',
+      '1_b: 1',
+    ]);
     expect(paths.total).toBe(3);
   });
 

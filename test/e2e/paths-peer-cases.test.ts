@@ -63,8 +63,8 @@ async function peopleOn(c: PeerCase, query: Json, source: string, target: string
     adminOf(c),
   );
   expect(r.status, JSON.stringify(r.json)).toBe(200);
-  expect(r.json.total).toBe(r.json.items.length);
-  return r.json.items.map((p: Json) => peerActor(c, p.identifiers)).sort();
+  expect(r.json.total).toBe(r.json.actors.length);
+  return r.json.actors.map((p: Json) => peerActor(c, p.identifiers)).sort();
 }
 
 beforeAll(async () => {

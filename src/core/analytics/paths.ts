@@ -276,14 +276,18 @@ export interface PathsResponse extends PathsResult {
   freshness: { current: boolean; builtSeq: number; readyTo: number };
 }
 
-export interface PathPerson {
+/** As the funnel's people list them (funnel-service.ts FunnelActor). */
+export interface PathActor {
   /** A person id (`p_…`), or an account's group id. */
   id: string;
-  identifiers: { type: string; value: string }[];
+  kind: 'person' | 'account';
+  identifiers?: { type: string; value: string }[];
+  /** Where the actor's journey is: a person or account API path. */
+  journey: string;
 }
 
 export interface PathPeoplePage {
-  items: PathPerson[];
+  actors: PathActor[];
   total: number;
   nextCursor: string | null;
 }

@@ -54,7 +54,7 @@ export async function pathsRoutes(app: FastifyInstance, deps: Deps): Promise<voi
         return sendError(reply, 'invalid_query', `${q.error.path}: ${q.error.message}`, {
           field: q.error.path,
         });
-      return deps.paths.people(request.workspaceId!, q.value);
+      return deps.paths.actors(request.workspaceId!, q.value);
     },
   );
 }
