@@ -565,7 +565,8 @@ export async function openLocal(
       // unseen are derived again before a read answers.
       await journeyTables.load();
       await journeyTables.findStale();
-      return { ...people, journeys, journeyTables };
+      const paths = new PathsService(new DuckDBPathsStore(db.reader), journeyTables, people.persons);
+      return { ...people, journeys, journeyTables, paths };
     }),
     close: async () => {
       await people.identity.drain();

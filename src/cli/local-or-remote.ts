@@ -4,6 +4,7 @@ import type { IdentityService } from '../services/identity-service.js';
 import type { ImportService } from '../services/import-service.js';
 import type { JourneyService } from '../services/journey-service.js';
 import type { JourneyTablesService } from '../services/journey-tables-service.js';
+import type { PathsService } from '../services/paths-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
@@ -16,6 +17,8 @@ export interface LocalPeople {
   admin: PersonAdminService;
   journeys: JourneyService;
   journeyTables: JourneyTablesService;
+  /** Journey maps over the journey tables. */
+  paths: PathsService;
 }
 
 /** An import into the data directory's log, and the load of the log into the database. */

@@ -8,6 +8,7 @@ import { registerJourney } from './journey.command.js';
 import { registerJourneys } from './journeys.command.js';
 import { registerKeys } from './keys.command.js';
 import type { LocalAccess } from './local-or-remote.js';
+import { registerPaths } from './paths.command.js';
 import { registerPerson } from './person.command.js';
 import { registerPersons } from './persons.command.js';
 import { registerServe, type ServeDeps } from './serve.command.js';
@@ -52,6 +53,7 @@ registerPersons(program, { openLocal });
 registerAccounts(program, { openLocal });
 registerJourney(program, { openLocal });
 registerJourneys(program, { openLocal });
+registerPaths(program, { openLocal });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`throughline: ${(e as Error).message}\n`);
