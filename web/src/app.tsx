@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { type ApiError, api, setCsrfToken, whenSignedOut } from './api';
 import { Link, Loading } from './components/state';
 import { AccountPage } from './pages/account';
+import { JourneyMapPage } from './pages/journey-map';
 import { ListPage } from './pages/list';
 import { LivePage } from './pages/live';
 import { OverviewPage } from './pages/overview';
@@ -15,6 +16,7 @@ const NAV = [
   { href: '/', label: 'Overview', active: (p: string) => p === '/' },
   { href: '/people', label: 'People', active: (p: string) => p.startsWith('/people') },
   { href: '/accounts', label: 'Accounts', active: (p: string) => p.startsWith('/accounts') },
+  { href: '/journey-map', label: 'Journey map', active: (p: string) => p === '/journey-map' },
   { href: '/live', label: 'Live events', active: (p: string) => p === '/live' },
   { href: '/settings', label: 'Settings', active: (p: string) => p === '/settings' },
 ];
@@ -153,6 +155,7 @@ const TITLES: [string, string][] = [
   ['/', 'Overview'],
   ['/people', 'People'],
   ['/accounts', 'Accounts'],
+  ['/journey-map', 'Journey map'],
   ['/live', 'Live events'],
   ['/settings', 'Settings'],
 ];
@@ -170,6 +173,7 @@ function Page({ path }: { path: string }) {
   if (person) return <PersonPage key={person.ref} personRef={person.ref as string} />;
   const account = match('/accounts/:id', path);
   if (account) return <AccountPage key={account.id} id={account.id as string} />;
+  if (match('/journey-map', path)) return <JourneyMapPage />;
   if (match('/live', path)) return <LivePage />;
   if (match('/settings', path)) return <SettingsPage />;
   return (

@@ -18,6 +18,7 @@ export const DASHBOARD_PAGES = [
   '/people/:ref',
   '/accounts',
   '/accounts/:id',
+  '/journey-map',
   '/live',
   '/settings',
 ] as const;
