@@ -77,7 +77,7 @@ export function outcomeOf(actor: number, rows: readonly CandidateRow[], q: Funne
       ...(b.attribution === 'step' ? { attributionStep: b.step } : {}),
       ...(b.attribution === 'all_events' ? { allEvents: true } : {}),
     };
-    for (const value of valuesOf(events, b)) {
+    for (const value of valuesOf(events, b, q.order)) {
       const r = foldFunnel(events, withArgs, value);
       if (r.reached >= 0) byValue.push(r);
     }
@@ -89,6 +89,7 @@ export function outcomeOf(actor: number, rows: readonly CandidateRow[], q: Funne
 function valuesOf(
   events: readonly (FoldEvent & { value: string | null })[],
   b: NonNullable<FunnelQuery['breakdown']>,
+  order: FunnelQuery['order'],
 ): string[] {
   const stepEvents = events.filter((e) => e.steps.some((s) => s > 0));
   if (b.attribution === 'first_touch' || b.attribution === 'last_touch') {
@@ -96,7 +97,11 @@ function valuesOf(
     const pick = b.attribution === 'first_touch' ? valued[0] : valued[valued.length - 1];
     return [pick?.value ?? ''];
   }
-  const from = b.attribution === 'step' ? stepEvents.filter((e) => e.steps.includes(b.step + 1)) : stepEvents;
+  // An unordered funnel has no step order to attribute to: every step event's value, as the peer.
+  const from =
+    b.attribution === 'step' && order !== 'unordered'
+      ? stepEvents.filter((e) => e.steps.includes(b.step + 1))
+      : stepEvents;
   return [...new Set(from.map((e) => e.value ?? ''))];
 }
 
@@ -104,8 +109,11 @@ function valuesOf(
 export function stepResults(
   outcomes: readonly { reached: number; times: number[] }[],
   names: readonly string[],
+  onlyStep0 = 0,
 ): FunnelStepResult[] {
-  const counts = names.map((_, k) => outcomes.filter((o) => o.reached >= k).length);
+  const counts = names.map(
+    (_, k) => outcomes.filter((o) => o.reached >= k).length + (k === 0 ? onlyStep0 : 0),
+  );
   return names.map((name, k) => {
     const count = counts[k] as number;
     const previous = k === 0 ? count : (counts[k - 1] as number);
@@ -163,8 +171,21 @@ export function timeToConvertBins(seconds: readonly number[]): [number, number][
   return bins;
 }
 
-/** The whole answer from every actor's outcome. */
-export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery): FunnelResult {
+/**
+ * Actors counted in SQL, never folded: they did step 0 and nothing more (funnel-sql.ts), in all
+ * (`total`) and per breakdown value.
+ */
+export interface OnlyStep0 {
+  total: number;
+  byValue: Map<string, number>;
+}
+
+/** The whole answer from every actor's outcome (and those who only did step 0). */
+export function funnelResult(
+  outcomes: readonly ActorOutcome[],
+  q: FunnelQuery,
+  only: OnlyStep0 = { total: 0, byValue: new Map() },
+): FunnelResult {
   const names =
     q.order === 'unordered'
       ? q.steps.map((_, k) => `Completed ${k + 1} step${k ? 's' : ''}`)
@@ -175,7 +196,7 @@ export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery):
     .map((o) => ((o.times[last] as number) - (o.times[0] as number)) / 1000)
     .sort((a, b) => a - b);
   const result: FunnelResult = {
-    steps: stepResults(outcomes, names),
+    steps: stepResults(outcomes, names, only.total),
     timeToConvert: {
       bins: timeToConvertBins(total),
       averageS: total.length ? total.reduce((a, b) => a + b, 0) / total.length : null,
@@ -183,7 +204,7 @@ export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery):
     },
   };
   if (q.breakdown) {
-    const byValue = new Map<string, FoldResult[]>();
+    const byValue = new Map<string, FoldResult[]>([...only.byValue.keys()].map((v) => [v, []]));
     for (const o of outcomes)
       for (const r of o.byValue) {
         const list = byValue.get(r.breakdown) ?? [];
@@ -193,7 +214,8 @@ export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery):
     const rows = [...byValue.entries()].map(([value, rs]) => ({
       value,
       outcomes: rs,
-      steps: stepResults(rs, names),
+      only: only.byValue.get(value) ?? 0,
+      steps: stepResults(rs, names, only.byValue.get(value) ?? 0),
     }));
     // Most conversions at the last step first, then the step before, …; then by value.
     rows.sort((a, b) => {
@@ -206,8 +228,15 @@ export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery):
     const limit = q.breakdown.limit;
     const kept = rows.slice(0, limit).map(({ value, steps }) => ({ value, steps }));
     if (rows.length > limit) {
-      const rest = rows.slice(limit).flatMap((r) => r.outcomes);
-      kept.push({ value: 'Other', steps: stepResults(rest, names) });
+      const rest = rows.slice(limit);
+      kept.push({
+        value: 'Other',
+        steps: stepResults(
+          rest.flatMap((r) => r.outcomes),
+          names,
+          rest.reduce((a, r) => a + r.only, 0),
+        ),
+      });
     }
     result.breakdown = kept;
   }
