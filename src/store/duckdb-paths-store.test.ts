@@ -45,9 +45,12 @@ async function load(events: readonly Ev[]): Promise<string> {
   });
   await db.writer.run(`INSERT INTO event_facts (workspace_id, seq, type, event, timestamp, page_path, has_page,
       interactive, is_bot, extracted_in_js) VALUES ${facts.join(', ')}`);
-  const steps = events.map((e, seq) => `(${lit(ws)}, ${e.person}, ${seq + 1}, ${ts(e.ms)})`);
+  const steps = events.map((e, seq) => {
+    const page = e.item.startsWith('/');
+    return `(${lit(ws)}, ${e.person}, ${seq + 1}, ${ts(e.ms)}, ${page ? 'NULL' : lit(e.item)}, ${lit(page ? 'page' : 'track')})`;
+  });
   await db.writer.run(
-    `INSERT INTO journey_steps (workspace_id, person_key, seq, event_at) VALUES ${steps.join(', ')}`,
+    `INSERT INTO journey_steps (workspace_id, person_key, seq, event_at, event, type) VALUES ${steps.join(', ')}`,
   );
   return ws;
 }

@@ -58,13 +58,15 @@ function itemsSql(ws: string, q: PathQuery): string {
   switch (q.item) {
     case 'event':
     case 'page': {
-      const types = q.item === 'page' ? `'page'` : `'page', 'screen', 'track'`;
-      // PostHog's `(.)/$ → \1`: one trailing slash goes, "/" itself stays.
-      const page = `coalesce(regexp_replace(f.page_path, '(.)/$', '\\1'), f.page_url, f.event)`;
-      return `SELECT a.actor, a.subject_key, a.seq, a.ms,
-          CASE WHEN f.type = 'page' THEN ${page} ELSE f.event END AS item
-        FROM (${events}) a JOIN event_facts f ON f.workspace_id = ${w} AND f.seq = a.seq
-        WHERE f.type IN (${types})`;
+      // PostHog's `(.)/$ → \1`: one trailing slash goes, "/" itself stays. Only page views need
+      // event_facts (their path); the journey steps carry every event's name and type.
+      const page = `coalesce(regexp_replace(f.page_path, '(.)/$', '\\1'), f.page_url, a.event)`;
+      const pages = `SELECT a.actor, a.subject_key, a.seq, a.ms, ${page} AS item
+        FROM ae a JOIN event_facts f ON f.workspace_id = ${w} AND f.seq = a.seq WHERE a.type = 'page'`;
+      return q.item === 'page'
+        ? `WITH ae AS (${events}) ${pages}`
+        : `WITH ae AS (${events}) SELECT actor, subject_key, seq, ms, event AS item FROM ae
+            WHERE type IN ('screen', 'track') UNION ALL ${pages}`;
     }
     case 'channel':
       return `SELECT a.actor, a.subject_key, a.seq, a.ms, t.channel AS item
