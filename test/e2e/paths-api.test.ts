@@ -47,7 +47,15 @@ beforeAll(async () => {
       messageId: `${userId}-${i}`,
     })),
   );
-  const res = await post(s.url, '/v1/batch', { batch });
+  // p1 and p2 work at acme: its account journey holds both persons' clicks.
+  const groups = ['p1', 'p2'].map((userId, i) => ({
+    type: 'group',
+    userId,
+    groupId: 'acme',
+    timestamp: new Date(T - 60_000).toISOString(),
+    messageId: `group-${i}`,
+  }));
+  const res = await post(s.url, '/v1/batch', { batch: [...groups, ...batch] });
   expect(res.status).toBe(200);
   await eventually('the events to be in the journey tables', async () => {
     const r = await api('/api/analytics/paths', RANGE);
@@ -152,6 +160,35 @@ describe('POST /api/analytics/paths', () => {
     expect(userIdsOf((await people({ edge: { source: '1_Visit', target: '2_Docs' } })).actors)).toEqual([
       'p4',
     ]);
+  });
+
+  it('maps accounts (their members’ clicks, split where idle) and bot-inclusive reads', async () => {
+    // acme: p1's session at 10:00 (Visit → Pricing → Signup), p2's an hour later: two paths.
+    await eventually('the account journeys', async () => {
+      const accounts = await api('/api/analytics/paths', {
+        ...RANGE,
+        aggregateBy: 'account',
+        count: 'paths',
+      });
+      expect(accounts.status).toBe(200);
+      expect(accounts.json.edges.map((e: Json) => [e.source, e.target, e.value])).toEqual([
+        ['1_Visit', '2_Pricing', 2],
+        ['2_Pricing', '3_Signup', 2],
+      ]);
+    });
+    const once = await api('/api/analytics/paths', { ...RANGE, aggregateBy: 'account' });
+    expect(once.json.total).toBe(1);
+    const who = await api('/api/analytics/paths/people', {
+      ...RANGE,
+      aggregateBy: 'account',
+      node: '1_Visit',
+    });
+    expect(who.json.actors).toEqual([{ id: 'acme', kind: 'account', journey: '/api/accounts/acme/journey' }]);
+    // No bots here: reading every identifier's events gives the same map.
+    const all = await api('/api/analytics/paths', { ...RANGE, includeBots: true });
+    const plain = await api('/api/analytics/paths', RANGE);
+    expect(all.json.edges).toEqual(plain.json.edges);
+    expect(all.json.nodes).toEqual(plain.json.nodes);
   });
 
   it('answers a bad query with 400 naming the path', async () => {
