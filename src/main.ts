@@ -565,8 +565,14 @@ export async function openLocal(
       // unseen are derived again before a read answers.
       await journeyTables.load();
       await journeyTables.findStale();
+      const funnels = new FunnelService(
+        new DuckDBFunnelStore(db.reader),
+        journeyTables,
+        people.persons,
+        systemClock,
+      );
       const paths = new PathsService(new DuckDBPathsStore(db.reader), journeyTables, people.persons);
-      return { ...people, journeys, journeyTables, paths };
+      return { ...people, journeys, journeyTables, funnels, paths };
     }),
     close: async () => {
       await people.identity.drain();

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerAccounts } from './accounts.command.js';
 import { registerDemo } from './demo.command.js';
 import { registerEvents } from './events-tail.command.js';
+import { registerFunnel } from './funnel.command.js';
 import { registerImport } from './import.command.js';
 import { registerJourney } from './journey.command.js';
 import { registerJourneys } from './journeys.command.js';
@@ -52,6 +53,7 @@ registerPerson(program, { openLocal });
 registerPersons(program, { openLocal });
 registerAccounts(program, { openLocal });
 registerJourney(program, { openLocal });
+registerFunnel(program, { openLocal });
 registerJourneys(program, { openLocal });
 registerPaths(program, { openLocal });
 

@@ -85,7 +85,7 @@ export class FunnelService {
     const freshness = await this.tables.freshen(workspaceId);
     const { outcomes, onlyStep0 } = await this.outcomes(workspaceId, q, range, true);
     return ok({
-      ...funnelResult(outcomes, q, onlyStep0),
+      ...funnelResult(outcomes, q, onlyStep0, this.clock.now()),
       range: { from: new Date(range.fromMs).toISOString(), to: new Date(range.toMs).toISOString() },
       freshness,
     });
@@ -151,7 +151,9 @@ export class FunnelService {
     range: TimeRange,
     prune: boolean,
   ): Promise<{ outcomes: ActorOutcome[]; onlyStep0: OnlyStep0 }> {
-    const { rows, onlyStep0 } = await this.store.candidates(funnelSql(workspaceId, q, range, { prune }));
+    const { rows, onlyStep0 } = await this.store.candidates(
+      funnelSql(workspaceId, q, range, { prune, nowMs: this.clock.now() }),
+    );
     const outcomes: ActorOutcome[] = [];
     let start = 0;
     for (let i = 1; i <= rows.length; i++) {

@@ -16,17 +16,26 @@ export class DuckDBFunnelStore implements FunnelStore {
     const result = await this.reader.runAndReadAll(q.sql, q.params);
     const [kind, actor, seq, ms, steps, exclusions, breakdown] = result.getColumnsJS() as unknown[][];
     const rows: CandidateRow[] = [];
-    const onlyStep0 = { total: 0, byValue: new Map<string, number>() };
+    const onlyStep0 = {
+      total: 0,
+      open: 0,
+      byValue: new Map<string, number>(),
+      openByValue: new Map<string, number>(),
+    };
     const n = kind?.length ?? 0;
     for (let i = 0; i < n; i++) {
       // 2: how many actors only did step 0; 1: of those, how many per breakdown value.
+      // 2: how many actors only did step 0 (and how many of them are still within their window,
+      // in `seq`); 1: the same per breakdown value.
       if (kind?.[i] === 2) {
         onlyStep0.total += num(actor?.[i]);
+        onlyStep0.open += num(seq?.[i]);
         continue;
       }
       if (kind?.[i] === 1) {
         const value = breakdown?.[i] as string;
         onlyStep0.byValue.set(value, (onlyStep0.byValue.get(value) ?? 0) + num(actor?.[i]));
+        onlyStep0.openByValue.set(value, (onlyStep0.openByValue.get(value) ?? 0) + num(seq?.[i]));
         continue;
       }
       rows.push({

@@ -16,8 +16,10 @@ export interface FunnelStepResult {
   conversionRate: number;
   /** Of those who did the step before. */
   stepConversionRate: number;
-  /** Who did the step before but not this one (0 at step 0). */
+  /** Who did the step before but not this one (0 at step 0), … */
   dropOff: number;
+  /** … of whom this many are still within the conversion window (they may yet do it). */
+  stillInWindow: number;
   averageTimeToConvertS: number | null;
   medianTimeToConvertS: number | null;
   p75TimeToConvertS: number | null;
@@ -35,7 +37,9 @@ export interface ActorOutcome {
   actor: number;
   reached: number;
   times: number[];
-  byValue: FoldResult[];
+  /** The actor's last try at the funnel (its last entry row): still within the window or not. */
+  lastEntryMs: number;
+  byValue: (FoldResult & { lastEntryMs: number })[];
 }
 
 /** A candidate row as the store reads it. */
@@ -69,7 +73,11 @@ export function outcomeOf(actor: number, rows: readonly CandidateRow[], q: Funne
   const args: FoldArgs = { steps: n, windowMs: windowMs(q), order: q.order };
   const whole = foldFunnel(events, args, '');
   if (whole.reached < 0) return null;
-  const byValue: FoldResult[] = [];
+  const entries = rows.filter((r) => (q.order === 'unordered' ? r.steps !== 0 : (r.steps & 1) !== 0));
+  const lastEntryMs = entries.length
+    ? (entries[entries.length - 1] as CandidateRow).ms
+    : Number.NEGATIVE_INFINITY;
+  const byValue: ActorOutcome['byValue'] = [];
   const b = q.breakdown;
   if (b) {
     const withArgs: FoldArgs = {
@@ -79,10 +87,10 @@ export function outcomeOf(actor: number, rows: readonly CandidateRow[], q: Funne
     };
     for (const value of valuesOf(events, b, q.order)) {
       const r = foldFunnel(events, withArgs, value);
-      if (r.reached >= 0) byValue.push(r);
+      if (r.reached >= 0) byValue.push({ ...r, lastEntryMs });
     }
   }
-  return { actor, reached: whole.reached, times: whole.times, byValue };
+  return { actor, reached: whole.reached, times: whole.times, lastEntryMs, byValue };
 }
 
 /** The breakdown values an actor is run with (the peer's `prop_vals`). */
@@ -107,9 +115,11 @@ function valuesOf(
 
 /** Step results of a set of outcomes (reached, times) for a funnel of `names`. */
 export function stepResults(
-  outcomes: readonly { reached: number; times: number[] }[],
+  outcomes: readonly { reached: number; times: number[]; lastEntryMs: number }[],
   names: readonly string[],
   onlyStep0 = 0,
+  /** Still within the window: from `openAt` on, an attempt that started then can still go on. */
+  open: { onlyStep0: number; openAfter: number } = { onlyStep0: 0, openAfter: Number.POSITIVE_INFINITY },
 ): FunnelStepResult[] {
   const counts = names.map(
     (_, k) => outcomes.filter((o) => o.reached >= k).length + (k === 0 ? onlyStep0 : 0),
@@ -131,6 +141,11 @@ export function stepResults(
       conversionRate: ratio(count, counts[0] as number),
       stepConversionRate: ratio(count, previous),
       dropOff: k === 0 ? 0 : previous - count,
+      stillInWindow:
+        k === 0
+          ? 0
+          : outcomes.filter((o) => o.reached === k - 1 && o.lastEntryMs > open.openAfter).length +
+            (k === 1 ? open.onlyStep0 : 0),
       averageTimeToConvertS: durations.length
         ? durations.reduce((a, b) => a + b, 0) / durations.length
         : null,
@@ -177,15 +192,23 @@ export function timeToConvertBins(seconds: readonly number[]): [number, number][
  */
 export interface OnlyStep0 {
   total: number;
+  /** Of those, still within the window of their last try at step 0 (they may yet convert). */
+  open: number;
   byValue: Map<string, number>;
+  openByValue: Map<string, number>;
 }
+
+export const NO_ONLY_STEP0: OnlyStep0 = { total: 0, open: 0, byValue: new Map(), openByValue: new Map() };
 
 /** The whole answer from every actor's outcome (and those who only did step 0). */
 export function funnelResult(
   outcomes: readonly ActorOutcome[],
   q: FunnelQuery,
-  only: OnlyStep0 = { total: 0, byValue: new Map() },
+  only: OnlyStep0 = NO_ONLY_STEP0,
+  /** Now: who started an attempt within the last window may still convert. */
+  nowMs = Number.POSITIVE_INFINITY,
 ): FunnelResult {
+  const openAfter = nowMs - windowMs(q);
   const names =
     q.order === 'unordered'
       ? q.steps.map((_, k) => `Completed ${k + 1} step${k ? 's' : ''}`)
@@ -196,7 +219,7 @@ export function funnelResult(
     .map((o) => ((o.times[last] as number) - (o.times[0] as number)) / 1000)
     .sort((a, b) => a - b);
   const result: FunnelResult = {
-    steps: stepResults(outcomes, names, only.total),
+    steps: stepResults(outcomes, names, only.total, { onlyStep0: only.open, openAfter }),
     timeToConvert: {
       bins: timeToConvertBins(total),
       averageS: total.length ? total.reduce((a, b) => a + b, 0) / total.length : null,
@@ -204,7 +227,7 @@ export function funnelResult(
     },
   };
   if (q.breakdown) {
-    const byValue = new Map<string, FoldResult[]>([...only.byValue.keys()].map((v) => [v, []]));
+    const byValue = new Map<string, ActorOutcome['byValue']>([...only.byValue.keys()].map((v) => [v, []]));
     for (const o of outcomes)
       for (const r of o.byValue) {
         const list = byValue.get(r.breakdown) ?? [];
@@ -215,7 +238,11 @@ export function funnelResult(
       value,
       outcomes: rs,
       only: only.byValue.get(value) ?? 0,
-      steps: stepResults(rs, names, only.byValue.get(value) ?? 0),
+      open: only.openByValue.get(value) ?? 0,
+      steps: stepResults(rs, names, only.byValue.get(value) ?? 0, {
+        onlyStep0: only.openByValue.get(value) ?? 0,
+        openAfter,
+      }),
     }));
     // Most conversions at the last step first, then the step before, …; then by value.
     rows.sort((a, b) => {
@@ -235,6 +262,7 @@ export function funnelResult(
           rest.flatMap((r) => r.outcomes),
           names,
           rest.reduce((a, r) => a + r.only, 0),
+          { onlyStep0: rest.reduce((a, r) => a + r.open, 0), openAfter },
         ),
       });
     }

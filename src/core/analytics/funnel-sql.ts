@@ -23,7 +23,8 @@ export function funnelSql(
   workspaceId: string,
   q: FunnelQuery,
   range: { fromMs: number; toMs: number },
-  o: { prune: boolean } = { prune: true },
+  /** `nowMs`: who only did step 0 can still convert while their last try's window is open. */
+  o: { prune: boolean; nowMs: number },
 ): FunnelSql {
   const window = windowMs(q);
   const subject = subjectOf(q.aggregateBy);
@@ -90,6 +91,7 @@ export function funnelSql(
     : '';
   // Who is in the funnel: an actor with a step-0 row in range (unordered: any step's).
   const enters = q.order === 'unordered' ? 'steps <> 0' : 'steps & 1 <> 0';
+  // (kind 2: how many, and how many still within their window — in `seq`; kind 1: per value.)
   // An actor whose rows only ever fill step 0 (no other step, no exclusion) reached step 0 and
   // nothing more, whatever their order: counted here, never sent to the fold. Unordered: rows
   // that all fill one and the same step.
@@ -109,14 +111,15 @@ export function funnelSql(
   const noValue = q.breakdown?.attribution === 'step' && q.breakdown.step > 0;
   // Rows of the other actors: in an ordered funnel without breakdown, of a run of rows that fill
   // only step 0 the fold needs the first and the last (the newest attempt is the one kept; the
-  // first restores an attempt an exclusion spoiled); the rows between change nothing.
+  // first restores an attempt an exclusion spoiled; the actor's last row says whether the last
+  // try is still within its window); the rows between change nothing.
   const prune = o.prune && q.order === 'ordered' && !q.breakdown;
   const kept = prune
     ? `SELECT * FROM (SELECT c.*, (steps <> 1 OR exclusions <> 0) AS sig,
          lag(steps <> 1 OR exclusions <> 0) OVER w AS prev_sig, lead(steps <> 1 OR exclusions <> 0) OVER w AS next_sig
          FROM c JOIN actors USING (actor) WHERE NOT actors.trivial
          WINDOW w AS (PARTITION BY actor ORDER BY ms, seq))
-       WHERE sig OR coalesce(prev_sig, true) OR coalesce(next_sig, false)`
+       WHERE sig OR coalesce(prev_sig, true) OR coalesce(next_sig, true)`
     : `SELECT c.* FROM c JOIN actors USING (actor) WHERE ${o.prune ? 'NOT actors.trivial' : 'TRUE'}`;
   const sql = `
     WITH a AS (${events}),
@@ -132,19 +135,21 @@ export function funnelSql(
       ${strict ? '' : 'WHERE steps <> 0 OR exclusions <> 0'}
     ),
     actors AS MATERIALIZED (
-      SELECT actor, ${trivial} AS trivial FROM c GROUP BY actor HAVING bool_or(${enters})
+      SELECT actor, ${trivial} AS trivial, max(ms) + ${window} > ${Math.trunc(o.nowMs)} AS open
+      FROM c GROUP BY actor HAVING bool_or(${enters})
     )
     SELECT 0 AS kind, actor::DOUBLE AS actor, seq::DOUBLE AS seq, ms::DOUBLE AS ms, steps, exclusions, breakdown
     FROM (${kept})
     ${
       o.prune
         ? `UNION ALL
-    SELECT 2, count(*)::DOUBLE, NULL, NULL, NULL, NULL, NULL FROM actors WHERE trivial
+    SELECT 2, count(*)::DOUBLE, count(*) FILTER (WHERE open)::DOUBLE, NULL, NULL, NULL, NULL FROM actors WHERE trivial
     ${
       q.breakdown && !noValue
         ? `UNION ALL
-    SELECT 1, count(*)::DOUBLE, NULL, NULL, NULL, NULL, value FROM (
-      SELECT actor, ${value} AS value FROM c WHERE actor IN (SELECT actor FROM actors WHERE trivial) GROUP BY actor)
+    SELECT 1, count(*)::DOUBLE, count(*) FILTER (WHERE open)::DOUBLE, NULL, NULL, NULL, value FROM (
+      SELECT actor, ${value} AS value, max(ms) + ${window} > ${Math.trunc(o.nowMs)} AS open
+      FROM c WHERE actor IN (SELECT actor FROM actors WHERE trivial) GROUP BY actor)
     GROUP BY value`
         : ''
     }`
