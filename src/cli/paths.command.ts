@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type PathEdge, type PathsResponse, parsePathQuery } from '../core/analytics/paths.js';
 import { apiRequest } from './api-client.js';
+import { bar, csvLine, seconds } from './chart-text.js';
 import { workspaceIdOf } from './keys.command.js';
 import { type AccessFlags, type LocalAccess, openAccess } from './local-or-remote.js';
 import { fail, printJson } from './output.js';
@@ -141,42 +142,21 @@ async function fetchPaths(
   }
 }
 
-const csvCell = (v: string | number | null) => {
-  const s = v === null ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-};
-
 export function csv(edges: readonly PathEdge[]): string {
-  const rows = [['source', 'target', 'value', 'average_conversion_time_ms']];
+  const rows = [csvLine(['source', 'target', 'value', 'average_conversion_time_ms'])];
   for (const e of edges)
-    rows.push([
-      e.source,
-      e.target,
-      String(e.value),
-      e.averageConversionTimeMs === null ? '' : String(Math.round(e.averageConversionTimeMs)),
-    ]);
-  return `${rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`;
+    rows.push(
+      csvLine([
+        e.source,
+        e.target,
+        e.value,
+        e.averageConversionTimeMs === null ? '' : Math.round(e.averageConversionTimeMs),
+      ]),
+    );
+  return `${rows.join('\n')}\n`;
 }
 
-const duration = (ms: number | null) =>
-  ms === null
-    ? ''
-    : ms < 60_000
-      ? `${Math.round(ms / 1000)}s`
-      : ms < 3_600_000
-        ? `${Math.round(ms / 60_000)}m`
-        : ms < 172_800_000
-          ? `${(ms / 3_600_000).toFixed(1)}h`
-          : `${(ms / 86_400_000).toFixed(1)}d`;
-
-/** A bar of `width` cells for value/max, in eighths (▏▎▍▌▋▊▉█). */
-export function bar(value: number, max: number, width = 24): string {
-  if (max <= 0 || value <= 0) return '';
-  const eighths = Math.max(1, Math.round((value / max) * width * 8));
-  const full = Math.floor(eighths / 8);
-  const part = eighths % 8;
-  return '█'.repeat(full) + (part ? ' ▏▎▍▌▋▊▉'[part]! : '');
-}
+const duration = (ms: number | null) => (ms === null ? '' : seconds(ms / 1000));
 
 /** The map as text: its size, then the top edges with bars. */
 export function render(r: PathsResponse, top: number): string {
@@ -193,7 +173,7 @@ export function render(r: PathsResponse, top: number): string {
   for (const e of shown) {
     const label = `${e.source} → ${e.target}`;
     out.push(
-      `  ${(label.length > width ? `${label.slice(0, width - 1)}…` : label).padEnd(width)}  ${String(e.value).padStart(6)}  ${bar(e.value, max).padEnd(24)}  ${duration(e.averageConversionTimeMs)}`,
+      `  ${(label.length > width ? `${label.slice(0, width - 1)}…` : label).padEnd(width)}  ${String(e.value).padStart(6)}  ${bar(e.value, max, 24)}  ${duration(e.averageConversionTimeMs)}`,
     );
   }
   if (r.edges.length > shown.length)
