@@ -21,6 +21,7 @@ import { KpiService } from './services/kpi-service.js';
 import { ConsumerRunner } from './services/log-consumer.js';
 import { LOADER, LogLoader } from './services/log-loader.js';
 import { OverviewService } from './services/overview-service.js';
+import { PathsService } from './services/paths-service.js';
 import { PersonAdminService } from './services/person-admin-service.js';
 import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
@@ -41,6 +42,7 @@ import { DuckDBJourneyTablesStore } from './store/duckdb-journey-tables-store.js
 import { DuckDBKpiStore } from './store/duckdb-kpi-store.js';
 import { DuckDBLogLoadStore } from './store/duckdb-log-load-store.js';
 import { DuckDBOverviewStore } from './store/duckdb-overview-store.js';
+import { DuckDBPathsStore } from './store/duckdb-paths-store.js';
 import { DuckDBWebhookStore } from './store/duckdb-webhook-store.js';
 import { DuckDBWorkspaceStore } from './store/duckdb-workspace-store.js';
 import { SegmentLog } from './store/segment-log.js';
@@ -219,6 +221,7 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     overview: new OverviewService(new DuckDBOverviewStore(db.reader), journeys, people.persons),
     funnels: new FunnelService(new DuckDBFunnelStore(db.reader), journeyTables, people.persons, systemClock),
     kpis: new KpiService(new DuckDBKpiStore(db.reader), journeyTables, journeys, systemClock),
+    paths: new PathsService(new DuckDBPathsStore(db.reader), journeyTables, people.persons),
     webhooks,
     metrics,
     version: VERSION,
@@ -572,7 +575,8 @@ export async function openLocal(
         people.persons,
         systemClock,
       );
-      return { ...people, journeys, journeyTables, funnels, kpis };
+      const paths = new PathsService(new DuckDBPathsStore(db.reader), journeyTables, people.persons);
+      return { ...people, journeys, journeyTables, funnels, kpis, paths };
     }),
     close: async () => {
       await people.identity.drain();

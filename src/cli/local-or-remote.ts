@@ -6,6 +6,7 @@ import type { ImportService } from '../services/import-service.js';
 import type { JourneyService } from '../services/journey-service.js';
 import type { JourneyTablesService } from '../services/journey-tables-service.js';
 import type { KpiService } from '../services/kpi-service.js';
+import type { PathsService } from '../services/paths-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
@@ -20,6 +21,8 @@ export interface LocalPeople {
   journeyTables: JourneyTablesService;
   kpis: KpiService;
   funnels: FunnelService;
+  /** Journey maps over the journey tables. */
+  paths: PathsService;
 }
 
 /** An import into the data directory's log, and the load of the log into the database. */

@@ -10,6 +10,7 @@ import { registerJourneys } from './journeys.command.js';
 import { registerKeys } from './keys.command.js';
 import { registerKpis } from './kpis.command.js';
 import type { LocalAccess } from './local-or-remote.js';
+import { registerPaths } from './paths.command.js';
 import { registerPerson } from './person.command.js';
 import { registerPersons } from './persons.command.js';
 import { registerServe, type ServeDeps } from './serve.command.js';
@@ -56,6 +57,7 @@ registerJourney(program, { openLocal });
 registerFunnel(program, { openLocal });
 registerJourneys(program, { openLocal });
 registerKpis(program, { openLocal });
+registerPaths(program, { openLocal });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`throughline: ${(e as Error).message}\n`);

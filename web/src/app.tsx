@@ -3,6 +3,7 @@ import { type ApiError, api, setCsrfToken, whenSignedOut } from './api';
 import { Link, Loading } from './components/state';
 import { AccountPage } from './pages/account';
 import { FunnelsPage } from './pages/funnels';
+import { JourneyMapPage } from './pages/journey-map';
 import { ListPage } from './pages/list';
 import { LivePage } from './pages/live';
 import { OverviewPage } from './pages/overview';
@@ -17,6 +18,7 @@ const NAV = [
   { href: '/people', label: 'People', active: (p: string) => p.startsWith('/people') },
   { href: '/accounts', label: 'Accounts', active: (p: string) => p.startsWith('/accounts') },
   { href: '/funnels', label: 'Funnels', active: (p: string) => p === '/funnels' },
+  { href: '/journey-map', label: 'Journey map', active: (p: string) => p === '/journey-map' },
   { href: '/live', label: 'Live events', active: (p: string) => p === '/live' },
   { href: '/settings', label: 'Settings', active: (p: string) => p === '/settings' },
 ];
@@ -156,6 +158,7 @@ const TITLES: [string, string][] = [
   ['/people', 'People'],
   ['/accounts', 'Accounts'],
   ['/funnels', 'Funnels'],
+  ['/journey-map', 'Journey map'],
   ['/live', 'Live events'],
   ['/settings', 'Settings'],
 ];
@@ -174,6 +177,7 @@ function Page({ path }: { path: string }) {
   const account = match('/accounts/:id', path);
   if (account) return <AccountPage key={account.id} id={account.id as string} />;
   if (match('/funnels', path)) return <FunnelsPage />;
+  if (match('/journey-map', path)) return <JourneyMapPage />;
   if (match('/live', path)) return <LivePage />;
   if (match('/settings', path)) return <SettingsPage />;
   return (

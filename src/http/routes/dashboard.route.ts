@@ -19,6 +19,7 @@ export const DASHBOARD_PAGES = [
   '/accounts',
   '/accounts/:id',
   '/funnels',
+  '/journey-map',
   '/live',
   '/settings',
 ] as const;
