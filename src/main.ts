@@ -23,6 +23,8 @@ import { OverviewService } from './services/overview-service.js';
 import { PersonAdminService } from './services/person-admin-service.js';
 import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
+import { RetentionService } from './services/retention-service.js';
+import { StagesService } from './services/stages-service.js';
 import { WebhookService } from './services/webhook-service.js';
 import {
   type FirstRunKeys,
@@ -31,6 +33,7 @@ import {
   type UnshownKeys,
   WorkspaceService,
 } from './services/workspace-service.js';
+import { DuckDBAnalyticsReader } from './store/duckdb-analytics-reader.js';
 import { type Database, openDatabase } from './store/duckdb-database.js';
 import { DuckDBEventStore } from './store/duckdb-event-store.js';
 import { DuckDBFunnelStore } from './store/duckdb-funnel-store.js';
@@ -216,6 +219,8 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     journeyTables,
     overview: new OverviewService(new DuckDBOverviewStore(db.reader), journeys, people.persons),
     funnels: new FunnelService(new DuckDBFunnelStore(db.reader), journeyTables, people.persons, systemClock),
+    stages: new StagesService(new DuckDBAnalyticsReader(db.reader), journeyTables, journeys, systemClock),
+    retention: new RetentionService(new DuckDBAnalyticsReader(db.reader), journeyTables, systemClock),
     webhooks,
     metrics,
     version: VERSION,

@@ -14,6 +14,8 @@ import type { JourneyTablesService } from '../services/journey-tables-service.js
 import type { OverviewService } from '../services/overview-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
+import type { RetentionService } from '../services/retention-service.js';
+import type { StagesService } from '../services/stages-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
 import { adminAuth, sameSecret } from './admin-auth.js';
@@ -32,8 +34,10 @@ import { keysRoutes } from './routes/keys.route.js';
 import { liveEventsRoutes } from './routes/live-events.route.js';
 import { overviewRoutes } from './routes/overview.route.js';
 import { personsRoutes } from './routes/persons.route.js';
+import { retentionRoutes } from './routes/retention.route.js';
 import { sessionRoutes } from './routes/session.route.js';
 import { settingsRoutes } from './routes/settings.route.js';
+import { stagesRoutes } from './routes/stages.route.js';
 import { trackingRoutes } from './routes/tracking.route.js';
 import { stripeWebhookRoutes, webhookSettingsRoutes } from './routes/webhooks.route.js';
 import { bearerToken } from './write-key-auth.js';
@@ -49,6 +53,8 @@ export interface AppDeps {
   journeyTables: JourneyTablesService;
   overview: OverviewService;
   funnels: FunnelService;
+  stages: StagesService;
+  retention: RetentionService;
   webhooks: WebhookService;
   metrics: Metrics;
   version: string;
@@ -166,6 +172,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     await api.register(overviewRoutes, { overview: deps.overview, health: deps.health });
     await api.register(funnelRoutes, { funnels: deps.funnels });
+    await api.register(stagesRoutes, { stages: deps.stages });
+    await api.register(retentionRoutes, { retention: deps.retention });
     await api.register(webhookSettingsRoutes, { webhooks: deps.webhooks });
     await api.register(importRoutes, deps.imports);
   });
