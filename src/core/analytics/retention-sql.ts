@@ -103,13 +103,13 @@ export function retentionSql(workspaceId: string, q: RetentionQuery): RetentionS
   const activation = q.activation
     ? `${prefix},
     su AS (
-      SELECT actor, min(ms) AS at, arg_min(seq, ms) AS seq FROM m WHERE su GROUP BY actor
+      SELECT actor, min(ms) AS first_ms, arg_min(seq, ms) AS seq FROM m WHERE su GROUP BY actor
       HAVING min(ms) >= ${lo} AND min(ms) < ${hi}
     ),
     act AS (
-      SELECT s.actor, min(x.ms) - s.at AS d
-      FROM su s LEFT JOIN m x ON x.actor = s.actor AND x.ac AND x.ms >= s.at AND x.ms <= s.at + ${withinMs} AND x.seq <> s.seq
-      GROUP BY s.actor, s.at
+      SELECT s.actor, min(x.ms) - s.first_ms AS d
+      FROM su s LEFT JOIN m x ON x.actor = s.actor AND x.ac AND x.ms >= s.first_ms AND x.ms <= s.first_ms + ${withinMs} AND x.seq <> s.seq
+      GROUP BY s.actor, s.first_ms
     )
     SELECT count(*)::DOUBLE, count(d)::DOUBLE, quantile_cont(d, 0.5)::DOUBLE FROM act`
     : null;

@@ -94,7 +94,7 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
     : '';
   const prefix = `
     WITH h0 AS (
-      SELECT subject, position, stage, epoch_ms(entered_at)::DOUBLE AS at, trigger_kind
+      SELECT subject, position, stage, epoch_ms(entered_at)::DOUBLE AS ts, trigger_kind
       FROM stage_history WHERE workspace_id = $ws AND subject_kind = '${kind}' ${bots}
     ),
     lastev AS (
@@ -105,17 +105,17 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
     ),
     h1 AS (
       SELECT h0.* FROM h0 LEFT JOIN lastev l ON l.subject = h0.subject
-      WHERE NOT (h0.trigger_kind = 'inactivity' AND l.last_at IS NOT NULL AND h0.at > l.last_at)
+      WHERE NOT (h0.trigger_kind = 'inactivity' AND l.last_at IS NOT NULL AND h0.ts > l.last_at)
     )${due},
     allspans AS (
-      SELECT subject, position, stage, at FROM h1
+      SELECT subject, position, stage, ts FROM h1
       ${rules.length ? 'UNION ALL SELECT subject, position, stage, due_ms FROM due' : ''}
     ),
     ord(stage, idx) AS (VALUES ${order}),
     spans AS (
-      SELECT a.subject, a.stage, coalesce(o.idx, 1000) AS idx, a.at,
+      SELECT a.subject, a.stage, coalesce(o.idx, 1000) AS idx, a.ts,
         row_number() OVER w - 1 AS pos,
-        lead(a.at) OVER w AS next_at,
+        lead(a.ts) OVER w AS next_at,
         lag(a.stage) OVER w AS prev_stage,
         max(coalesce(o.idx, 1000)) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_idx
       FROM allspans a LEFT JOIN ord o ON o.stage = a.stage ${kept}
@@ -137,35 +137,35 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
     }).join(', ')}]::DOUBLE[]`;
   const transitions = `${prefix}
     SELECT coalesce(prev_stage, '(none)') AS from_stage, stage, count(*)::DOUBLE, count(DISTINCT subject)::DOUBLE
-    FROM spans WHERE ${inRange('at')} GROUP BY ALL ORDER BY ALL`;
+    FROM spans WHERE ${inRange('ts')} GROUP BY ALL ORDER BY ALL`;
   const stages = `${prefix}
     SELECT stage, count(DISTINCT subject)::DOUBLE AS entered, count(*)::DOUBLE AS entries,
       count(DISTINCT subject) FILTER (WHERE later_idx > idx AND idx < 1000)::DOUBLE AS advanced,
       count(DISTINCT subject) FILTER (WHERE next_at IS NULL)::DOUBLE AS current,
       count(*) FILTER (WHERE next_at IS NOT NULL)::DOUBLE AS exits,
-      ${stats('CASE WHEN next_at IS NOT NULL THEN next_at - at END')}
-    FROM spans WHERE ${inRange('at')} GROUP BY stage ORDER BY stage`;
+      ${stats('CASE WHEN next_at IS NOT NULL THEN next_at - ts END')}
+    FROM spans WHERE ${inRange('ts')} GROUP BY stage ORDER BY stage`;
   // Per subject, from its first entry of A in range to its first entry of B after it.
   const pairs = `${prefix},
     firsts AS (
-      SELECT subject, stage AS a, min(pos) AS a_pos, arg_min(at, pos) AS a_at FROM spans WHERE ${inRange('at')} GROUP BY ALL
+      SELECT subject, stage AS a, min(pos) AS a_pos, arg_min(ts, pos) AS a_at FROM spans WHERE ${inRange('ts')} GROUP BY ALL
     ),
     pairs AS (
-      SELECT f.a, s.stage AS b, f.subject, min(s.at) - f.a_at AS d
+      SELECT f.a, s.stage AS b, f.subject, min(s.ts) - f.a_at AS d
       FROM firsts f JOIN spans s ON s.subject = f.subject AND s.pos > f.a_pos AND s.stage <> f.a
       GROUP BY f.a, s.stage, f.subject, f.a_at
     )
     SELECT a, b, count(*)::DOUBLE, ${stats('d')} FROM pairs GROUP BY a, b ORDER BY a, b`;
   // The cohort of a subject: the month (in the query's zone) it entered its first stage.
-  const cohortOf = `strftime(timezone(${sqlString(q.timezone)}, make_timestamptz((at * 1000)::BIGINT)), '%Y-%m')`;
+  const cohortOf = `strftime(timezone(${sqlString(q.timezone)}, make_timestamptz((ts * 1000)::BIGINT)), '%Y-%m')`;
   const firstSpan = `firstspan AS (
-      SELECT subject, at AS first_at, idx AS first_idx, ${cohortOf} AS cohort FROM spans WHERE pos = 0 AND ${inRange('at')}
+      SELECT subject, ts AS first_at, idx AS first_idx, ${cohortOf} AS cohort FROM spans WHERE pos = 0 AND ${inRange('ts')}
     )`;
   const cohorts = `${prefix}, ${firstSpan}
     SELECT cohort, count(*)::DOUBLE FROM firstspan GROUP BY cohort ORDER BY cohort`;
   const reach = `${prefix}, ${firstSpan},
     reach AS (
-      SELECT f.cohort, s.stage, f.subject, min(s.at) - f.first_at AS d
+      SELECT f.cohort, s.stage, f.subject, min(s.ts) - f.first_at AS d
       FROM firstspan f JOIN spans s ON s.subject = f.subject AND s.pos > 0 AND s.idx > f.first_idx AND s.idx < 1000
       GROUP BY f.cohort, s.stage, f.subject, f.first_at
     )
