@@ -219,7 +219,10 @@ describe('POST /api/analytics/retention: bad queries', () => {
       [{ intervals: 0 }, 'intervals'],
       [{ intervals: 2.5 }, 'intervals'],
       [{ targetEvent: { where: { field: 'event', op: 'nope', value: 1 } } }, 'targetEvent.where.op'],
-      [{ returningEvent: { where: { field: 'stage', op: 'eq', value: 'lead' } } }, 'returningEvent.where'],
+      [
+        { returningEvent: { where: { field: 'stage', op: 'eq', value: 'lead' } } },
+        'returningEvent.where.field',
+      ],
       [{ returningEvent: { name: 'x' } }, 'returningEvent'],
       [{ retentionType: 'first_ever' }, 'retentionType'],
       [{ timezone: 'Nowhere/Land' }, 'timezone'],

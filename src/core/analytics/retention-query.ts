@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { err, ok, type Result } from '../result.js';
 import { eventMatcherSchema } from './analytics-condition.js';
 import { instantOf, parseQuery, type QueryProblem, timezoneSchema } from './analytics-query.js';
-import { fieldsOf } from './event-fields-sql.js';
 import { addIntervals, intervalStart, PERIODS } from './retention-intervals.js';
 
 /**
@@ -46,26 +45,10 @@ export type RetentionQuery = z.output<typeof schema> & {
   count: number;
 };
 
-/** Fields retention conditions cannot read: the stage in effect is not joined here. */
-const UNSUPPORTED = new Set(['stage']);
-
 export function parseRetentionQuery(body: unknown, nowMs: number): Result<RetentionQuery, QueryProblem> {
   const parsed = parseQuery(schema, body);
   if (!parsed.ok) return parsed;
   const q = parsed.value;
-  const matchers: [string, { where?: unknown } | undefined][] = [
-    ['targetEvent', q.targetEvent],
-    ['returningEvent', q.returningEvent],
-    ['activation.signupEvent', q.activation?.signupEvent],
-    ['activation.activationEvent', q.activation?.activationEvent],
-  ];
-  for (const [at, m] of matchers)
-    for (const f of fieldsOf(m?.where as never))
-      if (UNSUPPORTED.has(f))
-        return err({
-          message: `${at}.where: retention conditions read the event, not the stage (use a stage analytics or funnel query)`,
-          field: `${at}.where`,
-        });
   let toMs = nowMs;
   if (q.to !== undefined) {
     const t = instantOf(q.to, q.timezone);
