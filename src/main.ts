@@ -567,7 +567,14 @@ export async function openLocal(
       // unseen are derived again before a read answers.
       await journeyTables.load();
       await journeyTables.findStale();
-      return { ...people, journeys, journeyTables };
+      const analytics = new DuckDBAnalyticsReader(db.reader);
+      return {
+        ...people,
+        journeys,
+        journeyTables,
+        stages: new StagesService(analytics, journeyTables, journeys, systemClock),
+        retention: new RetentionService(analytics, journeyTables, systemClock),
+      };
     }),
     close: async () => {
       await people.identity.drain();

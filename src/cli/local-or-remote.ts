@@ -6,6 +6,8 @@ import type { JourneyService } from '../services/journey-service.js';
 import type { JourneyTablesService } from '../services/journey-tables-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
+import type { RetentionService } from '../services/retention-service.js';
+import type { StagesService } from '../services/stages-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
 import type { ApiTarget } from './api-client.js';
 
@@ -16,6 +18,8 @@ export interface LocalPeople {
   admin: PersonAdminService;
   journeys: JourneyService;
   journeyTables: JourneyTablesService;
+  stages: StagesService;
+  retention: RetentionService;
 }
 
 /** An import into the data directory's log, and the load of the log into the database. */

@@ -10,8 +10,10 @@ import { registerKeys } from './keys.command.js';
 import type { LocalAccess } from './local-or-remote.js';
 import { registerPerson } from './person.command.js';
 import { registerPersons } from './persons.command.js';
+import { registerRetention } from './retention.command.js';
 import { registerServe, type ServeDeps } from './serve.command.js';
 import { registerSimulate } from './simulate.command.js';
+import { registerStages } from './stages.command.js';
 import { registerWorkspaces } from './workspaces.command.js';
 
 /** CLI composition root: wires the commands to the real server and store. */
@@ -51,6 +53,8 @@ registerPerson(program, { openLocal });
 registerPersons(program, { openLocal });
 registerAccounts(program, { openLocal });
 registerJourney(program, { openLocal });
+registerStages(program, { openLocal });
+registerRetention(program, { openLocal });
 registerJourneys(program, { openLocal });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

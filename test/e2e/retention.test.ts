@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliAsync } from '../support/cli.js';
 import { adminApi, basic, type Json, post } from '../support/http.js';
 import { workspacesFor } from '../support/peer-cases.js';
-import { removeDir, startTestServer, type TestServer } from '../support/servers.js';
+import { ADMIN_KEY, removeDir, startTestServer, type TestServer } from '../support/servers.js';
 
 // Retention, churn and activation (POST /api/analytics/retention) on a hand-checkable fixture
 // sent through the Tracking API (default workspace), and a property test: the same events in a
@@ -235,6 +236,74 @@ describe('POST /api/analytics/retention: bad queries', () => {
       expect(r.error?.code, JSON.stringify(body)).toBe('invalid_query');
       expect(r.error.details.field, JSON.stringify(r)).toBe(field);
     }
+  });
+});
+
+describe('throughline retention', () => {
+  const access = () => ['--data', s.dataDir, '--url', s.url, '--admin-key', ADMIN_KEY];
+  const flags = [
+    '--period',
+    'day',
+    '--intervals',
+    '4',
+    '--to',
+    '2026-03-05',
+    '--target',
+    'Signed Up',
+    '--returning',
+    'Used',
+  ];
+
+  it('gives the API answer with --json', async () => {
+    const api = await retention({
+      ...BASE_QUERY,
+      activation: { signupEvent: { event: 'Signed Up' }, activationEvent: { event: 'Used' }, withinDays: 1 },
+    });
+    const out = await cliAsync([
+      'retention',
+      ...access(),
+      ...flags,
+      '--signup',
+      'Signed Up',
+      '--activation',
+      'Used',
+      '--within-days',
+      '1',
+      '--json',
+    ]);
+    expect(out.code, out.stderr).toBe(0);
+    const got = JSON.parse(out.stdout);
+    expect(got.rows).toEqual(api.rows);
+    expect(got.activation).toEqual(api.activation);
+  });
+
+  it('draws the triangle in percentages, churn with bars, activation; CSV; a bad flag is an error', async () => {
+    await retention(BASE_QUERY); // the tables are current
+    const out = await cliAsync([
+      'retention',
+      ...access(),
+      ...flags,
+      '--signup',
+      'Signed Up',
+      '--activation',
+      'Used',
+      '--within-days',
+      '1',
+    ]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/^2026-03-02\s+2\s+▓50%\s+█100%\s+0%$/m);
+    expect(out.stdout).toMatch(/^2026-03-03\s+2\s+0%\s+▓50%$/m);
+    expect(out.stdout).toMatch(/^2026-03-05\s+0$/m);
+    expect(out.stdout).toMatch(/^2026-03-04\s+3\s+2\s+66\.7%\s+█+/m);
+    expect(out.stdout).toMatch(/Activation within 1 days: 3 of 4 signed up \(75\.0%\)/);
+    const csvOut = await cliAsync(['retention', ...access(), ...flags, '--csv']);
+    expect(csvOut.stdout.split('\n').slice(0, 2)).toEqual([
+      'date,label,size,day_1,day_2,day_3',
+      '2026-03-02T00:00:00.000Z,Day 0,2,1,2,0',
+    ]);
+    const bad = await cliAsync(['retention', ...access(), '--period', 'year']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/period: /);
   });
 });
 

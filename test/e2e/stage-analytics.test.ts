@@ -1,6 +1,9 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliAsync } from '../support/cli.js';
 import { adminApi, type Json, post } from '../support/http.js';
-import { removeDir, startTestServer, type TestServer } from '../support/servers.js';
+import { ADMIN_KEY, removeDir, startTestServer, type TestServer } from '../support/servers.js';
 
 // Stage analytics (POST /api/analytics/stages) over stage histories the server derives itself from
 // events sent through the Tracking API (default workspace: the b2b-saas stage model, in order
@@ -264,5 +267,34 @@ describe('POST /api/analytics/stages', () => {
     expect(await bad({ from: '2026-03-01', to: '2026-02-01' })).toMatchObject({ details: { field: 'from' } });
     expect(await bad({ timezone: 'Mars/Olympus' })).toMatchObject({ details: { field: 'timezone' } });
     expect(await bad({ nope: 1 })).toMatchObject({ code: 'invalid_query' });
+  });
+});
+
+describe('throughline stages', () => {
+  const access = () => ['--data', s.dataDir, '--url', s.url, '--admin-key', ADMIN_KEY];
+
+  it('gives the API answer with --json, a query file and flags on top', async () => {
+    const api = await stages({ subject: 'account' });
+    const file = join(s.dataDir, 'stages-query.json');
+    writeFileSync(file, JSON.stringify({ subject: 'person', from: '2020-01-01' }));
+    const json = await cliAsync(['stages', ...access(), '--query', file, '--account', '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    const got = JSON.parse(json.stdout);
+    expect(got.transitions).toEqual(api.transitions);
+    expect(got.stages).toEqual(api.stages);
+  });
+
+  it('draws the stage table, the matrix (skips », regressions ↩) and velocity', async () => {
+    const out = await cliAsync(['stages', ...access()]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/^Awareness\s+4\s+█+\s+3\s+25\.0%\s+1\s+2\.0d\s+2\.5d$/m);
+    expect(out.stdout).toMatch(/^Opportunity\s+·\s+·\s+1↩\s+·\s+2\s+·\s*$/m);
+    expect(out.stdout).toMatch(/^Customer\s+·\s+·\s+·\s+·\s+·\s+2»$/m);
+    expect(out.stdout).toMatch(/^2026-02\s+1\s+–\s+1\.0d \(1\)/m);
+    const csvOut = await cliAsync(['stages', ...access(), '--csv']);
+    expect(csvOut.stdout.split('\n')[1]).toBe('awareness,Awareness,4,4,3,1,0.25,1,3,172800,216000,172800');
+    const bad = await cliAsync(['stages', ...access(), '--where', '{"field":"event","op":"eq","value":"x"}']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/where\.field: stage analytics filter on traits only/);
   });
 });
