@@ -6,8 +6,10 @@ import { ListPage } from './pages/list';
 import { LivePage } from './pages/live';
 import { OverviewPage } from './pages/overview';
 import { PersonPage } from './pages/person';
+import { RetentionPage } from './pages/retention';
 import { SettingsPage } from './pages/settings';
 import { SignIn } from './pages/sign-in';
+import { StagesPage } from './pages/stages';
 import { decodeSafe, match, navigate, useLocation } from './router';
 import type { Session } from './types';
 
@@ -15,6 +17,8 @@ const NAV = [
   { href: '/', label: 'Overview', active: (p: string) => p === '/' },
   { href: '/people', label: 'People', active: (p: string) => p.startsWith('/people') },
   { href: '/accounts', label: 'Accounts', active: (p: string) => p.startsWith('/accounts') },
+  { href: '/stages', label: 'Stages', active: (p: string) => p === '/stages' },
+  { href: '/retention', label: 'Retention', active: (p: string) => p === '/retention' },
   { href: '/live', label: 'Live events', active: (p: string) => p === '/live' },
   { href: '/settings', label: 'Settings', active: (p: string) => p === '/settings' },
 ];
@@ -153,6 +157,8 @@ const TITLES: [string, string][] = [
   ['/', 'Overview'],
   ['/people', 'People'],
   ['/accounts', 'Accounts'],
+  ['/stages', 'Stages'],
+  ['/retention', 'Retention'],
   ['/live', 'Live events'],
   ['/settings', 'Settings'],
 ];
@@ -170,6 +176,8 @@ function Page({ path }: { path: string }) {
   if (person) return <PersonPage key={person.ref} personRef={person.ref as string} />;
   const account = match('/accounts/:id', path);
   if (account) return <AccountPage key={account.id} id={account.id as string} />;
+  if (match('/stages', path)) return <StagesPage />;
+  if (match('/retention', path)) return <RetentionPage />;
   if (match('/live', path)) return <LivePage />;
   if (match('/settings', path)) return <SettingsPage />;
   return (

@@ -1,6 +1,15 @@
-import type { RetentionQuery } from './retention-query.js';
+/**
+ * The answer of a retention query, from the rows of `retention-sql.ts`. (No imports beyond
+ * types of its own: the dashboard imports these types.)
+ */
 
-/** The answer of a retention query, from the rows of `retention-sql.ts`. */
+/** What of the query the result needs (RetentionQuery has it). */
+interface QueryShape {
+  period: 'hour' | 'day' | 'week' | 'month';
+  retentionType: 'recurring' | 'first_time';
+  count: number;
+  activation?: { withinDays: number } | undefined;
+}
 
 export interface RetentionRow {
   /** "Day 0", "Week 3", … (row i is interval i of the range). */
@@ -14,8 +23,8 @@ export interface RetentionRow {
 }
 
 export interface RetentionResult {
-  period: RetentionQuery['period'];
-  retentionType: RetentionQuery['retentionType'];
+  period: QueryShape['period'];
+  retentionType: QueryShape['retentionType'];
   labels: string[];
   rows: RetentionRow[];
   /** Per interval from the second: of the actors active in the one before, those not active in it. */
@@ -33,7 +42,7 @@ type Row = unknown[];
 const n = (v: unknown) => Number(v ?? 0);
 
 export function retentionResult(
-  q: RetentionQuery,
+  q: QueryShape,
   bounds: readonly number[],
   rows: { cells: Row[]; churn: Row[]; activation: Row[] | null },
 ): RetentionResult {

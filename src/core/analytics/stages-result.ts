@@ -1,6 +1,3 @@
-import { NO_STAGE } from '../journey/stages.js';
-import { DURATION_BINS_S } from './stages-sql.js';
-
 /**
  * The answer of a stage analytics query, put together from the rows of `stages-sql.ts`. Durations
  * are seconds; medians and 75th percentiles interpolate (`quantile_cont`: the median of 1 and 3
@@ -8,6 +5,24 @@ import { DURATION_BINS_S } from './stages-sql.js';
  * `forward` (to the next stage), `skip` (further down, past stages between), `regression` (back
  * up), `repeat` (the same stage again), `entry` (the first stage a subject entered).
  */
+
+/** `stages.ts` NO_STAGE: before the first stage. Kept here so the dashboard can import these types alone. */
+const NO_STAGE = '(none)';
+
+/** Lower bounds (seconds) of the duration histogram's bins: fixed, so stages compare. */
+export const DURATION_BINS_S = [
+  0,
+  3_600,
+  86_400,
+  3 * 86_400,
+  7 * 86_400,
+  14 * 86_400,
+  30 * 86_400,
+  60 * 86_400,
+  90 * 86_400,
+  180 * 86_400,
+  365 * 86_400,
+] as const;
 
 export type TransitionKind = 'entry' | 'forward' | 'skip' | 'regression' | 'repeat';
 

@@ -2,6 +2,7 @@ import { ACCOUNTS, PERSONS } from '../journey/journey-subjects.js';
 import { conditionSql, messageFieldSql, sqlSourceCategory, sqlString } from '../journey/rules-sql.js';
 import { type StageModel, stageModelSchema } from '../journey/stages.js';
 import type { StagesQuery } from './stages-query.js';
+import { DURATION_BINS_S } from './stages-result.js';
 
 /**
  * Stage analytics in SQL, over the stored `stage_history` of persons or accounts. Every statement
@@ -17,21 +18,6 @@ import type { StagesQuery } from './stages-query.js';
  *
  * Counted entries are those with `entered_at` in [from, to); what follows them may be later.
  */
-
-/** Lower bounds (seconds) of the duration histogram's bins: fixed, so stages compare. */
-export const DURATION_BINS_S = [
-  0,
-  3_600,
-  86_400,
-  3 * 86_400,
-  7 * 86_400,
-  14 * 86_400,
-  30 * 86_400,
-  60 * 86_400,
-  90 * 86_400,
-  180 * 86_400,
-  365 * 86_400,
-] as const;
 
 export interface StagesSql {
   params: { ws: string; now: number };
