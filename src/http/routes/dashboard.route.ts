@@ -18,6 +18,8 @@ export const DASHBOARD_PAGES = [
   '/people/:ref',
   '/accounts',
   '/accounts/:id',
+  '/stages',
+  '/retention',
   '/live',
   '/settings',
 ] as const;

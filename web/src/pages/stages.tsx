@@ -69,7 +69,7 @@ export function StagesPage() {
         <h1>Stages</h1>
         <form class="row" aria-label="Stage query" onSubmit={(e) => e.preventDefault()}>
           <label>
-            Of
+            Subjects
             <select
               value={subject}
               onChange={(e) => setParams({ subject: (e.target as HTMLSelectElement).value }, { push: true })}
