@@ -10,13 +10,18 @@ const PERIODS = ['day', 'week', 'month'] as const;
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
 
 /**
- * The cell colour of a share: deeper blue for more retained; the text turns white on the deep
- * shades so that its contrast stays above 4.5:1 (axe checks it).
+ * The cell colour of a share: deeper blue for more retained, with a text colour that keeps the
+ * contrast above 4.5:1 (axe checks it).
  */
 function cellStyle(share: number | null) {
   if (share === null) return {};
-  const lightness = 97 - Math.round(share * 62);
-  return { background: `hsl(217, 85%, ${lightness}%)`, color: lightness < 60 ? '#fff' : '#111827' };
+  // Two bands with a jump between them: dark text on light blues (lightness 97–65%), white text
+  // on deep blues (42–28%); the shades in between would fail contrast with either text colour.
+  const lightness = share < 0.5 ? 97 - share * 2 * 32 : 42 - (share - 0.5) * 2 * 14;
+  return {
+    background: `hsl(217, 85%, ${lightness.toFixed(0)}%)`,
+    color: share < 0.5 ? '#111827' : '#fff',
+  };
 }
 
 /** Retention cohorts as a heat map, churn by period, and the activation rate. */
