@@ -72,7 +72,36 @@ beforeAll(async () => {
   s = await startTestServer(dir);
   const sent = await post(s.url, '/v1/batch', { batch: EVENTS });
   expect(sent.json.accepted, JSON.stringify(sent.json)).toBe(EVENTS.length);
+  // "Current" tables can still miss events whose facts the loader holds back a moment: wait until
+  // all twelve events count (four signups, one of them again; and the week after).
+  await settled(
+    BASE_QUERY,
+    undefined,
+    (r) =>
+      JSON.stringify(values(r)) ===
+      JSON.stringify([
+        [2, 1, 2, 0],
+        [2, 0, 1, 0],
+        [1, 0, 0, 0],
+        [0, 0, 0, 0],
+      ]),
+  );
+  await settled(
+    { ...BASE_QUERY, period: 'week', intervals: 2, to: '2026-03-10' },
+    undefined,
+    (r) => r.rows[0].values[1] === 1,
+  );
 }, 120_000);
+
+/** The retention of a query once `ready` holds (or, after 30 s, as it is: the test then says why). */
+async function settled(body: Json, admin: string | undefined, ready: (r: Json) => boolean): Promise<Json> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const r = await retention(body, admin);
+    if (ready(r) || Date.now() > end) return r;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
 afterAll(async () => {
   await s?.close();
   if (dir) removeDir(dir);
@@ -375,18 +404,13 @@ describe('POST /api/analytics/retention: properties', () => {
           await send(`shuffled-${r}`, shuffled);
           await send(`merged-${r}`, [...split, ...joins]);
           const expected = expectedTable(events, 6);
-          const a = await retention(query, keys.get(`shuffled-${r}`)?.admin);
+          // Polled: "current" tables can still miss events whose facts the loader holds back.
+          const same = (x: Json) => JSON.stringify(values(x)) === JSON.stringify(expected);
+          const a = await settled(query, keys.get(`shuffled-${r}`)?.admin, same);
           expect(values(a)).toEqual(expected);
           // The merged person's rows appear once the merge has reached the tables.
-          const end = Date.now() + 30_000;
-          for (;;) {
-            const b = await retention(query, keys.get(`merged-${r}`)?.admin);
-            if (JSON.stringify(values(b)) === JSON.stringify(expected) || Date.now() > end) {
-              expect(values(b)).toEqual(expected);
-              break;
-            }
-            await new Promise((res) => setTimeout(res, 200));
-          }
+          const b = await settled(query, keys.get(`merged-${r}`)?.admin, same);
+          expect(values(b)).toEqual(expected);
         },
       ),
       { numRuns: PROPERTY_RUNS },
