@@ -13,6 +13,7 @@ const BENCHMARKS = {
   'journey-tables': () => import('./journey-tables.bench.mjs'),
   'journey-serve': () => import('./journey-serve.bench.mjs'),
   dashboard: () => import('./dashboard.bench.mjs'),
+  analytics: () => import('./analytics.bench.mjs'),
   dedup: () => import('./dedup.bench.mjs'),
   restart: () => import('./restart.bench.mjs'),
   probe: () => import('./probe.bench.mjs'),

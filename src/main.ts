@@ -567,11 +567,18 @@ export async function openLocal(
       // unseen are derived again before a read answers.
       await journeyTables.load();
       await journeyTables.findStale();
+      const funnels = new FunnelService(
+        new DuckDBFunnelStore(db.reader),
+        journeyTables,
+        people.persons,
+        systemClock,
+      );
       const analytics = new DuckDBAnalyticsReader(db.reader);
       return {
         ...people,
         journeys,
         journeyTables,
+        funnels,
         stages: new StagesService(analytics, journeyTables, journeys, systemClock),
         retention: new RetentionService(analytics, journeyTables, systemClock),
       };

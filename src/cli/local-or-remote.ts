@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../config/config.js';
 import type { Result } from '../core/result.js';
+import type { FunnelService } from '../services/funnel-service.js';
 import type { IdentityService } from '../services/identity-service.js';
 import type { ImportService } from '../services/import-service.js';
 import type { JourneyService } from '../services/journey-service.js';
@@ -18,6 +19,7 @@ export interface LocalPeople {
   admin: PersonAdminService;
   journeys: JourneyService;
   journeyTables: JourneyTablesService;
+  funnels: FunnelService;
   stages: StagesService;
   retention: RetentionService;
 }

@@ -6,6 +6,7 @@ import {
   type CandidateRow,
   type FunnelResult,
   funnelResult,
+  type OnlyStep0,
   outcomeOf,
 } from '../core/analytics/funnel-result.js';
 import { type FunnelSql, funnelSql } from '../core/analytics/funnel-sql.js';
@@ -20,9 +21,15 @@ import type { Clock } from './ports.js';
  * so a list and the count that opens it always agree.
  */
 
+export interface Candidates {
+  /** In actor, time order. */
+  rows: CandidateRow[];
+  /** Actors SQL counted itself: they only did step 0. */
+  onlyStep0: OnlyStep0;
+}
+
 export interface FunnelStore {
-  /** Streams the candidate rows in actor, time order. */
-  candidates(q: FunnelSql, onRows: (rows: CandidateRow[]) => void): Promise<void>;
+  candidates(q: FunnelSql): Promise<Candidates>;
   /** Group ids of account keys. */
   accountIds(workspaceId: string, keys: readonly number[]): Promise<Map<number, string>>;
 }
@@ -76,9 +83,9 @@ export class FunnelService {
     if (!parsed.ok) return parsed;
     const { q, range } = parsed.value;
     const freshness = await this.tables.freshen(workspaceId);
-    const outcomes = await this.outcomes(workspaceId, q, range);
+    const { outcomes, onlyStep0 } = await this.outcomes(workspaceId, q, range, true);
     return ok({
-      ...funnelResult(outcomes, q),
+      ...funnelResult(outcomes, q, onlyStep0, this.clock.now()),
       range: { from: new Date(range.fromMs).toISOString(), to: new Date(range.toMs).toISOString() },
       freshness,
     });
@@ -108,7 +115,7 @@ export class FunnelService {
     if (!Number.isFinite(after) && p.cursor !== undefined)
       return err({ message: 'cursor: not a cursor this list gave', field: 'cursor' });
     await this.tables.freshen(workspaceId);
-    const outcomes = await this.outcomes(workspaceId, q, range);
+    const { outcomes } = await this.outcomes(workspaceId, q, range, false);
     const reachedOf = (o: ActorOutcome): number =>
       p.breakdownValue === undefined
         ? o.reached
@@ -138,27 +145,25 @@ export class FunnelService {
     return ok({ q: q.value, range: range.value });
   }
 
-  private async outcomes(workspaceId: string, q: FunnelQuery, range: TimeRange): Promise<ActorOutcome[]> {
+  private async outcomes(
+    workspaceId: string,
+    q: FunnelQuery,
+    range: TimeRange,
+    prune: boolean,
+  ): Promise<{ outcomes: ActorOutcome[]; onlyStep0: OnlyStep0 }> {
+    const { rows, onlyStep0 } = await this.store.candidates(
+      funnelSql(workspaceId, q, range, { prune, nowMs: this.clock.now() }),
+    );
     const outcomes: ActorOutcome[] = [];
-    let actor = Number.NaN;
-    let rows: CandidateRow[] = [];
-    const finish = () => {
-      if (rows.length === 0) return;
-      const o = outcomeOf(actor, rows, q);
+    let start = 0;
+    for (let i = 1; i <= rows.length; i++) {
+      const actor = (rows[start] as CandidateRow).actor;
+      if (i < rows.length && (rows[i] as CandidateRow).actor === actor) continue;
+      const o = outcomeOf(actor, rows.slice(start, i), q);
       if (o) outcomes.push(o);
-    };
-    await this.store.candidates(funnelSql(workspaceId, q, range), (chunk) => {
-      for (const r of chunk) {
-        if (r.actor !== actor) {
-          finish();
-          actor = r.actor;
-          rows = [];
-        }
-        rows.push(r);
-      }
-    });
-    finish();
-    return outcomes;
+      start = i;
+    }
+    return { outcomes, onlyStep0 };
   }
 
   private async describe(

@@ -25,7 +25,7 @@ import type { Clock } from './ports.js';
  */
 
 /** Bump when what the journey tables hold changes: every workspace is rebuilt at the next start. */
-export const JOURNEY_TABLES_VERSION = 2;
+export const JOURNEY_TABLES_VERSION = 3;
 const SWEEP_EVERY_MS = 60_000;
 /** Idle time after a catch-up round, as a multiple of how long the round took. */
 const IDLE_SHARE = 4;

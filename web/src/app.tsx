@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { type ApiError, api, setCsrfToken, whenSignedOut } from './api';
 import { Link, Loading } from './components/state';
 import { AccountPage } from './pages/account';
+import { FunnelsPage } from './pages/funnels';
 import { ListPage } from './pages/list';
 import { LivePage } from './pages/live';
 import { OverviewPage } from './pages/overview';
@@ -17,6 +18,7 @@ const NAV = [
   { href: '/', label: 'Overview', active: (p: string) => p === '/' },
   { href: '/people', label: 'People', active: (p: string) => p.startsWith('/people') },
   { href: '/accounts', label: 'Accounts', active: (p: string) => p.startsWith('/accounts') },
+  { href: '/funnels', label: 'Funnels', active: (p: string) => p === '/funnels' },
   { href: '/stages', label: 'Stages', active: (p: string) => p === '/stages' },
   { href: '/retention', label: 'Retention', active: (p: string) => p === '/retention' },
   { href: '/live', label: 'Live events', active: (p: string) => p === '/live' },
@@ -157,6 +159,7 @@ const TITLES: [string, string][] = [
   ['/', 'Overview'],
   ['/people', 'People'],
   ['/accounts', 'Accounts'],
+  ['/funnels', 'Funnels'],
   ['/stages', 'Stages'],
   ['/retention', 'Retention'],
   ['/live', 'Live events'],
@@ -176,6 +179,7 @@ function Page({ path }: { path: string }) {
   if (person) return <PersonPage key={person.ref} personRef={person.ref as string} />;
   const account = match('/accounts/:id', path);
   if (account) return <AccountPage key={account.id} id={account.id as string} />;
+  if (match('/funnels', path)) return <FunnelsPage />;
   if (match('/stages', path)) return <StagesPage />;
   if (match('/retention', path)) return <RetentionPage />;
   if (match('/live', path)) return <LivePage />;

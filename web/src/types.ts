@@ -157,3 +157,26 @@ export interface ApiKey {
   createdAt: string;
   revokedAt: string | null;
 }
+
+import type { FunnelResult } from '../../src/core/analytics/funnel-types.js';
+
+export type { FunnelResult, FunnelStepResult } from '../../src/core/analytics/funnel-types.js';
+
+/** POST /api/analytics/funnel */
+export interface FunnelResponse extends FunnelResult {
+  range: { from: string; to: string };
+  freshness: { current: boolean; builtSeq: number; readyTo: number };
+}
+
+/** POST /api/analytics/funnel/people */
+export interface FunnelPeople {
+  actors: {
+    id: string;
+    kind: 'person' | 'account' | 'session';
+    identifiers?: Identifier[];
+    reached: number;
+    journey: string;
+  }[];
+  total: number;
+  nextCursor: string | null;
+}

@@ -10,10 +10,10 @@ import {
 import { CLICK_IDS, type JsonRoot } from '../journey/touch-fields.js';
 
 /**
- * The fields analytics conditions and breakdowns read, as SQL over one event row: its facts
- * (alias `f`), its raw JSON (alias `e`, joined only when a field needs it), its actor row
- * (alias `a`: the channel in effect), the touchpoint in effect (alias `tp`: source, medium,
- * campaign, referring domain) and the stage in effect (alias `st`).
+ * The fields analytics conditions and breakdowns read, as SQL over one event row: its actor row
+ * (alias `a`: the event's name and type, the channel in effect), its other facts (alias `f`),
+ * its raw JSON (alias `e`), the touchpoint in effect (alias `tp`: source, medium, campaign,
+ * referring domain) and the stage in effect (alias `st`) — each joined only when a field needs it.
  *
  * - `traits.x` is what the event itself says (an identify call's traits, else `context.traits`).
  * - Journey annotations a stage trigger may read (`touchpoint`, `session_number`) are not
@@ -21,8 +21,8 @@ import { CLICK_IDS, type JsonRoot } from '../journey/touch-fields.js';
  */
 
 const FACT_FIELDS: Record<string, string> = {
-  event: 'f.event',
-  type: 'f.type',
+  event: 'a.event',
+  type: 'a.type',
   utm_source: 'f.utm_source',
   utm_medium: 'f.utm_medium',
   utm_campaign: 'f.utm_campaign',
@@ -46,6 +46,8 @@ const TOUCH_FIELDS = new Set(['source', 'medium', 'campaign', 'referring_domain'
 
 /** Which joins the fields of a query need. */
 export interface FieldNeeds {
+  /** Facts beyond the event's name and type (alias `f`). */
+  facts: boolean;
   json: boolean;
   touchpoint: boolean;
   stage: boolean;
@@ -53,6 +55,7 @@ export interface FieldNeeds {
 
 export function needsOf(fields: readonly string[]): FieldNeeds {
   return {
+    facts: fields.some((f) => FACT_FIELDS[f]?.startsWith('f.') === true),
     json: fields.some((f) => f.includes('.')),
     touchpoint: fields.some((f) => TOUCH_FIELDS.has(f)),
     stage: fields.includes('stage'),

@@ -1,6 +1,7 @@
 import { type FoldArgs, type FoldEvent, type FoldResult, foldFunnel } from './funnel-fold.js';
 import type { FunnelQuery } from './funnel-query.js';
 import { windowMs } from './funnel-query.js';
+import type { FunnelResult, FunnelStepResult } from './funnel-types.js';
 
 /**
  * From candidate rows to the funnel's answer: each actor's events folded (funnel-fold.ts), once
@@ -8,34 +9,16 @@ import { windowMs } from './funnel-query.js';
  * drop-off and times to convert per step, the time-to-convert histogram, and the breakdown rows.
  */
 
-export interface FunnelStepResult {
-  index: number;
-  name: string;
-  count: number;
-  /** Of those who did step 0. */
-  conversionRate: number;
-  /** Of those who did the step before. */
-  stepConversionRate: number;
-  /** Who did the step before but not this one (0 at step 0). */
-  dropOff: number;
-  averageTimeToConvertS: number | null;
-  medianTimeToConvertS: number | null;
-  p75TimeToConvertS: number | null;
-}
-
-export interface FunnelResult {
-  steps: FunnelStepResult[];
-  /** Time from step 0 to the last step, of the actors who completed the funnel. */
-  timeToConvert: { bins: [number, number][]; averageS: number | null; medianS: number | null };
-  breakdown?: { value: string; steps: FunnelStepResult[] }[];
-}
+export type { FunnelResult, FunnelStepResult } from './funnel-types.js';
 
 /** One actor's outcome: the furthest step (0-based) and, per breakdown value, its own. */
 export interface ActorOutcome {
   actor: number;
   reached: number;
   times: number[];
-  byValue: FoldResult[];
+  /** The actor's last try at the funnel (its last entry row): still within the window or not. */
+  lastEntryMs: number;
+  byValue: (FoldResult & { lastEntryMs: number })[];
 }
 
 /** A candidate row as the store reads it. */
@@ -69,7 +52,11 @@ export function outcomeOf(actor: number, rows: readonly CandidateRow[], q: Funne
   const args: FoldArgs = { steps: n, windowMs: windowMs(q), order: q.order };
   const whole = foldFunnel(events, args, '');
   if (whole.reached < 0) return null;
-  const byValue: FoldResult[] = [];
+  const entries = rows.filter((r) => (q.order === 'unordered' ? r.steps !== 0 : (r.steps & 1) !== 0));
+  const lastEntryMs = entries.length
+    ? (entries[entries.length - 1] as CandidateRow).ms
+    : Number.NEGATIVE_INFINITY;
+  const byValue: ActorOutcome['byValue'] = [];
   const b = q.breakdown;
   if (b) {
     const withArgs: FoldArgs = {
@@ -77,18 +64,19 @@ export function outcomeOf(actor: number, rows: readonly CandidateRow[], q: Funne
       ...(b.attribution === 'step' ? { attributionStep: b.step } : {}),
       ...(b.attribution === 'all_events' ? { allEvents: true } : {}),
     };
-    for (const value of valuesOf(events, b)) {
+    for (const value of valuesOf(events, b, q.order)) {
       const r = foldFunnel(events, withArgs, value);
-      if (r.reached >= 0) byValue.push(r);
+      if (r.reached >= 0) byValue.push({ ...r, lastEntryMs });
     }
   }
-  return { actor, reached: whole.reached, times: whole.times, byValue };
+  return { actor, reached: whole.reached, times: whole.times, lastEntryMs, byValue };
 }
 
 /** The breakdown values an actor is run with (the peer's `prop_vals`). */
 function valuesOf(
   events: readonly (FoldEvent & { value: string | null })[],
   b: NonNullable<FunnelQuery['breakdown']>,
+  order: FunnelQuery['order'],
 ): string[] {
   const stepEvents = events.filter((e) => e.steps.some((s) => s > 0));
   if (b.attribution === 'first_touch' || b.attribution === 'last_touch') {
@@ -96,16 +84,25 @@ function valuesOf(
     const pick = b.attribution === 'first_touch' ? valued[0] : valued[valued.length - 1];
     return [pick?.value ?? ''];
   }
-  const from = b.attribution === 'step' ? stepEvents.filter((e) => e.steps.includes(b.step + 1)) : stepEvents;
+  // An unordered funnel has no step order to attribute to: every step event's value, as the peer.
+  const from =
+    b.attribution === 'step' && order !== 'unordered'
+      ? stepEvents.filter((e) => e.steps.includes(b.step + 1))
+      : stepEvents;
   return [...new Set(from.map((e) => e.value ?? ''))];
 }
 
 /** Step results of a set of outcomes (reached, times) for a funnel of `names`. */
 export function stepResults(
-  outcomes: readonly { reached: number; times: number[] }[],
+  outcomes: readonly { reached: number; times: number[]; lastEntryMs: number }[],
   names: readonly string[],
+  onlyStep0 = 0,
+  /** Still within the window: from `openAt` on, an attempt that started then can still go on. */
+  open: { onlyStep0: number; openAfter: number } = { onlyStep0: 0, openAfter: Number.POSITIVE_INFINITY },
 ): FunnelStepResult[] {
-  const counts = names.map((_, k) => outcomes.filter((o) => o.reached >= k).length);
+  const counts = names.map(
+    (_, k) => outcomes.filter((o) => o.reached >= k).length + (k === 0 ? onlyStep0 : 0),
+  );
   return names.map((name, k) => {
     const count = counts[k] as number;
     const previous = k === 0 ? count : (counts[k - 1] as number);
@@ -123,6 +120,11 @@ export function stepResults(
       conversionRate: ratio(count, counts[0] as number),
       stepConversionRate: ratio(count, previous),
       dropOff: k === 0 ? 0 : previous - count,
+      stillInWindow:
+        k === 0
+          ? 0
+          : outcomes.filter((o) => o.reached === k - 1 && o.lastEntryMs > open.openAfter).length +
+            (k === 1 ? open.onlyStep0 : 0),
       averageTimeToConvertS: durations.length
         ? durations.reduce((a, b) => a + b, 0) / durations.length
         : null,
@@ -163,8 +165,29 @@ export function timeToConvertBins(seconds: readonly number[]): [number, number][
   return bins;
 }
 
-/** The whole answer from every actor's outcome. */
-export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery): FunnelResult {
+/**
+ * Actors counted in SQL, never folded: they did step 0 and nothing more (funnel-sql.ts), in all
+ * (`total`) and per breakdown value.
+ */
+export interface OnlyStep0 {
+  total: number;
+  /** Of those, still within the window of their last try at step 0 (they may yet convert). */
+  open: number;
+  byValue: Map<string, number>;
+  openByValue: Map<string, number>;
+}
+
+export const NO_ONLY_STEP0: OnlyStep0 = { total: 0, open: 0, byValue: new Map(), openByValue: new Map() };
+
+/** The whole answer from every actor's outcome (and those who only did step 0). */
+export function funnelResult(
+  outcomes: readonly ActorOutcome[],
+  q: FunnelQuery,
+  only: OnlyStep0 = NO_ONLY_STEP0,
+  /** Now: who started an attempt within the last window may still convert. */
+  nowMs = Number.POSITIVE_INFINITY,
+): FunnelResult {
+  const openAfter = nowMs - windowMs(q);
   const names =
     q.order === 'unordered'
       ? q.steps.map((_, k) => `Completed ${k + 1} step${k ? 's' : ''}`)
@@ -175,7 +198,7 @@ export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery):
     .map((o) => ((o.times[last] as number) - (o.times[0] as number)) / 1000)
     .sort((a, b) => a - b);
   const result: FunnelResult = {
-    steps: stepResults(outcomes, names),
+    steps: stepResults(outcomes, names, only.total, { onlyStep0: only.open, openAfter }),
     timeToConvert: {
       bins: timeToConvertBins(total),
       averageS: total.length ? total.reduce((a, b) => a + b, 0) / total.length : null,
@@ -183,7 +206,7 @@ export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery):
     },
   };
   if (q.breakdown) {
-    const byValue = new Map<string, FoldResult[]>();
+    const byValue = new Map<string, ActorOutcome['byValue']>([...only.byValue.keys()].map((v) => [v, []]));
     for (const o of outcomes)
       for (const r of o.byValue) {
         const list = byValue.get(r.breakdown) ?? [];
@@ -193,7 +216,12 @@ export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery):
     const rows = [...byValue.entries()].map(([value, rs]) => ({
       value,
       outcomes: rs,
-      steps: stepResults(rs, names),
+      only: only.byValue.get(value) ?? 0,
+      open: only.openByValue.get(value) ?? 0,
+      steps: stepResults(rs, names, only.byValue.get(value) ?? 0, {
+        onlyStep0: only.openByValue.get(value) ?? 0,
+        openAfter,
+      }),
     }));
     // Most conversions at the last step first, then the step before, …; then by value.
     rows.sort((a, b) => {
@@ -206,8 +234,16 @@ export function funnelResult(outcomes: readonly ActorOutcome[], q: FunnelQuery):
     const limit = q.breakdown.limit;
     const kept = rows.slice(0, limit).map(({ value, steps }) => ({ value, steps }));
     if (rows.length > limit) {
-      const rest = rows.slice(limit).flatMap((r) => r.outcomes);
-      kept.push({ value: 'Other', steps: stepResults(rest, names) });
+      const rest = rows.slice(limit);
+      kept.push({
+        value: 'Other',
+        steps: stepResults(
+          rest.flatMap((r) => r.outcomes),
+          names,
+          rest.reduce((a, r) => a + r.only, 0),
+          { onlyStep0: rest.reduce((a, r) => a + r.open, 0), openAfter },
+        ),
+      });
     }
     result.breakdown = kept;
   }

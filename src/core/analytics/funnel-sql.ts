@@ -16,14 +16,15 @@ import { type FunnelQuery, windowMs } from './funnel-query.js';
 
 export interface FunnelSql {
   sql: string;
-  /** The query reads bound parameters `$ws` only. */
-  params: { ws: string };
+  params: Record<string, string>;
 }
 
 export function funnelSql(
   workspaceId: string,
   q: FunnelQuery,
   range: { fromMs: number; toMs: number },
+  /** `nowMs`: who only did step 0 can still convert while their last try's window is open. */
+  o: { prune: boolean; nowMs: number },
 ): FunnelSql {
   const window = windowMs(q);
   const subject = subjectOf(q.aggregateBy);
@@ -41,14 +42,15 @@ export function funnelSql(
   const needs = needsOf(fields);
   const eventMatch = (s: { event?: string | undefined; where?: unknown }) =>
     [
-      s.event !== undefined ? `f.event = ${sqlString(s.event)}` : '',
+      s.event !== undefined ? `a.event = ${sqlString(s.event)}` : '',
       s.where !== undefined ? conditionSql(s.where as never, EVENT_FIELDS) : '',
     ]
       .filter(Boolean)
       .join(' AND ') || 'TRUE';
   const before = `a.ms < ${Math.trunc(range.toMs)}`;
+  const entry = (k: number) => k === 0 || q.order === 'unordered';
   const stepFlags = q.steps.map((s, k) =>
-    s.stage !== undefined ? 'FALSE' : k === 0 ? `(${eventMatch(s)} AND ${before})` : `(${eventMatch(s)})`,
+    s.stage !== undefined ? 'FALSE' : entry(k) ? `(${eventMatch(s)} AND ${before})` : `(${eventMatch(s)})`,
   );
   const exclusionFlags = q.exclusions.map((x) => `(${eventMatch(x)})`);
   const stepMask = stepFlags.map((f, k) => `CASE WHEN ${f} THEN ${2 ** k} ELSE 0 END`).join(' + ');
@@ -61,7 +63,8 @@ export function funnelSql(
       })
       .join(' + ') || '0';
   const breakdown = q.breakdown ? eventFieldSql(q.breakdown.field).text : 'NULL::VARCHAR';
-  const ws = '$ws';
+  // The workspace as a literal: DuckDB cannot bind parameters inside a MATERIALIZED CTE.
+  const ws = sqlString(workspaceId);
   const touchJoin = needs.touchpoint
     ? `ASOF LEFT JOIN (SELECT ${subject.key} AS k, epoch_ms(event_at) AS at, source, medium, campaign, referring_domain
          FROM ${subject.tables.touchpoints} WHERE workspace_id = ${ws}) tp
@@ -71,7 +74,7 @@ export function funnelSql(
   const stageJoin = needs.stage
     ? `ASOF LEFT JOIN (${stages.relation}) st ON st.k = a.subject_key AND a.ms >= st.at`
     : '';
-  const candidates = q.order === 'strict' ? 'TRUE' : `(${stepMask}) <> 0 OR (${exclusionMask}) <> 0`;
+  const strict = q.order === 'strict';
   const stageSteps = q.steps.flatMap((s, k) => (s.stage !== undefined ? [{ stage: s.stage, k }] : []));
   const stageCandidates = stageSteps.length
     ? `UNION ALL
@@ -79,30 +82,81 @@ export function funnelSql(
          (${stageSteps
            .map(
              ({ stage, k }) =>
-               `CASE WHEN (lower(st.stage) = ${sqlString(stage.toLowerCase())} OR lower(st.name) = ${sqlString(stage.toLowerCase())})${k === 0 ? ` AND st.at < ${Math.trunc(range.toMs)}` : ''} THEN ${2 ** k} ELSE 0 END`,
+               `CASE WHEN (lower(st.stage) = ${sqlString(stage.toLowerCase())} OR lower(st.name) = ${sqlString(stage.toLowerCase())})${k === 0 || q.order === 'unordered' ? ` AND st.at < ${Math.trunc(range.toMs)}` : ''} THEN ${2 ** k} ELSE 0 END`,
            )
            .join(' + ')})::INTEGER AS steps,
          0 AS exclusions, NULL::VARCHAR AS breakdown
        FROM (${stages.relation}) st
        WHERE st.at >= ${Math.trunc(range.fromMs)} AND st.at <= ${Math.trunc(range.toMs + window)}`
     : '';
+  // Who is in the funnel: an actor with a step-0 row in range (unordered: any step's).
+  const enters = q.order === 'unordered' ? 'steps <> 0' : 'steps & 1 <> 0';
+  // (kind 2: how many, and how many still within their window — in `seq`; kind 1: per value.)
+  // An actor whose rows only ever fill step 0 (no other step, no exclusion) reached step 0 and
+  // nothing more, whatever their order: counted here, never sent to the fold. Unordered: rows
+  // that all fill one and the same step.
+  const trivial =
+    q.order === 'unordered'
+      ? 'count(DISTINCT steps) = 1 AND bit_count(min(steps)) = 1 AND max(exclusions) = 0'
+      : 'bool_and(steps = 1 AND exclusions = 0)';
+  const value = !q.breakdown
+    ? 'NULL::VARCHAR'
+    : q.breakdown.attribution === 'first_touch'
+      ? "coalesce(arg_min(breakdown, (ms, seq)) FILTER (WHERE breakdown IS NOT NULL), '')"
+      : q.breakdown.attribution === 'last_touch'
+        ? "coalesce(arg_max(breakdown, (ms, seq)) FILTER (WHERE breakdown IS NOT NULL), '')"
+        : q.breakdown.attribution === 'step' && q.breakdown.step > 0
+          ? 'NULL::VARCHAR'
+          : "unnest(list_distinct(list(coalesce(breakdown, ''))))";
+  const noValue = q.breakdown?.attribution === 'step' && q.breakdown.step > 0;
+  // Rows of the other actors: in an ordered funnel without breakdown, of a run of rows that fill
+  // only step 0 the fold needs the first and the last (the newest attempt is the one kept; the
+  // first restores an attempt an exclusion spoiled; the actor's last row says whether the last
+  // try is still within its window); the rows between change nothing.
+  const prune = o.prune && q.order === 'ordered' && !q.breakdown;
+  const kept = prune
+    ? `SELECT * FROM (SELECT c.*, (steps <> 1 OR exclusions <> 0) AS sig,
+         lag(steps <> 1 OR exclusions <> 0) OVER w AS prev_sig, lead(steps <> 1 OR exclusions <> 0) OVER w AS next_sig
+         FROM c JOIN actors USING (actor) WHERE NOT actors.trivial
+         WINDOW w AS (PARTITION BY actor ORDER BY ms, seq))
+       WHERE sig OR coalesce(prev_sig, true) OR coalesce(next_sig, true)`
+    : `SELECT c.* FROM c JOIN actors USING (actor) WHERE ${o.prune ? 'NOT actors.trivial' : 'TRUE'}`;
   const sql = `
     WITH a AS (${events}),
-    c AS (
-      SELECT a.actor, a.seq, a.ms, (${stepMask})::INTEGER AS steps, (${exclusionMask})::INTEGER AS exclusions,
-        ${breakdown} AS breakdown
-      FROM a JOIN event_facts f ON f.workspace_id = ${ws} AND f.seq = a.seq
-      ${needs.json ? `JOIN events e ON e.workspace_id = ${ws} AND e.seq = a.seq` : ''}
-      ${touchJoin}
-      ${stageJoin}
-      WHERE ${candidates}
-      ${stageCandidates}
+    c AS MATERIALIZED (
+      SELECT * FROM (
+        SELECT a.actor, a.seq, a.ms, (${stepMask})::INTEGER AS steps, (${exclusionMask})::INTEGER AS exclusions,
+          ${breakdown} AS breakdown
+        FROM a ${needs.facts ? `JOIN event_facts f ON f.workspace_id = ${ws} AND f.seq = a.seq` : ''}
+        ${needs.json ? `JOIN events e ON e.workspace_id = ${ws} AND e.seq = a.seq` : ''}
+        ${touchJoin}
+        ${stageJoin}
+        ${stageCandidates})
+      ${strict ? '' : 'WHERE steps <> 0 OR exclusions <> 0'}
+    ),
+    actors AS MATERIALIZED (
+      SELECT actor, ${trivial} AS trivial, max(ms) + ${window} > ${Math.trunc(o.nowMs)} AS open
+      FROM c GROUP BY actor HAVING bool_or(${enters})
     )
-    SELECT actor::DOUBLE AS actor, seq::DOUBLE AS seq, ms::DOUBLE AS ms, steps, exclusions, breakdown
-    FROM c
-    WHERE actor IN (SELECT actor FROM c WHERE steps & 1 <> 0)
-    ORDER BY actor, ms, seq`;
-  return { sql, params: { ws: workspaceId } };
+    SELECT 0 AS kind, actor::DOUBLE AS actor, seq::DOUBLE AS seq, ms::DOUBLE AS ms, steps, exclusions, breakdown
+    FROM (${kept})
+    ${
+      o.prune
+        ? `UNION ALL
+    SELECT 2, count(*)::DOUBLE, count(*) FILTER (WHERE open)::DOUBLE, NULL, NULL, NULL, NULL FROM actors WHERE trivial
+    ${
+      q.breakdown && !noValue
+        ? `UNION ALL
+    SELECT 1, count(*)::DOUBLE, count(*) FILTER (WHERE open)::DOUBLE, NULL, NULL, NULL, value FROM (
+      SELECT actor, ${value} AS value, max(ms) + ${window} > ${Math.trunc(o.nowMs)} AS open
+      FROM c WHERE actor IN (SELECT actor FROM actors WHERE trivial) GROUP BY actor)
+    GROUP BY value`
+        : ''
+    }`
+        : ''
+    }
+    ORDER BY kind, actor, ms, seq`;
+  return { sql, params: {} };
 }
 
 /**

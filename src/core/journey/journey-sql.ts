@@ -313,9 +313,11 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
   const insert = [
     `INSERT INTO ${subjects} (workspace_id, ${subject.key}, bot, bot_events)
       SELECT ${ws}, person, CASE WHEN rate_bot THEN 'event_rate' END, bot_events FROM jt_person ORDER BY person`,
-    `INSERT INTO ${steps} (workspace_id, ${subject.key}, seq, event_at, session, touchpoint, channel)
-      SELECT ${ws}, person, seq, make_timestamp(t * 1000), session, touchpoint, ${channelName('channel_code')}
-      FROM jt_steps ORDER BY person, t, seq`,
+    `INSERT INTO ${steps} (workspace_id, ${subject.key}, seq, event_at, session, touchpoint, channel, event, type)
+      SELECT ${ws}, st.person, st.seq, make_timestamp(st.t * 1000), st.session, st.touchpoint,
+        ${channelName('st.channel_code')}, f.event, f.type
+      FROM jt_steps st JOIN event_facts f ON f.workspace_id = ${ws} AND f.seq = st.seq
+      ORDER BY st.person, st.t, st.seq`,
     `INSERT INTO ${touchpoints} (workspace_id, ${subject.key}, touchpoint, seq, event_at, kind, channel, session,
         event, source, medium, campaign, content, term, referring_domain, landing_page)
       SELECT ${ws}, st.person, st.touchpoint, st.seq, make_timestamp(st.t * 1000),

@@ -18,6 +18,7 @@ export const DASHBOARD_PAGES = [
   '/people/:ref',
   '/accounts',
   '/accounts/:id',
+  '/funnels',
   '/stages',
   '/retention',
   '/live',
