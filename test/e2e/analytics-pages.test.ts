@@ -125,7 +125,9 @@ describe('the analytics pages in Chromium', { timeout: 90_000 }, () => {
       }
       const r = await api('/api/analytics/stages', { subject });
       await expect
-        .poll(async () => (await cells(page, 'tr[data-stage]')).map((c) => [c[0], c[2], c[3], c[4], c[5]]))
+        .poll(async () => (await cells(page, 'tr[data-stage]')).map((c) => [c[0], c[2], c[3], c[4], c[5]]), {
+          timeout: 30_000,
+        })
         .toEqual(
           r.stages.map((x: Json) => [
             fmt(x.entered),
@@ -160,7 +162,7 @@ describe('the analytics pages in Chromium', { timeout: 90_000 }, () => {
     await page.goto(`${s.url}/retention?period=week&intervals=6&to=${to}&returning=Report%20Viewed`);
     await page
       .getByRole('heading', { name: /Cohorts by week/ })
-      .waitFor({ timeout: 10_000 })
+      .waitFor({ timeout: 30_000 })
       .catch(async (e) => {
         throw new Error(`${(e as Error).message}\n${await page.locator('main').textContent()}`);
       });
@@ -211,7 +213,7 @@ describe('the analytics pages in Chromium', { timeout: 90_000 }, () => {
     const a = withActivation.activation;
     expect(a.signedUp).toBeGreaterThan(0);
     await expect
-      .poll(() => page.locator('[data-activation]').textContent())
+      .poll(() => page.locator('[data-activation]').textContent(), { timeout: 30_000 })
       .toContain(`${fmt(a.activated)} of ${fmt(a.signedUp)} signed up`);
     await checkPage('retention-activation');
   });
