@@ -25,6 +25,8 @@ import { PathsService } from './services/paths-service.js';
 import { PersonAdminService } from './services/person-admin-service.js';
 import { PersonService } from './services/person-service.js';
 import type { Clock } from './services/ports.js';
+import { RetentionService } from './services/retention-service.js';
+import { StagesService } from './services/stages-service.js';
 import { WebhookService } from './services/webhook-service.js';
 import {
   type FirstRunKeys,
@@ -33,6 +35,7 @@ import {
   type UnshownKeys,
   WorkspaceService,
 } from './services/workspace-service.js';
+import { DuckDBAnalyticsReader } from './store/duckdb-analytics-reader.js';
 import { type Database, openDatabase } from './store/duckdb-database.js';
 import { DuckDBEventStore } from './store/duckdb-event-store.js';
 import { DuckDBFunnelStore } from './store/duckdb-funnel-store.js';
@@ -222,6 +225,8 @@ export async function startServer(config: Config): Promise<Result<RunningServer,
     funnels: new FunnelService(new DuckDBFunnelStore(db.reader), journeyTables, people.persons, systemClock),
     kpis: new KpiService(new DuckDBKpiStore(db.reader), journeyTables, journeys, systemClock),
     paths: new PathsService(new DuckDBPathsStore(db.reader), journeyTables, people.persons),
+    stages: new StagesService(new DuckDBAnalyticsReader(db.reader), journeyTables, journeys, systemClock),
+    retention: new RetentionService(new DuckDBAnalyticsReader(db.reader), journeyTables, systemClock),
     webhooks,
     metrics,
     version: VERSION,
@@ -576,7 +581,17 @@ export async function openLocal(
         systemClock,
       );
       const paths = new PathsService(new DuckDBPathsStore(db.reader), journeyTables, people.persons);
-      return { ...people, journeys, journeyTables, funnels, kpis, paths };
+      const analytics = new DuckDBAnalyticsReader(db.reader);
+      return {
+        ...people,
+        journeys,
+        journeyTables,
+        funnels,
+        kpis,
+        paths,
+        stages: new StagesService(analytics, journeyTables, journeys, systemClock),
+        retention: new RetentionService(analytics, journeyTables, systemClock),
+      };
     }),
     close: async () => {
       await people.identity.drain();

@@ -9,6 +9,8 @@ import type { KpiService } from '../services/kpi-service.js';
 import type { PathsService } from '../services/paths-service.js';
 import type { PersonAdminService } from '../services/person-admin-service.js';
 import type { PersonService } from '../services/person-service.js';
+import type { RetentionService } from '../services/retention-service.js';
+import type { StagesService } from '../services/stages-service.js';
 import type { WorkspaceService } from '../services/workspace-service.js';
 import type { ApiTarget } from './api-client.js';
 
@@ -23,6 +25,8 @@ export interface LocalPeople {
   funnels: FunnelService;
   /** Journey maps over the journey tables. */
   paths: PathsService;
+  stages: StagesService;
+  retention: RetentionService;
 }
 
 /** An import into the data directory's log, and the load of the log into the database. */

@@ -13,8 +13,10 @@ import type { LocalAccess } from './local-or-remote.js';
 import { registerPaths } from './paths.command.js';
 import { registerPerson } from './person.command.js';
 import { registerPersons } from './persons.command.js';
+import { registerRetention } from './retention.command.js';
 import { registerServe, type ServeDeps } from './serve.command.js';
 import { registerSimulate } from './simulate.command.js';
+import { registerStages } from './stages.command.js';
 import { registerWorkspaces } from './workspaces.command.js';
 
 /** CLI composition root: wires the commands to the real server and store. */
@@ -55,6 +57,8 @@ registerPersons(program, { openLocal });
 registerAccounts(program, { openLocal });
 registerJourney(program, { openLocal });
 registerFunnel(program, { openLocal });
+registerStages(program, { openLocal });
+registerRetention(program, { openLocal });
 registerJourneys(program, { openLocal });
 registerKpis(program, { openLocal });
 registerPaths(program, { openLocal });

@@ -126,6 +126,8 @@ describe('dashboard pages', () => {
       '/people',
       '/people/email%3Ajane%40example.com',
       '/accounts/acme',
+      '/stages',
+      '/retention',
       '/live',
       '/settings',
     ]) {

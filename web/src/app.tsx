@@ -8,8 +8,10 @@ import { ListPage } from './pages/list';
 import { LivePage } from './pages/live';
 import { OverviewPage } from './pages/overview';
 import { PersonPage } from './pages/person';
+import { RetentionPage } from './pages/retention';
 import { SettingsPage } from './pages/settings';
 import { SignIn } from './pages/sign-in';
+import { StagesPage } from './pages/stages';
 import { decodeSafe, match, navigate, useLocation } from './router';
 import type { Session } from './types';
 
@@ -19,6 +21,8 @@ const NAV = [
   { href: '/accounts', label: 'Accounts', active: (p: string) => p.startsWith('/accounts') },
   { href: '/funnels', label: 'Funnels', active: (p: string) => p === '/funnels' },
   { href: '/journey-map', label: 'Journey map', active: (p: string) => p === '/journey-map' },
+  { href: '/stages', label: 'Stages', active: (p: string) => p === '/stages' },
+  { href: '/retention', label: 'Retention', active: (p: string) => p === '/retention' },
   { href: '/live', label: 'Live events', active: (p: string) => p === '/live' },
   { href: '/settings', label: 'Settings', active: (p: string) => p === '/settings' },
 ];
@@ -159,6 +163,8 @@ const TITLES: [string, string][] = [
   ['/accounts', 'Accounts'],
   ['/funnels', 'Funnels'],
   ['/journey-map', 'Journey map'],
+  ['/stages', 'Stages'],
+  ['/retention', 'Retention'],
   ['/live', 'Live events'],
   ['/settings', 'Settings'],
 ];
@@ -178,6 +184,8 @@ function Page({ path }: { path: string }) {
   if (account) return <AccountPage key={account.id} id={account.id as string} />;
   if (match('/funnels', path)) return <FunnelsPage />;
   if (match('/journey-map', path)) return <JourneyMapPage />;
+  if (match('/stages', path)) return <StagesPage />;
+  if (match('/retention', path)) return <RetentionPage />;
   if (match('/live', path)) return <LivePage />;
   if (match('/settings', path)) return <SettingsPage />;
   return (

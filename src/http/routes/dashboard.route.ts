@@ -20,6 +20,8 @@ export const DASHBOARD_PAGES = [
   '/accounts/:id',
   '/funnels',
   '/journey-map',
+  '/stages',
+  '/retention',
   '/live',
   '/settings',
 ] as const;

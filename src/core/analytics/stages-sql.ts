@@ -1,0 +1,161 @@
+import { ACCOUNTS, PERSONS } from '../journey/journey-subjects.js';
+import { conditionSql, messageFieldSql, sqlSourceCategory, sqlString } from '../journey/rules-sql.js';
+import { type StageModel, stageModelSchema } from '../journey/stages.js';
+import type { StagesQuery } from './stages-query.js';
+import { DURATION_BINS_S } from './stages-result.js';
+
+/**
+ * Stage analytics in SQL, over the stored `stage_history` of persons or accounts. Every statement
+ * starts from one relation, `spans`: each stage a subject entered, in order (`pos` 0, 1, …), with
+ * the stage before it, when the next one began (NULL: still in it), its place in the workspace's
+ * stage model (`idx`) and the furthest place it reached afterwards.
+ *
+ * Inactivity due after a subject's last event: the server writes it into `stage_history` once a
+ * minute (so the person lists see it); here it is taken as of `$now`, as a journey read does: the
+ * rows a sweep wrote after the last event are left out and the one due now is added, by the rules
+ * of `dueInactivitySql` (core/journey/stage-sql.ts). So the answer does not depend on when the
+ * last sweep ran.
+ *
+ * Counted entries are those with `entered_at` in [from, to); what follows them may be later.
+ */
+
+export interface StagesSql {
+  params: { ws: string; now: number };
+  transitions: string;
+  stages: string;
+  pairs: string;
+  cohorts: string;
+  reach: string;
+}
+
+export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel, nowMs: number): StagesSql {
+  const parsed = stageModelSchema.parse(model);
+  const subject = q.subject === 'account' ? ACCOUNTS : PERSONS;
+  const { kind, key, tables } = subject;
+  const named = subject.stageSubject('p', key);
+  const order = parsed.stages.map((s, i) => `(${sqlString(s.id)}, ${i})`).join(', ');
+  const rules = parsed.stages.flatMap((s, index) =>
+    s.inactivity ? [{ id: s.id, name: s.name, index, days: s.inactivity.days, from: s.inactivity.from }] : [],
+  );
+  const bots = q.includeBots
+    ? ''
+    : `AND subject NOT IN (SELECT ${named.subject} FROM ${tables.subjects} p ${named.join}
+         WHERE p.workspace_id = $ws AND p.bot IS NOT NULL)`;
+  const due = rules.length
+    ? `, rules AS (${rules
+        .map(
+          (r) =>
+            `SELECT ${sqlString(r.id)} AS stage, ${r.index} AS idx, ${r.days}::DOUBLE AS days, [${r.from.map(sqlString).join(', ')}]::VARCHAR[] AS from_stages`,
+        )
+        .join(' UNION ALL ')}),
+      cur AS (
+        SELECT l.subject, l.last_at, h.position, coalesce(h.stage, '(none)') AS stage
+        FROM lastev l LEFT JOIN (
+          SELECT subject, position, stage, row_number() OVER (PARTITION BY subject ORDER BY position DESC) AS r FROM h1
+        ) h ON h.subject = l.subject AND h.r = 1
+      ),
+      due AS (
+        SELECT subject, position, stage, due_ms FROM (
+          SELECT c.subject, coalesce(c.position + 1, 0) AS position, r.stage, c.last_at + r.days * 86400000 AS due_ms,
+            row_number() OVER (PARTITION BY c.subject ORDER BY c.last_at + r.days * 86400000, r.idx) AS k
+          FROM cur c JOIN rules r ON list_contains(r.from_stages, c.stage) AND r.stage <> c.stage)
+        WHERE k = 1 AND due_ms <= $now::DOUBLE
+      )`
+    : '';
+  const traitsTable = kind === 'person' ? 'person_traits' : 'account_traits';
+  const traitsOwner = kind === 'person' ? 'person_key::VARCHAR' : 'group_id';
+  const kept = q.where
+    ? `JOIN (
+        SELECT s.subject FROM (SELECT DISTINCT subject FROM allspans) s
+        LEFT JOIN (
+          SELECT ${traitsOwner} AS subject, json_group_object(key, coalesce(TRY_CAST(value AS JSON), to_json(value))) AS traits
+          FROM ${traitsTable} WHERE workspace_id = $ws GROUP BY ALL
+        ) tr ON tr.subject = s.subject
+        WHERE ${conditionSql(q.where, {
+          field: (name) => messageFieldSql('traits', name.slice('traits.'.length), 'tr'),
+          category: (name) =>
+            sqlSourceCategory(messageFieldSql('traits', name.slice('traits.'.length), 'tr').text),
+        })}
+      ) kept ON kept.subject = a.subject`
+    : '';
+  const prefix = `
+    WITH h0 AS (
+      SELECT subject, position, stage, epoch_ms(entered_at)::DOUBLE AS ts, trigger_kind
+      FROM stage_history WHERE workspace_id = $ws AND subject_kind = '${kind}' ${bots}
+    ),
+    lastev AS (
+      SELECT ${named.subject} AS subject, max(epoch_ms(s.event_at))::DOUBLE AS last_at
+      FROM ${tables.subjects} p JOIN ${tables.steps} s ON s.workspace_id = p.workspace_id AND s.${key} = p.${key}
+      ${named.join}
+      WHERE p.workspace_id = $ws AND p.bot IS NULL GROUP BY ALL
+    ),
+    h1 AS (
+      SELECT h0.* FROM h0 LEFT JOIN lastev l ON l.subject = h0.subject
+      WHERE NOT (h0.trigger_kind = 'inactivity' AND l.last_at IS NOT NULL AND h0.ts > l.last_at)
+    )${due},
+    allspans AS (
+      SELECT subject, position, stage, ts FROM h1
+      ${rules.length ? 'UNION ALL SELECT subject, position, stage, due_ms FROM due' : ''}
+    ),
+    ord(stage, idx) AS (VALUES ${order}),
+    spans AS (
+      SELECT a.subject, a.stage, coalesce(o.idx, 1000) AS idx, a.ts,
+        row_number() OVER w - 1 AS pos,
+        lead(a.ts) OVER w AS next_at,
+        lag(a.stage) OVER w AS prev_stage,
+        max(coalesce(o.idx, 1000)) OVER (w ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_idx
+      FROM allspans a LEFT JOIN ord o ON o.stage = a.stage ${kept}
+      WINDOW w AS (PARTITION BY a.subject ORDER BY a.position)
+    )`;
+  const inRange = (col: string) =>
+    [
+      q.fromMs !== null ? `${col} >= ${Math.trunc(q.fromMs)}` : '',
+      q.toMs !== null ? `${col} < ${Math.trunc(q.toMs)}` : '',
+    ]
+      .filter(Boolean)
+      .join(' AND ') || 'TRUE';
+  const stats = (
+    d: string,
+  ) => `quantile_cont(${d}, 0.5)::DOUBLE, quantile_cont(${d}, 0.75)::DOUBLE, avg(${d})::DOUBLE,
+    [${DURATION_BINS_S.map((lo, i) => {
+      const hi = DURATION_BINS_S[i + 1];
+      return `count(*) FILTER (WHERE ${d} >= ${lo * 1000}${hi !== undefined ? ` AND ${d} < ${hi * 1000}` : ''})`;
+    }).join(', ')}]::DOUBLE[]`;
+  const transitions = `${prefix}
+    SELECT coalesce(prev_stage, '(none)') AS from_stage, stage, count(*)::DOUBLE, count(DISTINCT subject)::DOUBLE
+    FROM spans WHERE ${inRange('ts')} GROUP BY ALL ORDER BY ALL`;
+  const stages = `${prefix}
+    SELECT stage, count(DISTINCT subject)::DOUBLE AS entered, count(*)::DOUBLE AS entries,
+      count(DISTINCT subject) FILTER (WHERE later_idx > idx AND idx < 1000)::DOUBLE AS advanced,
+      count(DISTINCT subject) FILTER (WHERE next_at IS NULL)::DOUBLE AS current,
+      count(*) FILTER (WHERE next_at IS NOT NULL)::DOUBLE AS exits,
+      ${stats('CASE WHEN next_at IS NOT NULL THEN next_at - ts END')}
+    FROM spans WHERE ${inRange('ts')} GROUP BY stage ORDER BY stage`;
+  // Per subject, from its first entry of A in range to its first entry of B after it.
+  const pairs = `${prefix},
+    firsts AS (
+      SELECT subject, stage AS a, min(pos) AS a_pos, arg_min(ts, pos) AS a_at FROM spans WHERE ${inRange('ts')} GROUP BY ALL
+    ),
+    pairs AS (
+      SELECT f.a, s.stage AS b, f.subject, min(s.ts) - f.a_at AS d
+      FROM firsts f JOIN spans s ON s.subject = f.subject AND s.pos > f.a_pos AND s.stage <> f.a
+      GROUP BY f.a, s.stage, f.subject, f.a_at
+    )
+    SELECT a, b, count(*)::DOUBLE, ${stats('d')} FROM pairs GROUP BY a, b ORDER BY a, b`;
+  // The cohort of a subject: the month (in the query's zone) it entered its first stage.
+  const cohortOf = `strftime(timezone(${sqlString(q.timezone)}, make_timestamptz((ts * 1000)::BIGINT)), '%Y-%m')`;
+  const firstSpan = `firstspan AS (
+      SELECT subject, ts AS first_at, idx AS first_idx, ${cohortOf} AS cohort FROM spans WHERE pos = 0 AND ${inRange('ts')}
+    )`;
+  const cohorts = `${prefix}, ${firstSpan}
+    SELECT cohort, count(*)::DOUBLE FROM firstspan GROUP BY cohort ORDER BY cohort`;
+  const reach = `${prefix}, ${firstSpan},
+    reach AS (
+      SELECT f.cohort, s.stage, f.subject, min(s.ts) - f.first_at AS d
+      FROM firstspan f JOIN spans s ON s.subject = f.subject AND s.pos > 0 AND s.idx > f.first_idx AND s.idx < 1000
+      GROUP BY f.cohort, s.stage, f.subject, f.first_at
+    )
+    SELECT cohort, stage, count(*)::DOUBLE, quantile_cont(d, 0.5)::DOUBLE, quantile_cont(d, 0.75)::DOUBLE
+    FROM reach GROUP BY ALL ORDER BY ALL`;
+  return { params: { ws: workspaceId, now: nowMs }, transitions, stages, pairs, cohorts, reach };
+}

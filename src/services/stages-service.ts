@@ -1,0 +1,55 @@
+import type { QueryProblem } from '../core/analytics/analytics-query.js';
+import { parseStagesQuery } from '../core/analytics/stages-query.js';
+import { type StagesResult, stagesResult } from '../core/analytics/stages-result.js';
+import { stagesSql } from '../core/analytics/stages-sql.js';
+import type { StageModel } from '../core/journey/stages.js';
+import { ok, type Result } from '../core/result.js';
+import type { AnalyticsTables, TablesFreshness } from './analytics-ports.js';
+import type { AnalyticsReader } from './analytics-reader.js';
+import type { Clock } from './ports.js';
+
+/**
+ * Stage analytics (`POST /api/analytics/stages`): transitions, conversion and time between
+ * stages, time in stage, drop-off and velocity by entry cohort, from the stored stage histories
+ * of persons or accounts (core/analytics/stages-sql.ts writes the SQL).
+ */
+
+export interface StageModels {
+  rulesOf(workspaceId: string): { stageModel: StageModel };
+}
+
+export interface StagesResponse extends StagesResult {
+  range: { from: string | null; to: string | null };
+  freshness: TablesFreshness;
+}
+
+export class StagesService {
+  constructor(
+    private readonly reader: AnalyticsReader,
+    private readonly tables: AnalyticsTables,
+    private readonly models: StageModels,
+    private readonly clock: Clock,
+  ) {}
+
+  async stages(workspaceId: string, body: unknown): Promise<Result<StagesResponse, QueryProblem>> {
+    const parsed = parseStagesQuery(body);
+    if (!parsed.ok) return parsed;
+    const q = parsed.value;
+    const freshness = await this.tables.freshen(workspaceId);
+    const model = this.models.rulesOf(workspaceId).stageModel;
+    const sql = stagesSql(workspaceId, q, model, this.clock.now());
+    const rows = {
+      transitions: await this.reader.rows(sql.transitions, sql.params),
+      stages: await this.reader.rows(sql.stages, sql.params),
+      pairs: await this.reader.rows(sql.pairs, sql.params),
+      cohorts: await this.reader.rows(sql.cohorts, sql.params),
+      reach: await this.reader.rows(sql.reach, sql.params),
+    };
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return ok({
+      ...stagesResult(q.subject, model.stages, rows),
+      range: { from: iso(q.fromMs), to: iso(q.toMs) },
+      freshness,
+    });
+  }
+}
