@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi, basic, type Json, post } from '../support/http.js';
-import { ADMIN_KEY, startTestServer, type TestServer } from '../support/servers.js';
+import { ADMIN_KEY, startTestServer, type TestServer, untilLoaded } from '../support/servers.js';
 
 // The Funnels page in Chromium against a real server: the builder's funnel shows the API's
 // numbers step by step, a click on a drop-off lists exactly who dropped (linking to their
@@ -90,6 +90,7 @@ beforeAll(async () => {
   s = await startTestServer();
   const sent = await post(s.url, '/v1/batch', { batch: EVENTS }, { authorization: basic() });
   expect(sent.status).toBe(200);
+  await untilLoaded(s.url);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi, type Json } from '../support/http.js';
 import { type PeerCase, peerActor, peerCases, sendPeerCase, workspacesFor } from '../support/peer-cases.js';
-import { removeDir, startTestServer, type TestServer } from '../support/servers.js';
+import { removeDir, startTestServer, type TestServer, untilLoaded } from '../support/servers.js';
 
 // Every funnel case of ../shared/reference/peer-cases.json (PostHog's funnel tests), through the
 // HTTP API: the case's events go in through the Tracking API (test/support/peer-cases.ts says how
@@ -19,6 +19,8 @@ beforeAll(async () => {
   keys = made.keys;
   s = await startTestServer(dir);
   for (const c of CASES) await sendPeerCase(s.url, c, keys.get(c.name)?.write);
+  // Acknowledged is durable, not yet loaded: the funnels read what the loader has stored.
+  await untilLoaded(s.url);
 }, 120_000);
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync } from '../support/cli.js';
 import { adminApi, basic, type Json, post } from '../support/http.js';
 import { workspacesFor } from '../support/peer-cases.js';
-import { removeDir, startTestServer, type TestServer } from '../support/servers.js';
+import { removeDir, startTestServer, type TestServer, untilLoaded } from '../support/servers.js';
 
 // Funnels beyond the peer cases, through the API: bad queries, strict order, stage steps,
 // accounts and sessions, a merge that joins two halves of one journey, arrival order, and the
@@ -60,6 +60,7 @@ async function send(part: string, batch: Json[]): Promise<void> {
   const msgs = batch.map((m, i) => ({ messageId: `${part}-${i}-${m.timestamp}-${m.type}`, ...m }));
   const r = await post(s.url, '/v1/batch', { batch: msgs }, { authorization: basic(keys.get(part)?.write) });
   expect(r.status, JSON.stringify(r.json)).toBe(200);
+  await untilLoaded(s.url);
 }
 
 /** A funnel once the tables hold everything sent. */
