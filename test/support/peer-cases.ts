@@ -19,7 +19,8 @@ import { startTestServer, tempDir } from './servers.js';
  * - any other event → a track call of that name.
  */
 
-const FILE = new URL('../../../shared/reference/peer-cases.json', import.meta.url);
+// A copy of ../shared/reference/peer-cases.json, kept in the repository so a clean clone tests alone.
+const FILE = new URL('../fixtures/peer-cases.json', import.meta.url);
 
 export interface PeerCase {
   name: string;
