@@ -78,6 +78,9 @@ const text = (column: string): FieldSql => ({
 
 /** A field's SQL over the aliases above. */
 export function eventFieldSql(field: string): FieldSql {
+  // A message type is one of Segment's lower-case words: it is its own lower case (no per-row
+  // case folding, which a condition on `type` would otherwise pay on every event).
+  if (field === 'type') return { ...text('a.type'), lowered: 'a.type' };
   const column = FACT_FIELDS[field];
   if (column !== undefined) return text(column);
   const dot = field.indexOf('.');

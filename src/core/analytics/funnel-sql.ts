@@ -53,6 +53,9 @@ export function funnelSql(
     s.stage !== undefined ? 'FALSE' : entry(k) ? `(${eventMatch(s)} AND ${before})` : `(${eventMatch(s)})`,
   );
   const exclusionFlags = q.exclusions.map((x) => `(${eventMatch(x)})`);
+  // The rows any step or exclusion can match, as a filter DuckDB applies before it computes the
+  // masks (most events match nothing: the masks are then computed on few rows).
+  const prefilter = [...stepFlags.filter((f) => f !== 'FALSE'), ...exclusionFlags].join(' OR ') || 'FALSE';
   const stepMask = stepFlags.map((f, k) => `CASE WHEN ${f} THEN ${2 ** k} ELSE 0 END`).join(' + ');
   const exclusionMask =
     q.exclusions
@@ -137,6 +140,7 @@ export function funnelSql(
         ${needs.json ? `JOIN events e ON e.workspace_id = ${ws} AND e.seq = a.seq` : ''}
         ${touchJoin}
         ${stageJoin}
+        ${strict ? '' : `WHERE ${prefilter}`}
         ${stageCandidates})
       ${strict ? '' : 'WHERE steps <> 0 OR exclusions <> 0'}
     ),
