@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessibilityProblems, launchChromium, SHOTS, signedInPage } from '../support/browser.js';
 import { cliAsync } from '../support/cli.js';
 import { adminApi, getApi, type Json } from '../support/http.js';
 import {
@@ -16,9 +15,6 @@ import {
 // The Stages and Retention pages in a real browser (Debian's Chromium) against a real server
 // holding simulator data: each page shows the numbers the API gives for the same query, passes
 // axe-core (no serious or critical violations) and is screenshotted into test-results/.
-const CHROMIUM = process.env.THROUGHLINE_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = new URL('../../test-results/', import.meta.url).pathname;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let s: TestServer;
 let browser: Browser;
@@ -32,18 +28,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-async function accessibilityProblems(p: Page): Promise<string[]> {
-  // Through the DevTools protocol: the page's Content-Security-Policy refuses inline scripts.
-  await p.evaluate(AXE);
-  const result = (await p.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(o: unknown): Promise<unknown> } }).axe;
-    return axe.run({ resultTypes: ['violations'] });
-  })) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 async function checkPage(name: string): Promise<void> {
@@ -63,7 +47,6 @@ const cells = (p: Page, selector: string) =>
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   s = await startTestServer();
   const r = await cliAsync([
     'demo',
@@ -88,24 +71,8 @@ beforeAll(async () => {
     const st = await api('/api/analytics/stages', {});
     return st.freshness.current && st.transitions.length > 3 ? st : undefined;
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${s.url}/`);
-  await page.getByLabel('Admin key').fill(ADMIN_KEY);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  browser = await launchChromium();
+  page = await signedInPage(browser, s.url);
 }, 240_000);
 
 afterAll(async () => {

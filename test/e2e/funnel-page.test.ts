@@ -1,16 +1,12 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessibilityProblems, launchChromium, SHOTS, signedInPage } from '../support/browser.js';
 import { adminApi, basic, type Json, post } from '../support/http.js';
-import { ADMIN_KEY, startTestServer, type TestServer, untilLoaded } from '../support/servers.js';
+import { startTestServer, type TestServer, untilLoaded } from '../support/servers.js';
 
 // The Funnels page in Chromium against a real server: the builder's funnel shows the API's
 // numbers step by step, a click on a drop-off lists exactly who dropped (linking to their
 // profiles), and the page passes axe with no serious or critical violations.
-const CHROMIUM = process.env.THROUGHLINE_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = new URL('../../test-results/', import.meta.url).pathname;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let s: TestServer;
 let browser: Browser;
@@ -74,39 +70,13 @@ const QUERY = {
   to: DRAFT.to,
 };
 
-async function accessibilityProblems(p: Page): Promise<string[]> {
-  await p.evaluate(AXE);
-  const result = (await p.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(o: unknown): Promise<unknown> } }).axe;
-    return axe.run({ resultTypes: ['violations'] });
-  })) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   s = await startTestServer();
   const sent = await post(s.url, '/v1/batch', { batch: EVENTS }, { authorization: basic() });
   expect(sent.status).toBe(200);
   await untilLoaded(s.url);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${s.url}/`);
-  await page.getByLabel('Admin key').fill(ADMIN_KEY);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  browser = await launchChromium();
+  page = await signedInPage(browser, s.url);
 }, 120_000);
 
 afterAll(async () => {

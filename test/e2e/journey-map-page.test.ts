@@ -1,26 +1,15 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessibilityProblems, launchChromium, SHOTS, signedInPage } from '../support/browser.js';
 import { cliAsync } from '../support/cli.js';
 import { adminApi, getApi, type Json } from '../support/http.js';
-import {
-  ADMIN_KEY,
-  removeDir,
-  startTestServer,
-  type TestServer,
-  untilLoaded,
-  WRITE_KEY,
-} from '../support/servers.js';
+import { removeDir, startTestServer, type TestServer, untilLoaded, WRITE_KEY } from '../support/servers.js';
 
 // The journey map page in a real browser (Debian's Chromium, as dashboard.test.ts) against a
 // server holding simulator data: the Sankey draws the API's nodes and flows, the flow table
 // lists the API's numbers, a click on a Sankey node (through ECharts' own hit test on the canvas)
 // and on a flow's button list the people the API names, switching the item redraws the map.
 // Screenshots go to test-results/; axe-core finds no serious or critical violations.
-const CHROMIUM = process.env.THROUGHLINE_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = new URL('../../test-results/', import.meta.url).pathname;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let s: TestServer;
 let browser: Browser;
@@ -34,17 +23,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-async function accessibilityProblems(p: Page): Promise<string[]> {
-  await p.evaluate(AXE);
-  const result = (await p.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(o: unknown): Promise<unknown> } }).axe;
-    return axe.run({ resultTypes: ['violations'] });
-  })) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 async function checkPage(name: string): Promise<void> {
@@ -100,7 +78,6 @@ const nodeCentre = (p: Page, key: string) =>
   }, key);
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   s = await startTestServer();
   const r = await cliAsync([
     'demo',
@@ -125,22 +102,8 @@ beforeAll(async () => {
     const [stages, channels] = [await mapOf('stage'), await mapOf('channel')];
     return stages.edges.length > 0 && channels.edges.length > 0 ? true : undefined;
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await page.goto(`${s.url}/`);
-  await page.getByLabel('Admin key').fill(ADMIN_KEY);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  browser = await launchChromium();
+  page = await signedInPage(browser, s.url);
 }, 240_000);
 
 afterAll(async () => {
