@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { apiRequest } from './api-client.js';
+import { bar as blockBar } from './chart-text.js';
 import { workspaceIdOf } from './keys.command.js';
 import { type AccessFlags, type LocalAccess, type LocalPeople, openAccess } from './local-or-remote.js';
 
@@ -69,13 +70,8 @@ export async function runAnalytics<T>(
   }
 }
 
-const BLOCKS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
-
-/** A bar of `width` cells for a share in [0, 1], in eighths of a block. */
-export function bar(share: number, width = 20): string {
-  const eighths = Math.round(Math.max(0, Math.min(1, share)) * width * 8);
-  return '█'.repeat(Math.floor(eighths / 8)) + (BLOCKS[eighths % 8] ?? '');
-}
+/** A bar of `width` cells for a share in [0, 1], in eighths of a block (chart-text's, unpadded). */
+export const bar = (share: number, width = 20): string => blockBar(share, 1, width).trimEnd();
 
 /** A shade for a share in [0, 1]: a heat map in text. */
 export function shade(share: number): string {

@@ -1,16 +1,12 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { FunnelResponse } from '../services/funnel-service.js';
-import { apiRequest } from './api-client.js';
+import { type AnalyticsFlags, queryFrom, runAnalytics } from './analytics-run.js';
 import { bar, csvLine, percent, seconds } from './chart-text.js';
-import { workspaceIdOf } from './keys.command.js';
-import { type AccessFlags, type LocalAccess, openAccess } from './local-or-remote.js';
+import type { LocalAccess } from './local-or-remote.js';
 import { fail, printJson } from './output.js';
 
-interface FunnelFlags extends AccessFlags {
-  workspace: string;
+interface FunnelFlags extends AnalyticsFlags {
   step: string[];
-  query?: string;
   order?: string;
   window?: string;
   from?: string;
@@ -18,8 +14,6 @@ interface FunnelFlags extends AccessFlags {
   by?: string;
   breakdown?: string;
   includeBots?: boolean;
-  json?: boolean;
-  csv?: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -44,34 +38,25 @@ function windowOf(text: string): { value: number; unit: string } | null {
 function queryOf(
   flags: FunnelFlags,
 ): { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
-  let q: Record<string, unknown> = {};
-  if (flags.query) {
-    try {
-      q = JSON.parse(readFileSync(flags.query, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      return { ok: false, error: `--query ${flags.query}: ${(e as Error).message}` };
-    }
-  }
-  if (flags.step.length) q.steps = flags.step.map(stepOf);
-  if (!q.steps)
+  const window = flags.window === undefined ? undefined : windowOf(flags.window);
+  if (window === null)
+    return { ok: false, error: `--window ${flags.window}: a number and a unit, e.g. 14d, 2h, 30m, 3w, 1mo` };
+  const q = queryFrom(flags, {
+    steps: flags.step.length ? flags.step.map(stepOf) : undefined,
+    window,
+    order: flags.order,
+    from: flags.from,
+    to: flags.to,
+    aggregateBy: flags.by,
+    breakdown: flags.breakdown ? { field: flags.breakdown } : undefined,
+    includeBots: flags.includeBots || undefined,
+  });
+  if (q.ok && !q.value.steps)
     return {
       ok: false,
       error: 'give the steps: --step "Signed Up" --step "Demo Requested" … (or --query file.json)',
     };
-  if (flags.window) {
-    const w = windowOf(flags.window);
-    if (!w)
-      return {
-        ok: false,
-        error: `--window ${flags.window}: a number and a unit, e.g. 14d, 2h, 30m, 3w, 1mo`,
-      };
-    q.window = w;
-  }
-  for (const k of ['order', 'from', 'to'] as const) if (flags[k]) q[k] = flags[k];
-  if (flags.by) q.aggregateBy = flags.by;
-  if (flags.breakdown) q.breakdown = { field: flags.breakdown };
-  if (flags.includeBots) q.includeBots = true;
-  return { ok: true, value: q };
+  return q;
 }
 
 /** `throughline funnel`: a funnel's counts, conversion and drop-off per step, as bars. */
@@ -126,29 +111,15 @@ Examples:
     });
 }
 
-async function run(
+function run(
   deps: LocalAccess,
   flags: FunnelFlags,
   query: Record<string, unknown>,
 ): Promise<{ ok: true; value: FunnelResponse } | { ok: false; error: string }> {
-  const access = await openAccess(deps, flags, true);
-  if (!access.ok) return access;
-  const a = access.value;
-  try {
-    if (a.kind === 'remote')
-      return {
-        ok: true,
-        value: await apiRequest<FunnelResponse>(a.target, 'POST', '/api/analytics/funnel', query),
-      };
-    const ws = await workspaceIdOf(a.workspaces, flags.workspace);
-    const { funnels } = await a.people();
-    const r = await funnels.funnel(ws, query);
+  return runAnalytics<FunnelResponse>(deps, flags, '/api/analytics/funnel', query, async (p, ws) => {
+    const r = await p.funnels.funnel(ws, query);
     return r.ok ? r : { ok: false, error: r.error.message };
-  } catch (e) {
-    return { ok: false, error: (e as Error).message };
-  } finally {
-    if (a.kind === 'local') await a.close();
-  }
+  });
 }
 
 function render(r: FunnelResponse): string {

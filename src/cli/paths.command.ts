@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type PathEdge, type PathsResponse, parsePathQuery } from '../core/analytics/paths.js';
-import { apiRequest } from './api-client.js';
+import { runAnalytics } from './analytics-run.js';
 import { bar, csvLine, seconds } from './chart-text.js';
-import { workspaceIdOf } from './keys.command.js';
-import { type AccessFlags, type LocalAccess, openAccess } from './local-or-remote.js';
+import type { AccessFlags, LocalAccess } from './local-or-remote.js';
 import { fail, printJson } from './output.js';
 
 interface PathsFlags extends AccessFlags {
@@ -116,30 +115,16 @@ Examples:
     });
 }
 
-async function fetchPaths(
+function fetchPaths(
   deps: LocalAccess,
   flags: PathsFlags,
   body: Record<string, unknown>,
 ): Promise<{ ok: true; value: PathsResponse } | { ok: false; error: string }> {
-  const access = await openAccess(deps, flags, true);
-  if (!access.ok) return access;
-  const a = access.value;
-  try {
-    if (a.kind === 'remote')
-      return {
-        ok: true,
-        value: await apiRequest<PathsResponse>(a.target, 'POST', '/api/analytics/paths', body),
-      };
-    const ws = await workspaceIdOf(a.workspaces, flags.workspace);
-    const { paths } = await a.people();
+  return runAnalytics<PathsResponse>(deps, flags, '/api/analytics/paths', body, async (p, ws) => {
     const q = parsePathQuery(body);
     if (!q.ok) return { ok: false, error: `${q.error.path}: ${q.error.message}` };
-    return { ok: true, value: await paths.paths(ws, q.value) };
-  } catch (e) {
-    return { ok: false, error: (e as Error).message };
-  } finally {
-    if (a.kind === 'local') await a.close();
-  }
+    return { ok: true, value: await p.paths.paths(ws, q.value) };
+  });
 }
 
 export function csv(edges: readonly PathEdge[]): string {

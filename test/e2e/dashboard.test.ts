@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessibilityProblems, launchChromium, SHOTS, signedInPage } from '../support/browser.js';
 import { cliAsync } from '../support/cli.js';
 import { basic, getApi, type Json, post } from '../support/http.js';
 import {
@@ -19,9 +18,6 @@ import {
 // a merged person's identity graph and an untrust in the UI that splits it, the live page showing
 // an event sent during the test. Each page is screenshotted into test-results/ and checked with
 // axe-core: no serious or critical violations.
-const CHROMIUM = process.env.THROUGHLINE_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = new URL('../../test-results/', import.meta.url).pathname;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let s: TestServer;
 let browser: Browser;
@@ -43,20 +39,6 @@ const built = () =>
     return b.current && b.builder.state === 'idle' ? b : undefined;
   });
 
-/** axe-core over the page as it is now: the serious and critical violations. */
-async function accessibilityProblems(p: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol: the page's Content-Security-Policy (rightly) refuses
-  // an injected inline script.
-  await p.evaluate(AXE);
-  const result = (await p.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(o: unknown): Promise<unknown> } }).axe;
-    return axe.run({ resultTypes: ['violations'] });
-  })) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 async function checkPage(name: string): Promise<void> {
   await page.screenshot({ path: `${SHOTS}dashboard-${name}.png`, fullPage: true });
   expect(await accessibilityProblems(page), `axe on ${name}`).toEqual([]);
@@ -65,7 +47,6 @@ async function checkPage(name: string): Promise<void> {
 const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   const made = await twoWorkspaces('second');
   other = made.other;
   s = await startTestServer(made.dir);
@@ -112,29 +93,9 @@ beforeAll(async () => {
     return o.totals.events >= demoEvents && o.totals.touchpoints > 0 && o.stages.length > 0 ? o : undefined;
   });
   await built();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await signIn(page);
+  browser = await launchChromium();
+  page = await signedInPage(browser, s.url);
 }, 240_000);
-
-async function signIn(p: Page): Promise<void> {
-  await p.goto(`${s.url}/`);
-  await p.getByLabel('Admin key').fill(ADMIN_KEY);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-  await p.getByRole('heading', { name: 'Overview' }).waitFor();
-}
 
 afterAll(async () => {
   await browser?.close();

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { type Condition, compileCondition, conditionSchema, RuleError } from '../journey/conditions.js';
+import type { Condition } from '../journey/conditions.js';
 import { isKnownField } from '../journey/touch-fields.js';
 import { err, ok, type Result } from '../result.js';
+import { analyticsCondition } from './analytics-condition.js';
 import { commonQueryFields, parseQuery, type QueryProblem } from './analytics-query.js';
 
 /**
@@ -38,14 +39,7 @@ export const BREAKDOWN_FIELDS = [
 export const isQueryField = (f: string): boolean =>
   (BREAKDOWN_FIELDS as readonly string[]).includes(f) || isKnownField(f);
 
-const condition = conditionSchema.superRefine((c, ctx) => {
-  try {
-    compileCondition(c, '');
-  } catch (e) {
-    if (e instanceof RuleError) ctx.addIssue({ code: 'custom', message: e.message.replace(/^:\s*/, '') });
-    else throw e;
-  }
-});
+const condition = analyticsCondition;
 
 const name = z.string().min(1, 'a non-empty name').max(200, 'at most 200 characters');
 
