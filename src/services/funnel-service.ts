@@ -9,9 +9,10 @@ import {
   type OnlyStep0,
   outcomeOf,
 } from '../core/analytics/funnel-result.js';
-import { type FunnelSql, funnelSql } from '../core/analytics/funnel-sql.js';
+import { type FunnelSql, funnelNameTests, funnelSql } from '../core/analytics/funnel-sql.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { AnalyticsTables, TablesFreshness } from './analytics-ports.js';
+import { type AnalyticsReader, readNameCodes } from './analytics-reader.js';
 import type { Clock } from './ports.js';
 
 /**
@@ -28,7 +29,8 @@ export interface Candidates {
   onlyStep0: OnlyStep0;
 }
 
-export interface FunnelStore {
+/** (As an AnalyticsReader it answers the name codes' lookup.) */
+export interface FunnelStore extends AnalyticsReader {
   candidates(q: FunnelSql): Promise<Candidates>;
   /** Group ids of account keys. */
   accountIds(workspaceId: string, keys: readonly number[]): Promise<Map<number, string>>;
@@ -151,8 +153,11 @@ export class FunnelService {
     range: TimeRange,
     prune: boolean,
   ): Promise<{ outcomes: ActorOutcome[]; onlyStep0: OnlyStep0 }> {
+    const names = q.includeBots
+      ? undefined
+      : await readNameCodes(this.store, workspaceId, funnelNameTests(q));
     const { rows, onlyStep0 } = await this.store.candidates(
-      funnelSql(workspaceId, q, range, { prune, nowMs: this.clock.now() }),
+      funnelSql(workspaceId, q, range, { prune, nowMs: this.clock.now(), names }),
     );
     const outcomes: ActorOutcome[] = [];
     let start = 0;

@@ -1,10 +1,10 @@
 import type { QueryProblem } from '../core/analytics/analytics-query.js';
 import { parseRetentionQuery } from '../core/analytics/retention-query.js';
 import { type RetentionResult, retentionResult } from '../core/analytics/retention-result.js';
-import { retentionSql } from '../core/analytics/retention-sql.js';
+import { retentionNameTests, retentionSql } from '../core/analytics/retention-sql.js';
 import { ok, type Result } from '../core/result.js';
 import type { AnalyticsTables, TablesFreshness } from './analytics-ports.js';
-import type { AnalyticsReader } from './analytics-reader.js';
+import { type AnalyticsReader, readNameCodes } from './analytics-reader.js';
 import type { Clock } from './ports.js';
 
 /** Retention cohorts, churn by period and activation (`POST /api/analytics/retention`). */
@@ -26,7 +26,10 @@ export class RetentionService {
     if (!parsed.ok) return parsed;
     const q = parsed.value;
     const freshness = await this.tables.freshen(workspaceId);
-    const sql = retentionSql(workspaceId, q);
+    const names = q.includeBots
+      ? undefined
+      : await readNameCodes(this.reader, workspaceId, retentionNameTests(q));
+    const sql = retentionSql(workspaceId, q, names);
     const rows = {
       cells: await this.reader.rows(sql.cells, sql.params),
       churn: await this.reader.rows(sql.churn, sql.params),

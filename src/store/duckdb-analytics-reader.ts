@@ -6,7 +6,7 @@ const plain = (v: unknown): unknown =>
 
 /** Analytics statements on the reader connection. */
 export class DuckDBAnalyticsReader implements AnalyticsReader {
-  constructor(private readonly reader: DuckDBConnection) {}
+  constructor(protected readonly reader: DuckDBConnection) {}
 
   async rows(sql: string, params: Record<string, string | number>): Promise<unknown[][]> {
     // DuckDB refuses a bound parameter the statement does not use.

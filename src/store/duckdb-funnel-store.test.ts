@@ -7,7 +7,9 @@ import {
   funnelResult,
   outcomeOf,
 } from '../core/analytics/funnel-result.js';
-import { funnelSql } from '../core/analytics/funnel-sql.js';
+import { funnelNameTests, funnelSql } from '../core/analytics/funnel-sql.js';
+import type { NameCodes } from '../core/analytics/name-codes.js';
+import { readNameCodes } from '../services/analytics-reader.js';
 import { type Database, openDatabase } from './duckdb-database.js';
 import { DuckDBFunnelStore } from './duckdb-funnel-store.js';
 
@@ -71,6 +73,9 @@ const queries = fc.record({
   exclude: fc.boolean(),
   breakdown: fc.constantFrom(undefined, 'first_touch', 'last_touch', 'all_events', 'step'),
   toMinute: fc.integer({ min: 10, max: 41 }),
+  // How each step names its event: the same test written five ways (name-codes.ts resolves the
+  // conditions on names by code, bounds included).
+  forms: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 4, maxLength: 4 }),
 });
 
 async function load(events: readonly Ev[]): Promise<void> {
@@ -82,6 +87,12 @@ async function load(events: readonly Ev[]): Promise<void> {
        VALUES ('w', $p, $s, make_timestamp($ms::BIGINT * 1000), 0, NULL, $ch, $ev, 'track')`,
       { p: e.person, s: e.seq, ms: e.ms, ch: e.channel, ev: e.event },
     );
+  // The names' codes, as migration 012 numbers them.
+  await db.writer.run('DELETE FROM journey_names');
+  await db.writer.run(`INSERT INTO journey_names SELECT 'w', row_number() OVER (ORDER BY type, event), type, event
+    FROM (SELECT DISTINCT type, event FROM journey_steps)`);
+  await db.writer.run(`UPDATE journey_steps s SET name_code = n.code FROM journey_names n
+    WHERE n.type = s.type AND n.event = s.event`);
 }
 
 type QueryArgs = typeof queries extends fc.Arbitrary<infer T> ? T : never;
@@ -89,7 +100,7 @@ type QueryArgs = typeof queries extends fc.Arbitrary<infer T> ? T : never;
 function queryOf(x: QueryArgs): FunnelQuery {
   const steps = x.steps;
   const body = {
-    steps: steps.map((event) => ({ event })),
+    steps: steps.map((event, k) => stepOf(event, x.forms[k] ?? 0)),
     order: x.order,
     window: { value: x.windowMinutes, unit: 'minute' },
     from: new Date(T0).toISOString(),
@@ -102,16 +113,44 @@ function queryOf(x: QueryArgs): FunnelQuery {
   return q.value;
 }
 
+/** A step matching exactly the events named `event` (the names are lower case). */
+function stepOf(event: string, form: number) {
+  switch (form) {
+    case 1:
+      return { where: { field: 'event', op: 'eq', value: event.toUpperCase() } };
+    case 2:
+      return { where: { not: { field: 'event', op: 'neq', value: event } } };
+    case 3:
+      return {
+        where: {
+          all: [
+            { field: 'type', op: 'eq', value: 'track' },
+            {
+              any: [
+                { field: 'event', op: 'in', value: [event, 'zz'] },
+                { field: 'event', op: 'starts_with', value: 'qq' },
+              ],
+            },
+          ],
+        },
+      };
+    case 4:
+      return { event, where: { not: { field: 'event', op: 'regex', value: '^q' } } };
+    default:
+      return { event };
+  }
+}
+
 /** The funnel straight from the events: matched, ranged and ordered in JavaScript. */
-function reference(events: readonly Ev[], q: FunnelQuery, toMs: number) {
+function reference(events: readonly Ev[], q: FunnelQuery, toMs: number, names: readonly string[]) {
   const windowEnd = toMs + q.window.value * MIN + 1;
   const rows: CandidateRow[] = events
     .filter((e) => e.ms < windowEnd)
     .map((e) => {
       let steps = 0;
-      q.steps.forEach((s, k) => {
+      q.steps.forEach((_s, k) => {
         const entry = k === 0 || q.order === 'unordered';
-        if (s.event === e.event && (!entry || e.ms < toMs)) steps |= 1 << k;
+        if (names[k] === e.event && (!entry || e.ms < toMs)) steps |= 1 << k;
       });
       let exclusions = 0;
       for (const x of q.exclusions)
@@ -131,9 +170,13 @@ function reference(events: readonly Ev[], q: FunnelQuery, toMs: number) {
   return funnelResult(outcomes, q, undefined, NOW);
 }
 
-async function viaSql(q: FunnelQuery, toMs: number, prune: boolean) {
+async function viaSql(q: FunnelQuery, toMs: number, prune: boolean, codes: boolean) {
+  // With codes, the names are tested by code (name-codes.ts); without, as strings.
+  const names: NameCodes | undefined = codes
+    ? await readNameCodes(store, 'w', funnelNameTests(q))
+    : undefined;
   const { rows, onlyStep0 } = await store.candidates(
-    funnelSql('w', q, { fromMs: T0, toMs }, { prune, nowMs: NOW }),
+    funnelSql('w', q, { fromMs: T0, toMs }, { prune, nowMs: NOW, ...(names ? { names } : {}) }),
   );
   const outcomes: ActorOutcome[] = [];
   for (const actor of new Set(rows.map((r) => r.actor))) {
@@ -154,9 +197,10 @@ describe('funnel SQL', () => {
         const q = queryOf(x);
         const toMs = T0 + x.toMinute * MIN;
         await load(events);
-        const expected = reference(events, q, toMs);
-        expect(await viaSql(q, toMs, false)).toEqual(expected);
-        expect(await viaSql(q, toMs, true)).toEqual(expected);
+        const expected = reference(events, q, toMs, x.steps);
+        expect(await viaSql(q, toMs, false, false)).toEqual(expected);
+        expect(await viaSql(q, toMs, true, false)).toEqual(expected);
+        expect(await viaSql(q, toMs, true, true)).toEqual(expected);
         // Counts never increase along the steps.
         for (let k = 1; k < expected.steps.length; k++)
           expect(expected.steps[k]?.count).toBeLessThanOrEqual(expected.steps[k - 1]?.count ?? 0);
@@ -182,10 +226,11 @@ describe('funnel SQL', () => {
       exclude: true,
       breakdown: undefined,
       toMinute: 30,
+      forms: [0, 0],
     });
     const toMs = T0 + 30 * MIN;
-    const r = await viaSql(q, toMs, true);
+    const r = await viaSql(q, toMs, true, true);
     expect(r.steps.map((x) => x.count)).toEqual([1, 0]);
-    expect(r).toEqual(reference(events, q, toMs));
+    expect(r).toEqual(reference(events, q, toMs, ['a', 'b']));
   });
 });

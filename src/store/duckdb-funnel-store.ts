@@ -1,14 +1,12 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CandidateRow } from '../core/analytics/funnel-result.js';
 import type { FunnelSql } from '../core/analytics/funnel-sql.js';
 import type { Candidates, FunnelStore } from '../services/funnel-service.js';
+import { DuckDBAnalyticsReader } from './duckdb-analytics-reader.js';
 
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
 
 /** Funnel candidates streamed from DuckDB in chunks (core/analytics/funnel-sql.ts writes the SQL). */
-export class DuckDBFunnelStore implements FunnelStore {
-  constructor(private readonly reader: DuckDBConnection) {}
-
+export class DuckDBFunnelStore extends DuckDBAnalyticsReader implements FunnelStore {
   // Read whole (not streamed): a streamed result ends early when another query runs on the
   // shared reader connection meanwhile; a materialized one is one call on it. Columns, not rows:
   // one array per column converts several times faster.

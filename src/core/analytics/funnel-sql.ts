@@ -1,7 +1,8 @@
-import { conditionSql, sqlString } from '../journey/rules-sql.js';
+import { sqlString } from '../journey/rules-sql.js';
 import { actorEventsSql, subjectOf } from './actor-events.js';
-import { EVENT_FIELDS, eventFieldSql, fieldsOf, needsOf } from './event-fields-sql.js';
+import { eventFieldSql, fieldsOf, needsOf } from './event-fields-sql.js';
 import { type FunnelQuery, windowMs } from './funnel-query.js';
+import { NameCodes, type NameMatcher, nameTests } from './name-codes.js';
 
 /**
  * The candidate rows of a funnel, in SQL: each event (or stage entry) of an actor that can fill a
@@ -19,43 +20,50 @@ export interface FunnelSql {
   params: Record<string, string>;
 }
 
+/** The name tests a funnel needs (name-codes.ts), to resolve before `funnelSql`. */
+export function funnelNameTests(q: FunnelQuery): string[] {
+  return nameTests([...q.steps, ...q.exclusions] as NameMatcher[]);
+}
+
 export function funnelSql(
   workspaceId: string,
   q: FunnelQuery,
   range: { fromMs: number; toMs: number },
-  /** `nowMs`: who only did step 0 can still convert while their last try's window is open. */
-  o: { prune: boolean; nowMs: number },
+  /**
+   * `nowMs`: who only did step 0 can still convert while their last try's window is open.
+   * `names`: the codes of `funnelNameTests` (default: test the strings).
+   */
+  o: { prune: boolean; nowMs: number; names?: NameCodes },
 ): FunnelSql {
   const window = windowMs(q);
   const subject = subjectOf(q.aggregateBy);
-  const events = actorEventsSql(workspaceId, {
-    aggregateBy: q.aggregateBy,
-    includeBots: q.includeBots,
-    fromMs: range.fromMs,
-    toMs: range.toMs + window + 1,
-  });
+  const names = o.names ?? NameCodes.none();
   const fields = [
     ...q.steps.flatMap((s) => fieldsOf(s.where)),
     ...q.exclusions.flatMap((x) => fieldsOf(x.where)),
     ...(q.breakdown ? [q.breakdown.field] : []),
   ];
   const needs = needsOf(fields);
-  const eventMatch = (s: { event?: string | undefined; where?: unknown }) =>
-    [
-      s.event !== undefined ? `a.event = ${sqlString(s.event)}` : '',
-      s.where !== undefined ? conditionSql(s.where as never, EVENT_FIELDS) : '',
-    ]
-      .filter(Boolean)
-      .join(' AND ') || 'TRUE';
+  const eventMatch = (s: NameMatcher) => names.matcherSql(s);
   const before = `a.ms < ${Math.trunc(range.toMs)}`;
   const entry = (k: number) => k === 0 || q.order === 'unordered';
   const stepFlags = q.steps.map((s, k) =>
-    s.stage !== undefined ? 'FALSE' : entry(k) ? `(${eventMatch(s)} AND ${before})` : `(${eventMatch(s)})`,
+    s.stage !== undefined
+      ? 'FALSE'
+      : entry(k)
+        ? `(${eventMatch(s as NameMatcher)} AND ${before})`
+        : `(${eventMatch(s as NameMatcher)})`,
   );
-  const exclusionFlags = q.exclusions.map((x) => `(${eventMatch(x)})`);
+  const exclusionFlags = q.exclusions.map((x) => `(${eventMatch(x as NameMatcher)})`);
   // The rows any step or exclusion can match, as a filter DuckDB applies before it computes the
   // masks (most events match nothing: the masks are then computed on few rows).
-  const prefilter = [...stepFlags.filter((f) => f !== 'FALSE'), ...exclusionFlags].join(' OR ') || 'FALSE';
+  const anyFlag = [...stepFlags.filter((f) => f !== 'FALSE'), ...exclusionFlags].join(' OR ') || 'FALSE';
+  // First the names any of them can match, a range test DuckDB applies within its scan.
+  const byName = names.prefilter([
+    ...(q.steps.filter((s) => s.stage === undefined) as NameMatcher[]),
+    ...(q.exclusions as NameMatcher[]),
+  ]);
+  const prefilter = !byName ? anyFlag : byName.exact ? byName.sql : `${byName.sql} AND (${anyFlag})`;
   const stepMask = stepFlags.map((f, k) => `CASE WHEN ${f} THEN ${2 ** k} ELSE 0 END`).join(' + ');
   const exclusionMask =
     q.exclusions
@@ -130,6 +138,12 @@ export function funnelSql(
        WHERE sig OR coalesce(prev_sig, true) OR coalesce(next_sig, true)`
     : `SELECT c.actor, c.seq, c.ms, c.steps, c.exclusions, ${rowValue}
        FROM c JOIN actors USING (actor) WHERE ${o.prune ? 'NOT actors.trivial' : 'TRUE'}`;
+  const events = actorEventsSql(workspaceId, {
+    aggregateBy: q.aggregateBy,
+    includeBots: q.includeBots,
+    fromMs: range.fromMs,
+    toMs: range.toMs + window + 1,
+  });
   const sql = `
     WITH a AS (${events}),
     c AS MATERIALIZED (

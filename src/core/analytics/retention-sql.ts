@@ -1,7 +1,7 @@
-import { conditionSql, sqlString } from '../journey/rules-sql.js';
 import { actorEventsSql, subjectOf } from './actor-events.js';
 import type { EventMatcher } from './analytics-condition.js';
-import { EVENT_FIELDS, fieldsOf, needsOf } from './event-fields-sql.js';
+import { fieldsOf, needsOf } from './event-fields-sql.js';
+import { NameCodes, nameTests } from './name-codes.js';
 import { boundaries } from './retention-intervals.js';
 import type { RetentionQuery } from './retention-query.js';
 
@@ -32,7 +32,22 @@ export interface RetentionSql {
 
 const DAY = 86_400_000;
 
-export function retentionSql(workspaceId: string, q: RetentionQuery): RetentionSql {
+/** The matchers of a retention query, whose name tests (name-codes.ts) `retentionSql` needs resolved. */
+export function retentionMatchers(q: RetentionQuery): EventMatcher[] {
+  return [
+    q.targetEvent,
+    q.returningEvent,
+    ...(q.activation ? [q.activation.signupEvent, q.activation.activationEvent] : []),
+  ];
+}
+
+export const retentionNameTests = (q: RetentionQuery): string[] => nameTests(retentionMatchers(q));
+
+export function retentionSql(
+  workspaceId: string,
+  q: RetentionQuery,
+  names: NameCodes = NameCodes.none(),
+): RetentionSql {
   const bounds = boundaries(q.firstMs, q.count, q.period, q.timezone);
   const lo = bounds[0] as number;
   const hi = bounds[bounds.length - 1] as number;
@@ -44,20 +59,11 @@ export function retentionSql(workspaceId: string, q: RetentionQuery): RetentionS
     ...(reachBack ? {} : { fromMs: lo }),
     toMs: hi + withinMs + 1,
   });
-  const matchers: EventMatcher[] = [
-    q.targetEvent,
-    q.returningEvent,
-    ...(q.activation ? [q.activation.signupEvent, q.activation.activationEvent] : []),
-  ];
+  const matchers = retentionMatchers(q);
   const needs = needsOf(matchers.flatMap((m) => fieldsOf(m.where)));
-  const match = (m: EventMatcher) =>
-    [
-      m.event !== undefined ? `f.event = ${sqlString(m.event)}` : '',
-      m.where !== undefined ? conditionSql(m.where, EVENT_FIELDS) : '',
-    ]
-      .filter(Boolean)
-      .map((x) => `(${x})`)
-      .join(' AND ') || 'TRUE';
+  const match = (m: EventMatcher) => names.matcherSql(m);
+  // The names any matcher can match, tested within DuckDB's scan.
+  const byName = names.prefilter(matchers);
   const subject = subjectOf(q.aggregateBy);
   const touchJoin = needs.touchpoint
     ? `ASOF LEFT JOIN (SELECT ${subject.key} AS k, epoch_ms(event_at) AS at, source, medium, campaign, referring_domain
@@ -80,9 +86,10 @@ export function retentionSql(workspaceId: string, q: RetentionQuery): RetentionS
       SELECT * FROM (
         SELECT a.actor, a.ms::DOUBLE AS ms, a.seq, (${flags.t}) IS TRUE AS t, (${flags.r}) IS TRUE AS r,
           (${flags.su}) IS TRUE AS su, (${flags.ac}) IS TRUE AS ac
-        FROM a JOIN event_facts f ON f.workspace_id = $ws AND f.seq = a.seq
+        FROM a ${needs.facts ? 'JOIN event_facts f ON f.workspace_id = $ws AND f.seq = a.seq' : ''}
         ${needs.json ? 'JOIN events e ON e.workspace_id = $ws AND e.seq = a.seq' : ''}
         ${touchJoin}
+        ${byName ? `WHERE ${byName.sql}` : ''}
       ) WHERE t OR r OR su OR ac
     ),
     iv(i, lo, hi) AS (VALUES ${ivs}),

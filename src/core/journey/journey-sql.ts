@@ -313,10 +313,20 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
   const insert = [
     `INSERT INTO ${subjects} (workspace_id, ${subject.key}, bot, bot_events)
       SELECT ${ws}, person, CASE WHEN rate_bot THEN 'event_rate' END, bot_events FROM jt_person ORDER BY person`,
-    `INSERT INTO ${steps} (workspace_id, ${subject.key}, seq, event_at, session, touchpoint, channel, event, type)
+    // (type, event) pairs not numbered yet get the next codes (migration 012).
+    `INSERT INTO journey_names (workspace_id, code, type, event)
+      SELECT ${ws}, (SELECT coalesce(max(code), 0) FROM journey_names WHERE workspace_id = ${ws})
+          + row_number() OVER (ORDER BY type, event), type, event
+      FROM (SELECT DISTINCT f.type, f.event FROM jt_steps st JOIN event_facts f ON f.workspace_id = ${ws} AND f.seq = st.seq) n
+      WHERE NOT EXISTS (SELECT 1 FROM journey_names j WHERE j.workspace_id = ${ws}
+        AND j.type IS NOT DISTINCT FROM n.type AND j.event IS NOT DISTINCT FROM n.event)`,
+    `INSERT INTO ${steps} (workspace_id, ${subject.key}, seq, event_at, session, touchpoint, channel, event, type,
+        name_code)
       SELECT ${ws}, st.person, st.seq, make_timestamp(st.t * 1000), st.session, st.touchpoint,
-        ${channelName('st.channel_code')}, f.event, f.type
+        ${channelName('st.channel_code')}, f.event, f.type, n.code
       FROM jt_steps st JOIN event_facts f ON f.workspace_id = ${ws} AND f.seq = st.seq
+        JOIN journey_names n ON n.workspace_id = ${ws} AND n.type IS NOT DISTINCT FROM f.type
+          AND n.event IS NOT DISTINCT FROM f.event
       ORDER BY st.person, st.t, st.seq`,
     `INSERT INTO ${touchpoints} (workspace_id, ${subject.key}, touchpoint, seq, event_at, kind, channel, session,
         event, source, medium, campaign, content, term, referring_domain, landing_page)
