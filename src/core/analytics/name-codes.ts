@@ -185,20 +185,17 @@ export class NameCodes {
   }
 
   /** A matcher as SQL over alias `a` ('TRUE' when it matches every event). */
-  matcherSql(m: NameMatcher, fields: FieldResolver = EVENT_FIELDS): string {
+  matcherSql(m: NameMatcher): string {
     const parts = [
       m.event !== undefined ? this.sql(exactNameTest(m.event)) : '',
-      m.where !== undefined ? conditionSql(m.where, this.resolver(fields)) : '',
+      m.where !== undefined ? conditionSql(m.where, this.fields) : '',
     ].filter(Boolean);
     return parts.length ? parts.map((p) => `(${p})`).join(' AND ') : 'TRUE';
   }
 
-  /** `fields` with every leaf on `event` or `type` tested by code. */
-  resolver(fields: FieldResolver = EVENT_FIELDS): FieldResolver {
-    return {
-      ...fields,
-      leaf: (leaf) =>
-        NAME_FIELDS.has(leaf.field) ? this.sql(leafTest(leaf)) : (fields.leaf?.(leaf) ?? null),
-    };
-  }
+  /** The event fields with every leaf on `event` or `type` tested by code. */
+  private readonly fields: FieldResolver = {
+    ...EVENT_FIELDS,
+    leaf: (leaf) => (NAME_FIELDS.has(leaf.field) ? this.sql(leafTest(leaf)) : null),
+  };
 }
