@@ -158,11 +158,27 @@ describe('the analytics pages in Chromium', { timeout: 90_000 }, () => {
     );
     await checkPage('retention');
 
-    // Activation over the whole demo (its first signups are weeks back), set in the form.
+    // Activation over the whole demo (its first signups are weeks back), set in the form. The
+    // answer to the Cohorts change is held until the signup field is half typed, then let through:
+    // the re-render it causes must not wipe what is being typed (it once did, and the field's
+    // change event never fired).
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    await page.route('**/api/analytics/retention', async (route) => {
+      await held;
+      await route.continue();
+    });
     await page.getByRole('spinbutton', { name: 'Cohorts' }).fill('20');
     await page.getByRole('spinbutton', { name: 'Cohorts' }).press('Tab');
     await page.getByLabel('Activation: signup event').fill('Data Source Connected');
+    const answered = page.waitForResponse('**/api/analytics/retention');
+    release();
+    await answered;
+    await page.unroute('**/api/analytics/retention');
     await page.getByLabel('Activation: signup event').press('Tab');
+    await page.waitForURL(/signup=Data/);
     await page.getByLabel('activated by').fill('Dashboard Created');
     await page.getByLabel('activated by').press('Tab');
     const withActivation = await api('/api/analytics/retention', {

@@ -1,4 +1,5 @@
 import type { RetentionResult } from '../../../src/core/analytics/retention-result.js';
+import { ParamInput } from '../components/param-input';
 import { Empty, fmt, Show } from '../components/state';
 import { useAnalytics } from '../components/use-analytics';
 import { setParams, useLocation } from '../router';
@@ -55,7 +56,6 @@ export function RetentionPage() {
         }
       : {}),
   });
-  const text = (name: string) => (e: Event) => setParams({ [name]: (e.target as HTMLInputElement).value });
   return (
     <div class="stack">
       <h1>Retention</h1>
@@ -78,26 +78,26 @@ export function RetentionPage() {
         </label>
         <label>
           Cohorts
-          <input
+          <ParamInput
+            name="intervals"
             type="number"
             min={1}
             max={60}
             value={intervals}
-            onChange={text('intervals')}
             style={{ width: '6em' }}
           />
         </label>
         <label>
           Cohort event (blank: any)
-          <input value={target} onChange={text('target')} placeholder="Signed Up" />
+          <ParamInput name="target" value={target} placeholder="Signed Up" />
         </label>
         <label>
           Returning event (blank: any)
-          <input value={returning} onChange={text('returning')} placeholder="Report Viewed" />
+          <ParamInput name="returning" value={returning} placeholder="Report Viewed" />
         </label>
         <label>
           Last cohort
-          <input type="date" value={to} onChange={text('to')} />
+          <ParamInput name="to" type="date" value={to} />
         </label>
         <label style={{ flexDirection: 'row', alignItems: 'center' }}>
           <input
@@ -114,22 +114,15 @@ export function RetentionPage() {
         </label>
         <label>
           Activation: signup event
-          <input value={signup} onChange={text('signup')} placeholder="Signed Up" />
+          <ParamInput name="signup" value={signup} placeholder="Signed Up" />
         </label>
         <label>
           activated by
-          <input value={activation} onChange={text('activation')} placeholder="Dashboard Created" />
+          <ParamInput name="activation" value={activation} placeholder="Dashboard Created" />
         </label>
         <label>
           within days
-          <input
-            type="number"
-            min={1}
-            max={365}
-            value={within}
-            onChange={text('within')}
-            style={{ width: '5em' }}
-          />
+          <ParamInput name="within" type="number" min={1} max={365} value={within} style={{ width: '5em' }} />
         </label>
       </form>
       <Show loaded={loaded} what="the retention table">

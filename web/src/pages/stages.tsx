@@ -1,4 +1,5 @@
 import type { Durations, StagesResult } from '../../../src/core/analytics/stages-result.js';
+import { ParamInput } from '../components/param-input';
 import { Empty, fmt, Show } from '../components/state';
 import { useAnalytics } from '../components/use-analytics';
 import { setParams, useLocation } from '../router';
@@ -80,19 +81,11 @@ export function StagesPage() {
           </label>
           <label>
             Entered from
-            <input
-              type="date"
-              value={from}
-              onChange={(e) => setParams({ from: (e.target as HTMLInputElement).value })}
-            />
+            <ParamInput name="from" type="date" value={from} />
           </label>
           <label>
             Entered to
-            <input
-              type="date"
-              value={to}
-              onChange={(e) => setParams({ to: (e.target as HTMLInputElement).value })}
-            />
+            <ParamInput name="to" type="date" value={to} />
           </label>
         </form>
       </div>
