@@ -1,7 +1,7 @@
 import type { QueryProblem } from '../core/analytics/analytics-query.js';
 import { parseStagesQuery } from '../core/analytics/stages-query.js';
 import { type StagesResult, stagesResult } from '../core/analytics/stages-result.js';
-import { stagesSql } from '../core/analytics/stages-sql.js';
+import { STAGE_SECTIONS, type StageSection, stagesSql } from '../core/analytics/stages-sql.js';
 import type { StageModel } from '../core/journey/stages.js';
 import { ok, type Result } from '../core/result.js';
 import type { AnalyticsTables, TablesFreshness } from './analytics-ports.js';
@@ -37,14 +37,11 @@ export class StagesService {
     const q = parsed.value;
     const freshness = await this.tables.freshen(workspaceId);
     const model = this.models.rulesOf(workspaceId).stageModel;
-    const sql = stagesSql(workspaceId, q, model, this.clock.now());
-    const rows = {
-      transitions: await this.reader.rows(sql.transitions, sql.params),
-      stages: await this.reader.rows(sql.stages, sql.params),
-      pairs: await this.reader.rows(sql.pairs, sql.params),
-      cohorts: await this.reader.rows(sql.cohorts, sql.params),
-      reach: await this.reader.rows(sql.reach, sql.params),
-    };
+    const [row] = await this.reader.rows(stagesSql(workspaceId, q, model, this.clock.now()), {});
+    // Each section is a list of row structs; a struct's values are in column order.
+    const rows = Object.fromEntries(
+      STAGE_SECTIONS.map((k, i) => [k, ((row?.[i] ?? []) as object[]).map((r) => Object.values(r))]),
+    ) as Record<StageSection, unknown[][]>;
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return ok({
       ...stagesResult(q.subject, model.stages, rows),

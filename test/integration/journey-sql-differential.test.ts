@@ -234,6 +234,8 @@ async function rows(db: Database, sql: string): Promise<unknown[][]> {
 }
 
 type Compared = Pick<Journey, 'bot' | 'botEvents'> & {
+  /** The latest step's time (journey_persons.last_event_at, migration 013), null without steps. */
+  lastEventAt: number | null;
   steps: unknown[][];
   sessions: unknown[][];
   touchpoints: unknown[][];
@@ -243,13 +245,14 @@ type Compared = Pick<Journey, 'bot' | 'botEvents'> & {
 async function fromTables(db: Database, ws: string): Promise<Map<number, Compared>> {
   const out = new Map<number, Compared>();
   const where = `WHERE workspace_id = '${ws}'`;
-  for (const [person, bot, botEvents] of await rows(
+  for (const [person, bot, botEvents, lastEventAt] of await rows(
     db,
-    `SELECT person_key, bot, bot_events FROM journey_persons ${where}`,
+    `SELECT person_key, bot, bot_events, epoch_ms(last_event_at)::DOUBLE FROM journey_persons ${where}`,
   ))
     out.set(person as number, {
       bot: bot as Journey['bot'],
       botEvents: botEvents as number,
+      lastEventAt: lastEventAt as number | null,
       steps: [],
       sessions: [],
       touchpoints: [],
@@ -285,6 +288,7 @@ function expected(j: Journey): Compared {
   return {
     bot: j.bot,
     botEvents: j.botEvents,
+    lastEventAt: j.steps.length ? Math.max(...j.steps.map((s) => s.at)) : null,
     steps: j.steps.map((s) => [s.seq, s.at, s.session, s.touchpoint, s.channel]),
     sessions: j.sessions.map((s) => [
       s.index,

@@ -226,6 +226,9 @@ async function writeJourneyTables(journeys: { person: Person; journey: Journey }
     if (journey.bot === null) people.appendNull();
     else people.appendVarchar(journey.bot);
     people.appendInteger(journey.botEvents);
+    // Its last event (migration 013): the inactivity sweep reads it.
+    if (journey.steps.length === 0) people.appendNull();
+    else people.appendTimestamp(ts(Math.max(...journey.steps.map((s) => s.at))));
     people.endRow();
     for (const s of journey.steps) {
       steps.appendVarchar(person.workspaceId);

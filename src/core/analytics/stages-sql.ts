@@ -17,18 +17,21 @@ import { DURATION_BINS_S } from './stages-result.js';
  * last sweep ran.
  *
  * Counted entries are those with `entered_at` in [from, to); what follows them may be later.
+ *
+ * It is one statement: `spans` is materialized once and the five sections (transitions, stages,
+ * pairs, cohorts, reach) each come back as one sorted list of rows in one result row. Five
+ * statements each rebuilt `spans`, and the subjects' last event times with it (a pass over every
+ * journey step), which cost five times what the sections themselves do. The workspace and the
+ * clock are inlined as literals, since DuckDB cannot bind parameters inside a materialized CTE.
  */
 
-export interface StagesSql {
-  params: { ws: string; now: number };
-  transitions: string;
-  stages: string;
-  pairs: string;
-  cohorts: string;
-  reach: string;
-}
+export const STAGE_SECTIONS = ['transitions', 'stages', 'pairs', 'cohorts', 'reach'] as const;
+export type StageSection = (typeof STAGE_SECTIONS)[number];
 
-export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel, nowMs: number): StagesSql {
+/** One statement with one row: a column per section (STAGE_SECTIONS), each a list of row structs. */
+export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel, nowMs: number): string {
+  const ws = sqlString(workspaceId);
+  const now = `${Math.trunc(nowMs)}::DOUBLE`;
   const parsed = stageModelSchema.parse(model);
   const subject = q.subject === 'account' ? ACCOUNTS : PERSONS;
   const { kind, key, tables } = subject;
@@ -40,7 +43,7 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
   const bots = q.includeBots
     ? ''
     : `AND subject NOT IN (SELECT ${named.subject} FROM ${tables.subjects} p ${named.join}
-         WHERE p.workspace_id = $ws AND p.bot IS NOT NULL)`;
+         WHERE p.workspace_id = ${ws} AND p.bot IS NOT NULL)`;
   const due = rules.length
     ? `, rules AS (${rules
         .map(
@@ -59,7 +62,7 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
           SELECT c.subject, coalesce(c.position + 1, 0) AS position, r.stage, c.last_at + r.days * 86400000 AS due_ms,
             row_number() OVER (PARTITION BY c.subject ORDER BY c.last_at + r.days * 86400000, r.idx) AS k
           FROM cur c JOIN rules r ON list_contains(r.from_stages, c.stage) AND r.stage <> c.stage)
-        WHERE k = 1 AND due_ms <= $now::DOUBLE
+        WHERE k = 1 AND due_ms <= ${now}
       )`
     : '';
   const traitsTable = kind === 'person' ? 'person_traits' : 'account_traits';
@@ -69,7 +72,7 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
         SELECT s.subject FROM (SELECT DISTINCT subject FROM allspans) s
         LEFT JOIN (
           SELECT ${traitsOwner} AS subject, json_group_object(key, coalesce(TRY_CAST(value AS JSON), to_json(value))) AS traits
-          FROM ${traitsTable} WHERE workspace_id = $ws GROUP BY ALL
+          FROM ${traitsTable} WHERE workspace_id = ${ws} GROUP BY ALL
         ) tr ON tr.subject = s.subject
         WHERE ${conditionSql(q.where, {
           field: (name) => messageFieldSql('traits', name.slice('traits.'.length), 'tr'),
@@ -81,13 +84,12 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
   const prefix = `
     WITH h0 AS (
       SELECT subject, position, stage, epoch_ms(entered_at)::DOUBLE AS ts, trigger_kind
-      FROM stage_history WHERE workspace_id = $ws AND subject_kind = '${kind}' ${bots}
+      FROM stage_history WHERE workspace_id = ${ws} AND subject_kind = '${kind}' ${bots}
     ),
     lastev AS (
-      SELECT ${named.subject} AS subject, max(epoch_ms(s.event_at))::DOUBLE AS last_at
-      FROM ${tables.subjects} p JOIN ${tables.steps} s ON s.workspace_id = p.workspace_id AND s.${key} = p.${key}
-      ${named.join}
-      WHERE p.workspace_id = $ws AND p.bot IS NULL GROUP BY ALL
+      SELECT ${named.subject} AS subject, epoch_ms(p.last_event_at)::DOUBLE AS last_at
+      FROM ${tables.subjects} p ${named.join}
+      WHERE p.workspace_id = ${ws} AND p.bot IS NULL AND p.last_event_at IS NOT NULL
     ),
     h1 AS (
       SELECT h0.* FROM h0 LEFT JOIN lastev l ON l.subject = h0.subject
@@ -98,7 +100,7 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
       ${rules.length ? 'UNION ALL SELECT subject, position, stage, due_ms FROM due' : ''}
     ),
     ord(stage, idx) AS (VALUES ${order}),
-    spans AS (
+    spans AS MATERIALIZED (
       SELECT a.subject, a.stage, coalesce(o.idx, 1000) AS idx, a.ts,
         row_number() OVER w - 1 AS pos,
         lead(a.ts) OVER w AS next_at,
@@ -114,48 +116,51 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
     ]
       .filter(Boolean)
       .join(' AND ') || 'TRUE';
+  // Every column is named: a section's rows travel as structs, whose field names must differ.
   const stats = (
     d: string,
-  ) => `quantile_cont(${d}, 0.5)::DOUBLE, quantile_cont(${d}, 0.75)::DOUBLE, avg(${d})::DOUBLE,
+  ) => `quantile_cont(${d}, 0.5)::DOUBLE AS p50, quantile_cont(${d}, 0.75)::DOUBLE AS p75,
+    avg(${d})::DOUBLE AS mean,
     [${DURATION_BINS_S.map((lo, i) => {
       const hi = DURATION_BINS_S[i + 1];
       return `count(*) FILTER (WHERE ${d} >= ${lo * 1000}${hi !== undefined ? ` AND ${d} < ${hi * 1000}` : ''})`;
-    }).join(', ')}]::DOUBLE[]`;
-  const transitions = `${prefix}
-    SELECT coalesce(prev_stage, '(none)') AS from_stage, stage, count(*)::DOUBLE, count(DISTINCT subject)::DOUBLE
-    FROM spans WHERE ${inRange('ts')} GROUP BY ALL ORDER BY ALL`;
-  const stages = `${prefix}
-    SELECT stage, count(DISTINCT subject)::DOUBLE AS entered, count(*)::DOUBLE AS entries,
-      count(DISTINCT subject) FILTER (WHERE later_idx > idx AND idx < 1000)::DOUBLE AS advanced,
-      count(DISTINCT subject) FILTER (WHERE next_at IS NULL)::DOUBLE AS current,
-      count(*) FILTER (WHERE next_at IS NOT NULL)::DOUBLE AS exits,
-      ${stats('CASE WHEN next_at IS NOT NULL THEN next_at - ts END')}
-    FROM spans WHERE ${inRange('ts')} GROUP BY stage ORDER BY stage`;
-  // Per subject, from its first entry of A in range to its first entry of B after it.
-  const pairs = `${prefix},
-    firsts AS (
-      SELECT subject, stage AS a, min(pos) AS a_pos, arg_min(ts, pos) AS a_at FROM spans WHERE ${inRange('ts')} GROUP BY ALL
-    ),
-    pairs AS (
-      SELECT f.a, s.stage AS b, f.subject, min(s.ts) - f.a_at AS d
-      FROM firsts f JOIN spans s ON s.subject = f.subject AND s.pos > f.a_pos AND s.stage <> f.a
-      GROUP BY f.a, s.stage, f.subject, f.a_at
-    )
-    SELECT a, b, count(*)::DOUBLE, ${stats('d')} FROM pairs GROUP BY a, b ORDER BY a, b`;
+    }).join(', ')}]::DOUBLE[] AS bins`;
   // The cohort of a subject: the month (in the query's zone) it entered its first stage.
   const cohortOf = `strftime(timezone(${sqlString(q.timezone)}, make_timestamptz((ts * 1000)::BIGINT)), '%Y-%m')`;
-  const firstSpan = `firstspan AS (
+  const sections: Record<StageSection, string> = {
+    transitions: `SELECT coalesce(prev_stage, '(none)') AS from_stage, stage, count(*)::DOUBLE AS n,
+        count(DISTINCT subject)::DOUBLE AS subjects
+      FROM spans WHERE ${inRange('ts')} GROUP BY ALL`,
+    stages: `SELECT stage, count(DISTINCT subject)::DOUBLE AS entered, count(*)::DOUBLE AS entries,
+        count(DISTINCT subject) FILTER (WHERE later_idx > idx AND idx < 1000)::DOUBLE AS advanced,
+        count(DISTINCT subject) FILTER (WHERE next_at IS NULL)::DOUBLE AS current,
+        count(*) FILTER (WHERE next_at IS NOT NULL)::DOUBLE AS exits,
+        ${stats('CASE WHEN next_at IS NOT NULL THEN next_at - ts END')}
+      FROM spans WHERE ${inRange('ts')} GROUP BY stage`,
+    // Per subject, from its first entry of A in range to its first entry of B after it.
+    pairs: `WITH firsts AS (
+        SELECT subject, stage AS a, min(pos) AS a_pos, arg_min(ts, pos) AS a_at FROM spans WHERE ${inRange('ts')} GROUP BY ALL
+      ),
+      pairs AS (
+        SELECT f.a, s.stage AS b, f.subject, min(s.ts) - f.a_at AS d
+        FROM firsts f JOIN spans s ON s.subject = f.subject AND s.pos > f.a_pos AND s.stage <> f.a
+        GROUP BY f.a, s.stage, f.subject, f.a_at
+      )
+      SELECT a, b, count(*)::DOUBLE AS n, ${stats('d')} FROM pairs GROUP BY a, b`,
+    cohorts: 'SELECT cohort, count(*)::DOUBLE AS n FROM firstspan GROUP BY cohort',
+    reach: `WITH reach AS (
+        SELECT f.cohort, s.stage, f.subject, min(s.ts) - f.first_at AS d
+        FROM firstspan f JOIN spans s ON s.subject = f.subject AND s.pos > 0 AND s.idx > f.first_idx AND s.idx < 1000
+        GROUP BY f.cohort, s.stage, f.subject, f.first_at
+      )
+      SELECT cohort, stage, count(*)::DOUBLE AS n, quantile_cont(d, 0.5)::DOUBLE AS p50,
+        quantile_cont(d, 0.75)::DOUBLE AS p75
+      FROM reach GROUP BY ALL`,
+  };
+  // Each section's rows sorted by their leading columns (unique in every section), as ORDER BY ALL.
+  return `${prefix},
+    firstspan AS (
       SELECT subject, ts AS first_at, idx AS first_idx, ${cohortOf} AS cohort FROM spans WHERE pos = 0 AND ${inRange('ts')}
-    )`;
-  const cohorts = `${prefix}, ${firstSpan}
-    SELECT cohort, count(*)::DOUBLE FROM firstspan GROUP BY cohort ORDER BY cohort`;
-  const reach = `${prefix}, ${firstSpan},
-    reach AS (
-      SELECT f.cohort, s.stage, f.subject, min(s.ts) - f.first_at AS d
-      FROM firstspan f JOIN spans s ON s.subject = f.subject AND s.pos > 0 AND s.idx > f.first_idx AND s.idx < 1000
-      GROUP BY f.cohort, s.stage, f.subject, f.first_at
     )
-    SELECT cohort, stage, count(*)::DOUBLE, quantile_cont(d, 0.5)::DOUBLE, quantile_cont(d, 0.75)::DOUBLE
-    FROM reach GROUP BY ALL ORDER BY ALL`;
-  return { params: { ws: workspaceId, now: nowMs }, transitions, stages, pairs, cohorts, reach };
+    SELECT ${STAGE_SECTIONS.map((k) => `(SELECT coalesce(list(x ORDER BY x), []) FROM (${sections[k]}) x) AS ${k}`).join(',\n      ')}`;
 }

@@ -311,8 +311,10 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
   // of one person's journey skips the rest by their min/max (DuckDB's zone maps), with no index
   // to maintain on every rebuild.
   const insert = [
-    `INSERT INTO ${subjects} (workspace_id, ${subject.key}, bot, bot_events)
-      SELECT ${ws}, person, CASE WHEN rate_bot THEN 'event_rate' END, bot_events FROM jt_person ORDER BY person`,
+    `INSERT INTO ${subjects} (workspace_id, ${subject.key}, bot, bot_events, last_event_at)
+      SELECT ${ws}, p.person, CASE WHEN p.rate_bot THEN 'event_rate' END, p.bot_events, make_timestamp(l.t * 1000)
+      FROM jt_person p LEFT JOIN (SELECT person, max(t) AS t FROM jt_steps GROUP BY person) l ON l.person = p.person
+      ORDER BY p.person`,
     // (type, event) pairs not numbered yet get the next codes (migration 012).
     `INSERT INTO journey_names (workspace_id, code, type, event)
       SELECT ${ws}, (SELECT coalesce(max(code), 0) FROM journey_names WHERE workspace_id = ${ws})

@@ -225,10 +225,9 @@ export function dueInactivitySql(
   // sweep must not chain another onto the first).
   return [
     `CREATE OR REPLACE TEMP TABLE stage_last AS
-       SELECT ${named.subject} AS subject, max(s.event_at) AS last_at
-       FROM ${tables.subjects} p JOIN ${tables.steps} s ON s.workspace_id = p.workspace_id AND s.${key} = p.${key}
-       ${named.join}
-       WHERE p.workspace_id = $ws AND p.bot IS NULL GROUP BY ALL`,
+       SELECT ${named.subject} AS subject, p.last_event_at AS last_at
+       FROM ${tables.subjects} p ${named.join}
+       WHERE p.workspace_id = $ws AND p.bot IS NULL AND p.last_event_at IS NOT NULL`,
     `DELETE FROM stage_history h USING stage_last l
      WHERE h.workspace_id = $ws AND h.subject_kind = '${kind}' AND h.subject = l.subject
        AND h.trigger_kind = 'inactivity' AND h.entered_at > l.last_at`,
