@@ -9,9 +9,14 @@ const isLead = leaf('event', 'eq', 'lead');
 const isPage = leaf('type', 'eq', 'page');
 const plan = leaf('properties.plan', 'eq', 'pro');
 
-function codes(matchers: Parameters<typeof nameTests>[0], holds: Record<string, number[]>): NameCodes {
+/** The codes of a workspace with names 1…`count`, where each test holds for the codes `holds` gives. */
+function codes(
+  matchers: Parameters<typeof nameTests>[0],
+  holds: Record<string, number[]>,
+  count = 6,
+): NameCodes {
   const tests = nameTests(matchers);
-  const rows = [1, 2, 3, 4, 5, 6].map((code): [number, boolean[]] => [
+  const rows = Array.from({ length: count }, (_, i) => i + 1).map((code): [number, boolean[]] => [
     code,
     tests.map((t) => (holds[t] ?? []).includes(code)),
   ]);
@@ -29,12 +34,14 @@ describe('name codes', () => {
     expect(tests.some((t) => t.includes('properties'))).toBe(false);
   });
 
-  it('tests a code by IN up to four codes, by one bit beyond', () => {
+  it('tests a code by IN up to four codes, beyond by ranges when they are few runs, else by one bit', () => {
     const lead = nameTests([{ where: isLead }])[0] as string;
     const page = nameTests([{ where: isPage }])[0] as string;
-    const n = codes([{ where: isLead }, { where: isPage }], { [lead]: [2], [page]: [1, 3, 4, 5, 6] });
+    const n = codes([{ where: isLead }, { where: isPage }], { [lead]: [2], [page]: [6, 1, 3, 4, 5] });
     expect(n.sql(lead)).toBe('coalesce(a.name_code IN (2), false)');
-    expect(n.sql(page)).toContain("get_bit('0101111'::BIT, a.name_code)");
+    expect(n.sql(page)).toBe('coalesce(a.name_code = 1 OR a.name_code BETWEEN 3 AND 6, false)');
+    const scattered = codes([{ where: isPage }], { [page]: [1, 3, 5, 7, 9] }, 10);
+    expect(scattered.sql(page)).toContain("get_bit('01010101010'::BIT, a.name_code)");
     expect(NameCodes.none().sql(lead)).toBe(lead);
   });
 

@@ -82,6 +82,7 @@ export class NameCodes {
         if (hits[i]) codes.get(t)?.push(code);
       });
     }
+    for (const list of codes.values()) list.sort((x, y) => x - y);
     return new NameCodes(codes, max, universe);
   }
 
@@ -93,7 +94,10 @@ export class NameCodes {
     const column = 'a.name_code';
     if (codes.length === 0) return 'FALSE';
     if (codes.length <= 4) return `coalesce(${column} IN (${codes.join(', ')}), false)`;
-    return this.bitTest(codes);
+    // Codes are numbered in (type, event) order, so a test of the type (all page views) or of a
+    // prefix is a few runs of codes: range tests then, several times cheaper per row than the bit lookup.
+    const ranges = runsOf(codes);
+    return ranges.length <= 4 ? `coalesce(${rangesSql(ranges)}, false)` : this.bitTest(codes);
   }
 
   /**
@@ -121,17 +125,9 @@ export class NameCodes {
     }
     if (codes.size === 0) return { sql: 'FALSE', exact };
     const sorted = [...codes].sort((x, y) => x - y);
-    const ranges: [number, number][] = [];
-    for (const c of sorted) {
-      const last = ranges[ranges.length - 1];
-      if (last && last[1] === c - 1) last[1] = c;
-      else ranges.push([c, c]);
-    }
+    const ranges = runsOf(sorted);
     if (ranges.length > 16) return { sql: this.bitTest(sorted), exact };
-    const sql = ranges
-      .map(([lo, hi]) => (lo === hi ? `a.name_code = ${lo}` : `a.name_code BETWEEN ${lo} AND ${hi}`))
-      .join(' OR ');
-    return { sql: `(${sql})`, exact };
+    return { sql: `(${rangesSql(ranges)})`, exact };
   }
 
   private set(test: string): Set<number> {
@@ -199,3 +195,20 @@ export class NameCodes {
     leaf: (leaf) => (NAME_FIELDS.has(leaf.field) ? this.sql(leafTest(leaf)) : null),
   };
 }
+
+/** Sorted codes as runs of consecutive codes, [first, last]. */
+function runsOf(sorted: readonly number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const c of sorted) {
+    const last = ranges[ranges.length - 1];
+    if (last && last[1] === c - 1) last[1] = c;
+    else ranges.push([c, c]);
+  }
+  return ranges;
+}
+
+/** Runs of codes as plain range tests on `a.name_code`, which DuckDB can push into its scan. */
+const rangesSql = (ranges: readonly [number, number][]): string =>
+  ranges
+    .map(([lo, hi]) => (lo === hi ? `a.name_code = ${lo}` : `a.name_code BETWEEN ${lo} AND ${hi}`))
+    .join(' OR ');
