@@ -261,6 +261,17 @@ describe('POST /api/analytics/stages', () => {
       ['customer', 'churned', 1, 1, 'skip'],
     ]);
     expect(byId(r).customer.timeInStage.medianS).toBe(180 * D);
+    // Accounts are filtered by their own traits (the group call's).
+    const named = await stages({
+      subject: 'account',
+      where: { field: 'traits.name', op: 'eq', value: 'Ann Co' },
+    });
+    expect(matrix(named)).toEqual(matrix(r));
+    const other = await stages({
+      subject: 'account',
+      where: { field: 'traits.name', op: 'eq', value: 'Bob Co' },
+    });
+    expect(other.transitions).toEqual([]);
   });
 
   it('rejects a bad query with 400 naming the path', async () => {

@@ -35,15 +35,20 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
   const parsed = stageModelSchema.parse(model);
   const subject = q.subject === 'account' ? ACCOUNTS : PERSONS;
   const { kind, key, tables } = subject;
-  const named = subject.stageSubject('p', key);
+  // Subjects by their integer key (stage_history names a person by its key as text, an account
+  // by its group id): every join, window and grouping below is then on integers, not strings.
+  const historyKey = kind === 'person' ? 'TRY_CAST(h.subject AS INTEGER)' : 'ak.account_key';
+  const historyJoin =
+    kind === 'person'
+      ? ''
+      : 'JOIN account_keys ak ON ak.workspace_id = h.workspace_id AND ak.group_id = h.subject';
   const order = parsed.stages.map((s, i) => `(${sqlString(s.id)}, ${i})`).join(', ');
   const rules = parsed.stages.flatMap((s, index) =>
     s.inactivity ? [{ id: s.id, name: s.name, index, days: s.inactivity.days, from: s.inactivity.from }] : [],
   );
   const bots = q.includeBots
     ? ''
-    : `AND subject NOT IN (SELECT ${named.subject} FROM ${tables.subjects} p ${named.join}
-         WHERE p.workspace_id = ${ws} AND p.bot IS NOT NULL)`;
+    : `AND ${historyKey} NOT IN (SELECT ${key} FROM ${tables.subjects} WHERE workspace_id = ${ws} AND bot IS NOT NULL)`;
   const due = rules.length
     ? `, rules AS (${rules
         .map(
@@ -54,8 +59,8 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
       cur AS (
         SELECT l.subject, l.last_at, h.position, coalesce(h.stage, '(none)') AS stage
         FROM lastev l LEFT JOIN (
-          SELECT subject, position, stage, row_number() OVER (PARTITION BY subject ORDER BY position DESC) AS r FROM h1
-        ) h ON h.subject = l.subject AND h.r = 1
+          SELECT subject, max(position) AS position, arg_max(stage, position) AS stage FROM h1 GROUP BY subject
+        ) h ON h.subject = l.subject
       ),
       due AS (
         SELECT subject, position, stage, due_ms FROM (
@@ -65,14 +70,18 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
         WHERE k = 1 AND due_ms <= ${now}
       )`
     : '';
-  const traitsTable = kind === 'person' ? 'person_traits' : 'account_traits';
-  const traitsOwner = kind === 'person' ? 'person_key::VARCHAR' : 'group_id';
+  const traitsOwner =
+    kind === 'person'
+      ? `SELECT person_key AS subject, key, value FROM person_traits WHERE workspace_id = ${ws}`
+      : `SELECT ak.account_key AS subject, t.key, t.value FROM account_traits t
+         JOIN account_keys ak ON ak.workspace_id = t.workspace_id AND ak.group_id = t.group_id
+         WHERE t.workspace_id = ${ws}`;
   const kept = q.where
     ? `JOIN (
         SELECT s.subject FROM (SELECT DISTINCT subject FROM allspans) s
         LEFT JOIN (
-          SELECT ${traitsOwner} AS subject, json_group_object(key, coalesce(TRY_CAST(value AS JSON), to_json(value))) AS traits
-          FROM ${traitsTable} WHERE workspace_id = ${ws} GROUP BY ALL
+          SELECT subject, json_group_object(key, coalesce(TRY_CAST(value AS JSON), to_json(value))) AS traits
+          FROM (${traitsOwner}) GROUP BY subject
         ) tr ON tr.subject = s.subject
         WHERE ${conditionSql(q.where, {
           field: (name) => messageFieldSql('traits', name.slice('traits.'.length), 'tr'),
@@ -83,13 +92,13 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
     : '';
   const prefix = `
     WITH h0 AS (
-      SELECT subject, position, stage, epoch_ms(entered_at)::DOUBLE AS ts, trigger_kind
-      FROM stage_history WHERE workspace_id = ${ws} AND subject_kind = '${kind}' ${bots}
+      SELECT ${historyKey} AS subject, h.position, h.stage, epoch_ms(h.entered_at)::DOUBLE AS ts, h.trigger_kind
+      FROM stage_history h ${historyJoin}
+      WHERE h.workspace_id = ${ws} AND h.subject_kind = '${kind}' AND ${historyKey} IS NOT NULL ${bots}
     ),
     lastev AS (
-      SELECT ${named.subject} AS subject, epoch_ms(p.last_event_at)::DOUBLE AS last_at
-      FROM ${tables.subjects} p ${named.join}
-      WHERE p.workspace_id = ${ws} AND p.bot IS NULL AND p.last_event_at IS NOT NULL
+      SELECT ${key} AS subject, epoch_ms(last_event_at)::DOUBLE AS last_at FROM ${tables.subjects}
+      WHERE workspace_id = ${ws} AND bot IS NULL AND last_event_at IS NOT NULL
     ),
     h1 AS (
       SELECT h0.* FROM h0 LEFT JOIN lastev l ON l.subject = h0.subject
