@@ -119,7 +119,19 @@ export class NameCodes {
       if (w === null) return null;
       for (const c of w) codes.add(c);
     }
-    if (codes.size === 0) return { sql: 'FALSE', exact };
+    return { sql: this.rangesSql(codes), exact };
+  }
+
+  /**
+   * A test as a filter on `a.name_code` that DuckDB applies inside its scan (ranges of codes, no
+   * `coalesce`): for a WHERE clause, where NULL counts as false. Without codes, the test itself.
+   */
+  where(test: string): string {
+    return this.codes === null ? test : this.rangesSql(this.set(test));
+  }
+
+  private rangesSql(codes: ReadonlySet<number>): string {
+    if (codes.size === 0) return 'FALSE';
     const sorted = [...codes].sort((x, y) => x - y);
     const ranges: [number, number][] = [];
     for (const c of sorted) {
@@ -127,11 +139,11 @@ export class NameCodes {
       if (last && last[1] === c - 1) last[1] = c;
       else ranges.push([c, c]);
     }
-    if (ranges.length > 16) return { sql: this.bitTest(sorted), exact };
+    if (ranges.length > 16) return this.bitTest(sorted);
     const sql = ranges
       .map(([lo, hi]) => (lo === hi ? `a.name_code = ${lo}` : `a.name_code BETWEEN ${lo} AND ${hi}`))
       .join(' OR ');
-    return { sql: `(${sql})`, exact };
+    return `(${sql})`;
   }
 
   private set(test: string): Set<number> {
