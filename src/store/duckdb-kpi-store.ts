@@ -43,6 +43,23 @@ interface Names {
   is(t: NameTest): string;
   where(t: NameTest): string;
 }
+/**
+ * A trend bucket as a number per row, and back to its start (epoch ms) per group: what
+ * `date_trunc` gives, but computing it on every row cost more than all the grouping.
+ */
+const DAY_OF = (ms: string) => `make_timestamp(${ms} * 1000)::DATE`;
+const MONDAY = `DATE '1970-01-05'`;
+const BUCKETS: Record<KpiQuery['bucket'], { key: (ms: string) => string; start: (key: string) => string }> = {
+  day: { key: DAY_OF, start: (k) => `epoch_ms(${k})` },
+  week: {
+    key: (ms) => `floor((${DAY_OF(ms)} - ${MONDAY}) / 7)`,
+    start: (k) => `epoch_ms(${MONDAY} + (${k} * 7)::INTEGER)`,
+  },
+  month: {
+    key: (ms) => `year(${DAY_OF(ms)}) * 12 + month(${DAY_OF(ms)}) - 1`,
+    start: (k) => `epoch_ms(make_date((${k} // 12)::INTEGER, (${k} % 12 + 1)::INTEGER, 1))`,
+  },
+};
 /** A total order of one person's events: time, then seq. */
 const orderKey = (ms: string, seq: string) => `(${ms}::HUGEINT * 1099511627776 + ${seq})`;
 
@@ -99,11 +116,17 @@ export class DuckDBKpiStore implements KpiStore {
       activation: async () => {
         out.activation = await this.activation(workspaceId, q, await n());
       },
+      // One statement gives both (they read the events' JSON).
       billing: async () => {
-        out.billing = await this.billing(workspaceId, q, await n());
+        const want = { billing: true, surveys: sections.has('surveys') };
+        const r = await this.billingAndSurveys(workspaceId, q, await n(), want);
+        out.billing = r.billing;
+        if (r.surveys) out.surveys = r.surveys;
       },
       surveys: async () => {
-        out.surveys = await this.surveys(workspaceId, q, await n());
+        if (sections.has('billing')) return;
+        const r = await this.billingAndSurveys(workspaceId, q, await n(), { billing: false, surveys: true });
+        out.surveys = r.surveys;
       },
       spend: async () => {
         out.spend = await this.spend(workspaceId, q);
@@ -143,16 +166,21 @@ export class DuckDBKpiStore implements KpiStore {
    */
   private async activity(ws: string, q: KpiQuery, n: Names, trend: boolean) {
     const prev = q.fromMs - (q.toMs - q.fromMs);
-    const start = trend ? `epoch_ms(date_trunc(${sqlString(q.bucket)}, make_timestamp(ms * 1000)))` : '0';
+    const bucket = BUCKETS[q.bucket];
     const rows = await this.rows(
       `WITH g AS MATERIALIZED (
-         SELECT actor, CASE WHEN ms >= ${q.fromMs} THEN ${start} END AS bucket, bool_or(${n.is('conversion')}) v
+         SELECT actor, CASE WHEN ms >= ${q.fromMs} THEN ${trend ? bucket.key('ms') : '0'} END AS bucket, bool_or(${n.is('conversion')}) v
          FROM (${this.persons(ws, prev, q.toMs)}) a WHERE NOT ${n.is('spend')} GROUP BY ALL)
        SELECT NULL, count(*) FILTER (WHERE p), count(*) FILTER (WHERE c), count(*) FILTER (WHERE p AND c),
               count(*) FILTER (WHERE v)
        FROM (SELECT actor, bool_or(bucket IS NULL) p, bool_or(bucket IS NOT NULL) c, bool_or(bucket IS NOT NULL AND v) v
              FROM g GROUP BY actor)
-       ${trend ? 'UNION ALL SELECT bucket, count(*), count(*) FILTER (WHERE v), NULL, NULL FROM g WHERE bucket IS NOT NULL GROUP BY bucket' : ''}`,
+       ${
+         trend
+           ? `UNION ALL SELECT ${bucket.start('bucket')}, count(*), count(*) FILTER (WHERE v), NULL, NULL
+                   FROM g WHERE bucket IS NOT NULL GROUP BY bucket`
+           : ''
+       }`,
     );
     const r = rows.find((x) => x[0] === null);
     const byStart = new Map(rows.filter((x) => x[0] !== null).map((x) => [num(x[0]), x]));
@@ -313,18 +341,25 @@ export class DuckDBKpiStore implements KpiStore {
   }
 
   /**
-   * Each person's MRR at the start and the end of the range: the last value before each of the
-   * billing events (`mrr`, else `price`; a cancellation is 0), and their first MRR.
+   * Billing and surveys read event JSON, the bulk of the database: one statement reads it once for
+   * both (`j`), for the few events their names pick.
+   *
+   * Billing: each person's MRR at the start and the end of the range, the last value before each
+   * of the billing events (`mrr`, else `price`; a cancellation is 0), and their first MRR.
+   * Surveys: Survey Responded in range, by survey (NPS, CSAT), with its score.
    */
-  private async billing(ws: string, q: KpiQuery, n: Names) {
+  private async billingAndSurveys(
+    ws: string,
+    q: KpiQuery,
+    n: Names,
+    want: { billing: boolean; surveys: boolean },
+  ) {
     const w = sqlString(ws);
-    const [r] = await this.rows(
-      `WITH b AS (SELECT a.actor, a.ms, a.seq,
-                         CASE WHEN ${n.is('churn')} THEN 0
-                              ELSE coalesce(${prop('mrr').num}, ${prop('price').num}) END AS val
-                  FROM (${this.persons(ws, undefined, q.toMs)}) a
-                  JOIN events e ON e.workspace_id = ${w} AND e.seq = a.seq
-                  WHERE ${n.where('billing')}),
+    const billingEvents = `b0 AS MATERIALIZED (SELECT actor, ms, seq, ${n.is('churn')} AS churn
+                                         FROM (${this.persons(ws, undefined, q.toMs)}) a WHERE ${n.where('billing')})`;
+    const billing = `b AS (SELECT b0.actor, b0.ms, b0.seq,
+                         CASE WHEN b0.churn THEN 0 ELSE coalesce(${prop('mrr').num}, ${prop('price').num}) END AS val
+                  FROM b0 JOIN j e ON e.seq = b0.seq),
             p AS (SELECT actor,
                          coalesce(arg_max(val, ${orderKey('ms', 'seq')}) FILTER (WHERE ms < ${q.fromMs}), 0) s,
                          coalesce(arg_max(val, ${orderKey('ms', 'seq')}), 0) e,
@@ -333,57 +368,66 @@ export class DuckDBKpiStore implements KpiStore {
             n AS (SELECT subject::BIGINT AS actor FROM stage_history
                   WHERE workspace_id = ${w} AND subject_kind = 'person' GROUP BY subject
                   HAVING min(entered_at) FILTER (WHERE stage = ${sqlString(q.stage)}) >= ${ts(q.fromMs)}
-                     AND min(entered_at) FILTER (WHERE stage = ${sqlString(q.stage)}) < ${ts(q.toMs)})
-       SELECT count(*) FILTER (WHERE s > 0), coalesce(sum(s) FILTER (WHERE s > 0), 0),
+                     AND min(entered_at) FILTER (WHERE stage = ${sqlString(q.stage)}) < ${ts(q.toMs)})`;
+    const billingRow = `SELECT 'billing', NULL,
+              count(*) FILTER (WHERE s > 0), coalesce(sum(s) FILTER (WHERE s > 0), 0),
               coalesce(sum(e) FILTER (WHERE s > 0), 0),
               coalesce(sum(e - s) FILTER (WHERE s > 0 AND e > s), 0),
               coalesce(sum(s - e) FILTER (WHERE s > 0 AND e > 0 AND e < s), 0),
               coalesce(sum(s) FILTER (WHERE s > 0 AND e = 0), 0),
               count(*) FILTER (WHERE e > 0), coalesce(sum(e) FILTER (WHERE e > 0), 0),
               count(*) FILTER (WHERE first_mrr IS NOT NULL AND actor IN (SELECT actor FROM n)),
-              coalesce(sum(first_mrr) FILTER (WHERE first_mrr IS NOT NULL AND actor IN (SELECT actor FROM n)), 0)
-       FROM p`,
-    );
-    return {
-      cohort: num(r?.[0]),
-      startMrr: num(r?.[1]),
-      endMrr: num(r?.[2]),
-      expansion: num(r?.[3]),
-      contraction: num(r?.[4]),
-      churnedMrr: num(r?.[5]),
-      payingAtEnd: num(r?.[6]),
-      mrrAtEnd: num(r?.[7]),
-      newWithMrr: num(r?.[8]),
-      newMrr: num(r?.[9]),
-    };
-  }
-
-  /** Survey Responded in range, by survey (NPS, CSAT), with its score. */
-  private async surveys(ws: string, q: KpiQuery, n: Names) {
-    const w = sqlString(ws);
-    const rows = await this.rows(
-      // No WHERE on the JSON values: DuckDB would push it below the join, into the scan of every
-      // event the join's filter lets through; a NULL score is counted by no aggregate instead.
-      `SELECT survey, count(score), count(*) FILTER (WHERE score >= 9), count(*) FILTER (WHERE score >= 7 AND score < 9),
+              coalesce(sum(first_mrr) FILTER (WHERE first_mrr IS NOT NULL AND actor IN (SELECT actor FROM n)), 0),
+              NULL, NULL, NULL, NULL, NULL, NULL
+       FROM p`;
+    const surveyEvents = `s0 AS MATERIALIZED (SELECT seq FROM (${this.persons(ws, q.fromMs, q.toMs)}) a WHERE ${n.where('survey')})`;
+    const surveys = `sv AS (SELECT upper(${prop('survey').text}) survey, ${prop('score').num} score FROM s0 JOIN j e ON e.seq = s0.seq)`;
+    // A NULL score is counted by no aggregate; surveys other than NPS and CSAT are left out below.
+    const surveyRows = `SELECT 'survey', survey, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+              count(score), count(*) FILTER (WHERE score >= 9), count(*) FILTER (WHERE score >= 7 AND score < 9),
               count(*) FILTER (WHERE score <= 6), count(*) FILTER (WHERE score >= 4), coalesce(sum(score), 0)
-       FROM (SELECT upper(${prop('survey').text}) survey, ${prop('score').num} score
-             FROM (${this.persons(ws, q.fromMs, q.toMs)}) a
-             JOIN events e ON e.workspace_id = ${w} AND e.seq = a.seq
-             WHERE ${n.where('survey')})
-       GROUP BY survey`,
+       FROM sv GROUP BY survey`;
+    const seqs = [want.billing ? 'SELECT seq FROM b0' : '', want.surveys ? 'SELECT seq FROM s0' : '']
+      .filter(Boolean)
+      .join(' UNION ALL ');
+    // The lookup (not a join) keeps DuckDB hashing the few picked events, not the events table.
+    const rows = await this.rows(
+      `WITH ${[want.billing ? billingEvents : '', want.surveys ? surveyEvents : ''].filter(Boolean).join(',\n')},
+            j AS MATERIALIZED (SELECT seq, properties FROM events
+                               WHERE workspace_id = ${w} AND coalesce(seq IN (${seqs}), false)),
+            ${[want.billing ? billing : '', want.surveys ? surveys : ''].filter(Boolean).join(',\n')}
+       ${[want.billing ? billingRow : '', want.surveys ? surveyRows : ''].filter(Boolean).join('\nUNION ALL\n')}`,
     );
-    // Surveys other than NPS and CSAT are left out here.
-    const of = (name: string) => rows.find((r) => r[0] === name);
+    const r = rows.find((x) => x[0] === 'billing');
+    const of = (name: string) => rows.find((x) => x[0] === 'survey' && x[1] === name)?.slice(12);
     const nps = of('NPS');
     const csat = of('CSAT');
     return {
-      npsResponses: num(nps?.[1]),
-      promoters: num(nps?.[2]),
-      passives: num(nps?.[3]),
-      detractors: num(nps?.[4]),
-      csatResponses: num(csat?.[1]),
-      satisfied: num(csat?.[5]),
-      csatSum: num(csat?.[6]),
+      billing: want.billing
+        ? {
+            cohort: num(r?.[2]),
+            startMrr: num(r?.[3]),
+            endMrr: num(r?.[4]),
+            expansion: num(r?.[5]),
+            contraction: num(r?.[6]),
+            churnedMrr: num(r?.[7]),
+            payingAtEnd: num(r?.[8]),
+            mrrAtEnd: num(r?.[9]),
+            newWithMrr: num(r?.[10]),
+            newMrr: num(r?.[11]),
+          }
+        : undefined,
+      surveys: want.surveys
+        ? {
+            npsResponses: num(nps?.[0]),
+            promoters: num(nps?.[1]),
+            passives: num(nps?.[2]),
+            detractors: num(nps?.[3]),
+            csatResponses: num(csat?.[0]),
+            satisfied: num(csat?.[4]),
+            csatSum: num(csat?.[5]),
+          }
+        : undefined,
     };
   }
 
