@@ -218,16 +218,20 @@ export class DuckDBKpiStore implements KpiStore {
       const values = order.map((id, i) => `(${sqlString(id)}, ${i})`).join(', ');
       perStage = (
         await this.rows(
+          // A person entering a stage at t (their first entry in range) advanced when their latest
+          // entry into any stage further in the order is at or after t: a window over their stages
+          // rather than a join of each entry with all their later ones.
           `WITH h AS (SELECT subject, stage, entered_at, o.idx FROM stage_history
                         JOIN (VALUES ${values}) o(stage_id, idx) ON o.stage_id = stage
                         WHERE workspace_id = ${w} AND subject_kind = 'person'),
-                e AS (SELECT subject, stage, idx, min(entered_at) t FROM h WHERE ${inRange('entered_at')} GROUP BY ALL),
-                m AS (SELECT e.stage, e.idx, e.subject, bool_or(h.subject IS NOT NULL) adv,
-                             bool_or(h.stage = ${s}) conv
-                      FROM e LEFT JOIN h ON h.subject = e.subject AND h.idx > e.idx AND h.entered_at >= e.t
-                      GROUP BY ALL)
-           SELECT stage, idx, count(*), count(*) FILTER (WHERE adv), count(*) FILTER (WHERE conv)
-           FROM m GROUP BY ALL ORDER BY idx`,
+                e AS (SELECT subject, stage, idx, min(entered_at) FILTER (WHERE ${inRange('entered_at')}) t,
+                             max(entered_at) last_at FROM h GROUP BY ALL),
+                m AS (SELECT stage, idx, t,
+                             max(last_at) OVER later AS later, max(last_at) FILTER (WHERE stage = ${s}) OVER later AS later_conv
+                      FROM e
+                      WINDOW later AS (PARTITION BY subject ORDER BY idx ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING))
+           SELECT stage, idx, count(*), count(*) FILTER (WHERE later >= t), count(*) FILTER (WHERE later_conv >= t)
+           FROM m WHERE t IS NOT NULL GROUP BY ALL ORDER BY idx`,
         )
       ).map((r) => ({
         stage: r[0] as string,
