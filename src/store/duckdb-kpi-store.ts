@@ -50,14 +50,17 @@ interface Names {
 const DAY_OF = (ms: string) => `make_timestamp(${ms} * 1000)::DATE`;
 const MONDAY = `DATE '1970-01-05'`;
 const BUCKETS: Record<KpiQuery['bucket'], { key: (ms: string) => string; start: (key: string) => string }> = {
-  day: { key: DAY_OF, start: (k) => `epoch_ms(${k})` },
+  day: {
+    key: (ms) => `(${DAY_OF(ms)} - DATE '1970-01-01')`,
+    start: (k) => `epoch_ms(DATE '1970-01-01' + (${k})::INTEGER)`,
+  },
   week: {
-    key: (ms) => `floor((${DAY_OF(ms)} - ${MONDAY}) / 7)`,
-    start: (k) => `epoch_ms(${MONDAY} + (${k} * 7)::INTEGER)`,
+    key: (ms) => `floor((${DAY_OF(ms)} - ${MONDAY}) / 7)::BIGINT`,
+    start: (k) => `epoch_ms(${MONDAY} + ((${k}) * 7)::INTEGER)`,
   },
   month: {
-    key: (ms) => `year(${DAY_OF(ms)}) * 12 + month(${DAY_OF(ms)}) - 1`,
-    start: (k) => `epoch_ms(make_date((${k} // 12)::INTEGER, (${k} % 12 + 1)::INTEGER, 1))`,
+    key: (ms) => `(year(${DAY_OF(ms)}) * 12 + month(${DAY_OF(ms)}) - 1)`,
+    start: (k) => `epoch_ms(make_date(((${k}) // 12)::INTEGER, ((${k}) % 12 + 1)::INTEGER, 1))`,
   },
 };
 /** A total order of one person's events: time, then seq. */
@@ -162,23 +165,27 @@ export class DuckDBKpiStore implements KpiStore {
 
   /**
    * Active now and in the period before (of the same length), retained, converting, and with
-   * `trend` the same per bucket: one pass, grouped by person and bucket (NULL: the period before).
+   * `trend` the same per bucket: one pass, grouped by person and bucket. Both go in one integer
+   * (person × 4096 + the bucket's index from `from`, 4095 for the period before: a range has at
+   * most 1,500 buckets), which DuckDB groups faster than the pair.
    */
   private async activity(ws: string, q: KpiQuery, n: Names, trend: boolean) {
     const prev = q.fromMs - (q.toMs - q.fromMs);
     const bucket = BUCKETS[q.bucket];
+    const first = bucket.key(String(q.fromMs));
+    const idx = trend ? `(${bucket.key('ms')} - ${first})::BIGINT` : '0';
     const rows = await this.rows(
       `WITH g AS MATERIALIZED (
-         SELECT actor, CASE WHEN ms >= ${q.fromMs} THEN ${trend ? bucket.key('ms') : '0'} END AS bucket, bool_or(${n.is('conversion')}) v
-         FROM (${this.persons(ws, prev, q.toMs)}) a WHERE NOT ${n.is('spend')} GROUP BY ALL)
+         SELECT actor * 4096 + CASE WHEN ms >= ${q.fromMs} THEN ${idx} ELSE 4095 END AS k, bool_or(${n.is('conversion')}) v
+         FROM (${this.persons(ws, prev, q.toMs)}) a WHERE NOT ${n.is('spend')} GROUP BY k)
        SELECT NULL, count(*) FILTER (WHERE p), count(*) FILTER (WHERE c), count(*) FILTER (WHERE p AND c),
               count(*) FILTER (WHERE v)
-       FROM (SELECT actor, bool_or(bucket IS NULL) p, bool_or(bucket IS NOT NULL) c, bool_or(bucket IS NOT NULL AND v) v
-             FROM g GROUP BY actor)
+       FROM (SELECT k >> 12, bool_or(k & 4095 = 4095) p, bool_or(k & 4095 <> 4095) c, bool_or(k & 4095 <> 4095 AND v) v
+             FROM g GROUP BY k >> 12)
        ${
          trend
-           ? `UNION ALL SELECT ${bucket.start('bucket')}, count(*), count(*) FILTER (WHERE v), NULL, NULL
-                   FROM g WHERE bucket IS NOT NULL GROUP BY bucket`
+           ? `UNION ALL SELECT ${bucket.start(`(${first}) + (k & 4095)`)}, count(*), count(*) FILTER (WHERE v), NULL, NULL
+              FROM g WHERE k & 4095 <> 4095 GROUP BY k & 4095`
            : ''
        }`,
     );
