@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { actorEventsSql } from '../core/analytics/actor-events.js';
 import type { KpiQuery } from '../core/analytics/kpi-query.js';
 import type { KpiInputs, KpiSection } from '../core/analytics/kpis.js';
+import { NameCodes, nameCodesSql } from '../core/analytics/name-codes.js';
 import { messageFieldSql, sqlString } from '../core/journey/rules-sql.js';
 import type { KpiContext, KpiStore } from '../services/kpi-service.js';
 import { bucketStarts } from './duckdb-overview-store.js';
@@ -15,8 +16,53 @@ const inList = (col: string, xs: readonly string[]) =>
 /** Events whose JSON a metric reads (MRR, survey scores, ad cost): a key lookup per row. */
 const prop = (path: string) => messageFieldSql('properties', path, 'e');
 const SPEND_EVENTS = ['Ad Spend Reported', 'Ad Spend'];
-/** Reports on a system identity (ad spend) are no one's activity. */
-const NOT_ACTIVITY = `NOT coalesce(${inList('event', SPEND_EVENTS)}, FALSE)`;
+const MRR_EVENTS = ['Subscription Started', 'MRR Changed', 'Subscription Renewed'];
+/** Track events of these names, as a name test over a step `a` (name-codes.ts). */
+const track = (events: readonly string[]) => `(a.type = 'track' AND ${inList('a.event', events)})`;
+
+/**
+ * The name tests of a request, each decided once per (type, event) pair of journey_names: the
+ * steps are then picked by integer code inside DuckDB's scan instead of by string per row.
+ */
+function nameTestsOf(q: KpiQuery, ctx: KpiContext) {
+  return {
+    conversion: track(ctx.conversions),
+    // Reports on a system identity (ad spend) are no one's activity.
+    spend: `(${inList('a.event', SPEND_EVENTS)})`,
+    churn: track(q.churnEvents),
+    signup: track(q.signupEvents),
+    activation: track(q.activationEvents),
+    signupOrActivation: `(${track(q.signupEvents)} OR ${track(q.activationEvents)})`,
+    billing: `(${track(MRR_EVENTS)} OR ${track(q.churnEvents)})`,
+    survey: track(['Survey Responded']),
+  };
+}
+type NameTest = keyof ReturnType<typeof nameTestsOf>;
+/** A request's name tests: `is` for a value (NULL as false), `where` for a filter DuckDB pushes into its scan. */
+interface Names {
+  is(t: NameTest): string;
+  where(t: NameTest): string;
+}
+/**
+ * A trend bucket as a number per row, and back to its start (epoch ms) per group: what
+ * `date_trunc` gives, but computing it on every row cost more than all the grouping.
+ */
+const DAY_OF = (ms: string) => `make_timestamp(${ms} * 1000)::DATE`;
+const MONDAY = `DATE '1970-01-05'`;
+const BUCKETS: Record<KpiQuery['bucket'], { key: (ms: string) => string; start: (key: string) => string }> = {
+  day: {
+    key: (ms) => `(${DAY_OF(ms)} - DATE '1970-01-01')`,
+    start: (k) => `epoch_ms(DATE '1970-01-01' + (${k})::INTEGER)`,
+  },
+  week: {
+    key: (ms) => `floor((${DAY_OF(ms)} - ${MONDAY}) / 7)::BIGINT`,
+    start: (k) => `epoch_ms(${MONDAY} + ((${k}) * 7)::INTEGER)`,
+  },
+  month: {
+    key: (ms) => `(year(${DAY_OF(ms)}) * 12 + month(${DAY_OF(ms)}) - 1)`,
+    start: (k) => `epoch_ms(make_date(((${k}) // 12)::INTEGER, ((${k}) % 12 + 1)::INTEGER, 1))`,
+  },
+};
 /** A total order of one person's events: time, then seq. */
 const orderKey = (ms: string, seq: string) => `(${ms}::HUGEINT * 1099511627776 + ${seq})`;
 
@@ -41,33 +87,49 @@ export class DuckDBKpiStore implements KpiStore {
     ctx: KpiContext,
   ): Promise<KpiInputs> {
     const out: KpiInputs = {};
+    // Looked up once, and only when a section picks steps by name.
+    let names: Promise<Names> | undefined;
+    const n = () => {
+      names ??= this.names(workspaceId, q, ctx);
+      return names;
+    };
     const run: Record<KpiSection, () => Promise<void>> = {
+      // One pass gives both (conversion rate needs both; retention the activity only).
       activity: async () => {
-        out.activity = await this.activity(workspaceId, q, ctx);
+        const r = await this.activity(workspaceId, q, await n(), sections.has('trend'));
+        out.activity = r.activity;
+        if (r.trend) out.trend = r.trend;
       },
       trend: async () => {
-        out.trend = await this.trend(workspaceId, q, ctx);
+        if (!sections.has('activity'))
+          out.trend = (await this.activity(workspaceId, q, await n(), true)).trend;
       },
       stages: async () => {
         out.stages = await this.stages(workspaceId, q, ctx);
       },
       churn: async () => {
-        out.churn = await this.churn(workspaceId, q);
+        out.churn = await this.churn(workspaceId, q, await n());
       },
       deals: async () => {
         out.deals = await this.deals(workspaceId, q);
       },
       assists: async () => {
-        out.assists = await this.assists(workspaceId, q, ctx);
+        out.assists = await this.assists(workspaceId, q, await n());
       },
       activation: async () => {
-        out.activation = await this.activation(workspaceId, q);
+        out.activation = await this.activation(workspaceId, q, await n());
       },
+      // One statement gives both (they read the events' JSON).
       billing: async () => {
-        out.billing = await this.billing(workspaceId, q);
+        const want = { billing: true, surveys: sections.has('surveys') };
+        const r = await this.billingAndSurveys(workspaceId, q, await n(), want);
+        out.billing = r.billing;
+        if (r.surveys) out.surveys = r.surveys;
       },
       surveys: async () => {
-        out.surveys = await this.surveys(workspaceId, q);
+        if (sections.has('billing')) return;
+        const r = await this.billingAndSurveys(workspaceId, q, await n(), { billing: false, surveys: true });
+        out.surveys = r.surveys;
       },
       spend: async () => {
         out.spend = await this.spend(workspaceId, q);
@@ -80,6 +142,18 @@ export class DuckDBKpiStore implements KpiStore {
     return out;
   }
 
+  private async names(ws: string, q: KpiQuery, ctx: KpiContext): Promise<Names> {
+    const tests = nameTestsOf(q, ctx);
+    const list = Object.values(tests);
+    const rows = await this.rows(nameCodesSql(ws, list));
+    const codes = NameCodes.fromRows(
+      list,
+      rows.map(([code, hits]) => [num(code), hits as boolean[]]),
+    );
+    // Comparisons of integers, even in a projection: cheaper per row than an IN list or a bit lookup.
+    return { is: (t) => `coalesce(${codes.where(tests[t])}, false)`, where: (t) => codes.where(tests[t]) };
+  }
+
   private persons(ws: string, fromMs?: number, toMs?: number): string {
     return actorEventsSql(ws, {
       aggregateBy: 'person',
@@ -89,35 +163,48 @@ export class DuckDBKpiStore implements KpiStore {
     });
   }
 
-  /** Active now and in the period before (of the same length), retained, converting: one pass. */
-  private async activity(ws: string, q: KpiQuery, ctx: KpiContext) {
+  /**
+   * Active now and in the period before (of the same length), retained, converting, and with
+   * `trend` the same per bucket: one pass, grouped by person and bucket. Both go in one integer
+   * (person × 4096 + the bucket's index from `from`, 4095 for the period before: a range has at
+   * most 1,500 buckets), which DuckDB groups faster than the pair.
+   */
+  private async activity(ws: string, q: KpiQuery, n: Names, trend: boolean) {
     const prev = q.fromMs - (q.toMs - q.fromMs);
-    const [r] = await this.rows(
-      `SELECT count(*) FILTER (WHERE p), count(*) FILTER (WHERE c), count(*) FILTER (WHERE p AND c),
-              count(*) FILTER (WHERE v)
-       FROM (SELECT actor, bool_or(ms < ${q.fromMs}) p, bool_or(ms >= ${q.fromMs}) c,
-                    bool_or(ms >= ${q.fromMs} AND type = 'track' AND ${inList('event', ctx.conversions)}) v
-             FROM (${this.persons(ws, prev, q.toMs)}) WHERE ${NOT_ACTIVITY} GROUP BY actor)`,
-    );
-    return {
-      activePrevious: num(r?.[0]),
-      active: num(r?.[1]),
-      retained: num(r?.[2]),
-      converting: num(r?.[3]),
-    };
-  }
-
-  private async trend(ws: string, q: KpiQuery, ctx: KpiContext) {
+    const bucket = BUCKETS[q.bucket];
+    const first = bucket.key(String(q.fromMs));
+    const idx = trend ? `(${bucket.key('ms')} - ${first})::BIGINT` : '0';
     const rows = await this.rows(
-      `SELECT epoch_ms(date_trunc(${sqlString(q.bucket)}, make_timestamp(ms * 1000))), count(DISTINCT actor),
-              count(DISTINCT actor) FILTER (WHERE type = 'track' AND ${inList('event', ctx.conversions)})
-       FROM (${this.persons(ws, q.fromMs, q.toMs)}) WHERE ${NOT_ACTIVITY} GROUP BY 1`,
+      `WITH g AS MATERIALIZED (
+         SELECT actor * 4096 + CASE WHEN ms >= ${q.fromMs} THEN ${idx} ELSE 4095 END AS k, bool_or(${n.is('conversion')}) v
+         FROM (${this.persons(ws, prev, q.toMs)}) a WHERE NOT ${n.is('spend')} GROUP BY k)
+       SELECT NULL, count(*) FILTER (WHERE p), count(*) FILTER (WHERE c), count(*) FILTER (WHERE p AND c),
+              count(*) FILTER (WHERE v)
+       FROM (SELECT k >> 12, bool_or(k & 4095 = 4095) p, bool_or(k & 4095 <> 4095) c, bool_or(k & 4095 <> 4095 AND v) v
+             FROM g GROUP BY k >> 12)
+       ${
+         trend
+           ? `UNION ALL SELECT ${bucket.start(`(${first}) + (k & 4095)`)}, count(*), count(*) FILTER (WHERE v), NULL, NULL
+              FROM g WHERE k & 4095 <> 4095 GROUP BY k & 4095`
+           : ''
+       }`,
     );
-    const byStart = new Map(rows.map((r) => [num(r[0]), r]));
-    return bucketStarts({ from: new Date(q.fromMs), to: new Date(q.toMs), bucket: q.bucket }).map((at) => {
-      const r = byStart.get(at);
-      return { at, active: num(r?.[1]), converting: num(r?.[2]) };
-    });
+    const r = rows.find((x) => x[0] === null);
+    const byStart = new Map(rows.filter((x) => x[0] !== null).map((x) => [num(x[0]), x]));
+    return {
+      activity: {
+        activePrevious: num(r?.[1]),
+        active: num(r?.[2]),
+        retained: num(r?.[3]),
+        converting: num(r?.[4]),
+      },
+      trend: trend
+        ? bucketStarts({ from: new Date(q.fromMs), to: new Date(q.toMs), bucket: q.bucket }).map((at) => {
+            const b = byStart.get(at);
+            return { at, active: num(b?.[1]), converting: num(b?.[2]) };
+          })
+        : undefined,
+    };
   }
 
   /** Time to conversion, new customers and drop-off per stage, from the persons' stage history. */
@@ -138,16 +225,20 @@ export class DuckDBKpiStore implements KpiStore {
       const values = order.map((id, i) => `(${sqlString(id)}, ${i})`).join(', ');
       perStage = (
         await this.rows(
+          // A person entering a stage at t (their first entry in range) advanced when their latest
+          // entry into any stage further in the order is at or after t: a window over their stages
+          // rather than a join of each entry with all their later ones.
           `WITH h AS (SELECT subject, stage, entered_at, o.idx FROM stage_history
                         JOIN (VALUES ${values}) o(stage_id, idx) ON o.stage_id = stage
                         WHERE workspace_id = ${w} AND subject_kind = 'person'),
-                e AS (SELECT subject, stage, idx, min(entered_at) t FROM h WHERE ${inRange('entered_at')} GROUP BY ALL),
-                m AS (SELECT e.stage, e.idx, e.subject, bool_or(h.subject IS NOT NULL) adv,
-                             bool_or(h.stage = ${s}) conv
-                      FROM e LEFT JOIN h ON h.subject = e.subject AND h.idx > e.idx AND h.entered_at >= e.t
-                      GROUP BY ALL)
-           SELECT stage, idx, count(*), count(*) FILTER (WHERE adv), count(*) FILTER (WHERE conv)
-           FROM m GROUP BY ALL ORDER BY idx`,
+                e AS (SELECT subject, stage, idx, min(entered_at) FILTER (WHERE ${inRange('entered_at')}) t,
+                             max(entered_at) last_at FROM h GROUP BY ALL),
+                m AS (SELECT stage, idx, t,
+                             max(last_at) OVER later AS later, max(last_at) FILTER (WHERE stage = ${s}) OVER later AS later_conv
+                      FROM e
+                      WINDOW later AS (PARTITION BY subject ORDER BY idx ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING))
+           SELECT stage, idx, count(*), count(*) FILTER (WHERE later >= t), count(*) FILTER (WHERE later_conv >= t)
+           FROM m WHERE t IS NOT NULL GROUP BY ALL ORDER BY idx`,
         )
       ).map((r) => ({
         stage: r[0] as string,
@@ -175,7 +266,7 @@ export class DuckDBKpiStore implements KpiStore {
   }
 
   /** Customers at the start, and those of them who churned in range (a churn stage or event). */
-  private async churn(ws: string, q: KpiQuery) {
+  private async churn(ws: string, q: KpiQuery, n: Names) {
     const w = sqlString(ws);
     const [r] = await this.rows(
       `WITH h AS (SELECT subject::BIGINT AS person, stage, entered_at, position FROM stage_history
@@ -185,8 +276,7 @@ export class DuckDBKpiStore implements KpiStore {
             ch AS (SELECT person FROM h WHERE ${inList('stage', q.churnStages)}
                      AND entered_at >= ${ts(q.fromMs)} AND entered_at < ${ts(q.toMs)}
                    UNION
-                   SELECT actor AS person FROM (${this.persons(ws, q.fromMs, q.toMs)})
-                     WHERE type = 'track' AND ${inList('event', q.churnEvents)})
+                   SELECT actor AS person FROM (${this.persons(ws, q.fromMs, q.toMs)}) a WHERE ${n.where('churn')})
        SELECT (SELECT count(*) FROM st), (SELECT count(*) FROM st SEMI JOIN ch USING (person)),
               (SELECT count(*) FROM ch)`,
     );
@@ -211,33 +301,31 @@ export class DuckDBKpiStore implements KpiStore {
   }
 
   /** Each conversion's touchpoint path: its last-touch channel and the channels that assisted it. */
-  private async assists(ws: string, q: KpiQuery, ctx: KpiContext) {
+  private async assists(ws: string, q: KpiQuery, n: Names) {
     const w = sqlString(ws);
-    const withPaths = `WITH c AS (SELECT actor, seq, ms FROM (${this.persons(ws, q.fromMs, q.toMs)})
-                                WHERE type = 'track' AND ${inList('event', ctx.conversions)}),
+    // One statement for the totals and the channels, so the paths are computed once.
+    const rows = await this.rows(
+      `WITH c AS MATERIALIZED (SELECT actor, seq, ms FROM (${this.persons(ws, q.fromMs, q.toMs)}) a
+                               WHERE ${n.where('conversion')}),
         t AS (SELECT person_key::BIGINT actor, seq, epoch_ms(event_at) ms, channel FROM journey_touchpoints
               WHERE workspace_id = ${w} AND event_at < ${ts(q.toMs)} AND person_key IN (SELECT actor FROM c)),
-        p AS (SELECT c.seq cseq, t.channel, t.ms, t.seq FROM c JOIN t ON t.actor = c.actor
+        p AS MATERIALIZED (SELECT c.seq cseq, t.channel, t.ms, t.seq FROM c JOIN t ON t.actor = c.actor
               AND (t.ms < c.ms OR (t.ms = c.ms AND t.seq <= c.seq))),
-        l AS (SELECT cseq, channel AS last FROM p
-              QUALIFY row_number() OVER (PARTITION BY cseq ORDER BY ms DESC, seq DESC) = 1),
-        x AS (SELECT DISTINCT p.cseq, p.channel, p.channel = l.last AS is_last FROM p JOIN l USING (cseq))`;
-    const [totals, channels] = await Promise.all([
-      this.rows(
-        `${withPaths} SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM l),
-                             (SELECT count(DISTINCT cseq) FROM x WHERE NOT is_last)`,
-      ),
-      this.rows(
-        `${withPaths} SELECT channel, count(*) FILTER (WHERE is_last), count(*) FILTER (WHERE NOT is_last)
-                      FROM x GROUP BY channel ORDER BY 2 + 3 DESC, channel`,
-      ),
-    ]);
-    const r = totals[0];
+        l AS MATERIALIZED (SELECT cseq, arg_max(channel, ${orderKey('ms', 'seq')}) AS last FROM p GROUP BY cseq),
+        x AS MATERIALIZED (SELECT DISTINCT p.cseq, p.channel, p.channel = l.last AS is_last FROM p JOIN l USING (cseq))
+      SELECT NULL, (SELECT count(*) FROM c), (SELECT count(*) FROM l),
+             (SELECT count(DISTINCT cseq) FROM x WHERE NOT is_last)
+      UNION ALL
+      SELECT channel, count(*) FILTER (WHERE is_last), count(*) FILTER (WHERE NOT is_last), NULL FROM x GROUP BY channel`,
+    );
+    // Channels are never NULL (journey_touchpoints.channel): the NULL row holds the totals.
+    const r = rows.find((x) => x[0] === null);
     return {
-      conversions: num(r?.[0]),
-      withTouch: num(r?.[1]),
-      assisted: num(r?.[2]),
-      channels: channels
+      conversions: num(r?.[1]),
+      withTouch: num(r?.[2]),
+      assisted: num(r?.[3]),
+      channels: rows
+        .filter((c) => c[0] !== null)
         .map((c) => ({ channel: c[0] as string, lastTouch: num(c[1]), assisted: num(c[2]) }))
         .sort(
           (a, b) =>
@@ -247,16 +335,16 @@ export class DuckDBKpiStore implements KpiStore {
   }
 
   /** Persons whose first sign-up falls in range, and whether an activation event followed within N days. */
-  private async activation(ws: string, q: KpiQuery) {
+  private async activation(ws: string, q: KpiQuery, n: Names) {
     const window = q.activationDays * DAY;
     const [r] = await this.rows(
-      `WITH a AS (SELECT actor, ms, event FROM (${this.persons(ws, undefined, q.toMs + window)})
-                  WHERE type = 'track' AND (${inList('event', q.signupEvents)} OR ${inList('event', q.activationEvents)})),
-            s AS (SELECT actor, min(ms) FILTER (WHERE ${inList('event', q.signupEvents)}) su FROM a GROUP BY actor
+      `WITH a AS (SELECT actor, ms, ${n.is('signup')} signup, ${n.is('activation')} activation
+                  FROM (${this.persons(ws, undefined, q.toMs + window)}) a WHERE ${n.where('signupOrActivation')}),
+            s AS (SELECT actor, min(ms) FILTER (WHERE signup) su FROM a GROUP BY actor
                   HAVING su >= ${q.fromMs} AND su < ${q.toMs})
        SELECT count(*), count(*) FILTER (WHERE act)
        FROM (SELECT s.actor, bool_or(a.actor IS NOT NULL) act FROM s
-             LEFT JOIN a ON a.actor = s.actor AND ${inList('a.event', q.activationEvents)}
+             LEFT JOIN a ON a.actor = s.actor AND a.activation
                AND a.ms >= s.su AND a.ms <= s.su + ${window}
              GROUP BY s.actor)`,
     );
@@ -264,19 +352,25 @@ export class DuckDBKpiStore implements KpiStore {
   }
 
   /**
-   * Each person's MRR at the start and the end of the range: the last value before each of the
-   * billing events (`mrr`, else `price`; a cancellation is 0), and their first MRR.
+   * Billing and surveys read event JSON, the bulk of the database: one statement reads it once for
+   * both (`j`), for the few events their names pick.
+   *
+   * Billing: each person's MRR at the start and the end of the range, the last value before each
+   * of the billing events (`mrr`, else `price`; a cancellation is 0), and their first MRR.
+   * Surveys: Survey Responded in range, by survey (NPS, CSAT), with its score.
    */
-  private async billing(ws: string, q: KpiQuery) {
+  private async billingAndSurveys(
+    ws: string,
+    q: KpiQuery,
+    n: Names,
+    want: { billing: boolean; surveys: boolean },
+  ) {
     const w = sqlString(ws);
-    const mrrEvents = ['Subscription Started', 'MRR Changed', 'Subscription Renewed'];
-    const [r] = await this.rows(
-      `WITH b AS (SELECT a.actor, a.ms, a.seq,
-                         CASE WHEN ${inList('a.event', q.churnEvents)} THEN 0
-                              ELSE coalesce(${prop('mrr').num}, ${prop('price').num}) END AS val
-                  FROM (${this.persons(ws, undefined, q.toMs)}) a
-                  JOIN events e ON e.workspace_id = ${w} AND e.seq = a.seq
-                  WHERE a.type = 'track' AND (${inList('a.event', mrrEvents)} OR ${inList('a.event', q.churnEvents)})),
+    const billingEvents = `b0 AS MATERIALIZED (SELECT actor, ms, seq, ${n.is('churn')} AS churn
+                                         FROM (${this.persons(ws, undefined, q.toMs)}) a WHERE ${n.where('billing')})`;
+    const billing = `b AS (SELECT b0.actor, b0.ms, b0.seq,
+                         CASE WHEN b0.churn THEN 0 ELSE coalesce(${prop('mrr').num}, ${prop('price').num}) END AS val
+                  FROM b0 JOIN j e ON e.seq = b0.seq),
             p AS (SELECT actor,
                          coalesce(arg_max(val, ${orderKey('ms', 'seq')}) FILTER (WHERE ms < ${q.fromMs}), 0) s,
                          coalesce(arg_max(val, ${orderKey('ms', 'seq')}), 0) e,
@@ -285,54 +379,67 @@ export class DuckDBKpiStore implements KpiStore {
             n AS (SELECT subject::BIGINT AS actor FROM stage_history
                   WHERE workspace_id = ${w} AND subject_kind = 'person' GROUP BY subject
                   HAVING min(entered_at) FILTER (WHERE stage = ${sqlString(q.stage)}) >= ${ts(q.fromMs)}
-                     AND min(entered_at) FILTER (WHERE stage = ${sqlString(q.stage)}) < ${ts(q.toMs)})
-       SELECT count(*) FILTER (WHERE s > 0), coalesce(sum(s) FILTER (WHERE s > 0), 0),
+                     AND min(entered_at) FILTER (WHERE stage = ${sqlString(q.stage)}) < ${ts(q.toMs)})`;
+    const billingRow = `SELECT 'billing', NULL,
+              count(*) FILTER (WHERE s > 0), coalesce(sum(s) FILTER (WHERE s > 0), 0),
               coalesce(sum(e) FILTER (WHERE s > 0), 0),
               coalesce(sum(e - s) FILTER (WHERE s > 0 AND e > s), 0),
               coalesce(sum(s - e) FILTER (WHERE s > 0 AND e > 0 AND e < s), 0),
               coalesce(sum(s) FILTER (WHERE s > 0 AND e = 0), 0),
               count(*) FILTER (WHERE e > 0), coalesce(sum(e) FILTER (WHERE e > 0), 0),
               count(*) FILTER (WHERE first_mrr IS NOT NULL AND actor IN (SELECT actor FROM n)),
-              coalesce(sum(first_mrr) FILTER (WHERE first_mrr IS NOT NULL AND actor IN (SELECT actor FROM n)), 0)
-       FROM p`,
-    );
-    return {
-      cohort: num(r?.[0]),
-      startMrr: num(r?.[1]),
-      endMrr: num(r?.[2]),
-      expansion: num(r?.[3]),
-      contraction: num(r?.[4]),
-      churnedMrr: num(r?.[5]),
-      payingAtEnd: num(r?.[6]),
-      mrrAtEnd: num(r?.[7]),
-      newWithMrr: num(r?.[8]),
-      newMrr: num(r?.[9]),
-    };
-  }
-
-  /** Survey Responded in range, by survey (NPS, CSAT), with its score. */
-  private async surveys(ws: string, q: KpiQuery) {
-    const w = sqlString(ws);
-    const rows = await this.rows(
-      `SELECT survey, count(*), count(*) FILTER (WHERE score >= 9), count(*) FILTER (WHERE score >= 7 AND score < 9),
+              coalesce(sum(first_mrr) FILTER (WHERE first_mrr IS NOT NULL AND actor IN (SELECT actor FROM n)), 0),
+              NULL, NULL, NULL, NULL, NULL, NULL
+       FROM p`;
+    const surveyEvents = `s0 AS MATERIALIZED (SELECT seq FROM (${this.persons(ws, q.fromMs, q.toMs)}) a WHERE ${n.where('survey')})`;
+    const surveys = `sv AS (SELECT upper(${prop('survey').text}) survey, ${prop('score').num} score FROM s0 JOIN j e ON e.seq = s0.seq)`;
+    // A NULL score is counted by no aggregate; surveys other than NPS and CSAT are left out below.
+    const surveyRows = `SELECT 'survey', survey, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+              count(score), count(*) FILTER (WHERE score >= 9), count(*) FILTER (WHERE score >= 7 AND score < 9),
               count(*) FILTER (WHERE score <= 6), count(*) FILTER (WHERE score >= 4), coalesce(sum(score), 0)
-       FROM (SELECT upper(${prop('survey').text}) survey, ${prop('score').num} score
-             FROM (${this.persons(ws, q.fromMs, q.toMs)}) a
-             JOIN events e ON e.workspace_id = ${w} AND e.seq = a.seq
-             WHERE a.type = 'track' AND a.event = 'Survey Responded')
-       WHERE score IS NOT NULL AND survey IN ('NPS', 'CSAT') GROUP BY survey`,
+       FROM sv GROUP BY survey`;
+    const seqs = [want.billing ? 'SELECT seq FROM b0' : '', want.surveys ? 'SELECT seq FROM s0' : '']
+      .filter(Boolean)
+      .join(' UNION ');
+    // A join, which DuckDB turns into a filter inside the scan of events: only the picked events'
+    // JSON is read.
+    const rows = await this.rows(
+      `WITH ${[want.billing ? billingEvents : '', want.surveys ? surveyEvents : ''].filter(Boolean).join(',\n')},
+            j AS MATERIALIZED (SELECT e.seq, e.properties FROM events e JOIN (${seqs}) k
+                               ON e.workspace_id = ${w} AND e.seq = k.seq),
+            ${[want.billing ? billing : '', want.surveys ? surveys : ''].filter(Boolean).join(',\n')}
+       ${[want.billing ? billingRow : '', want.surveys ? surveyRows : ''].filter(Boolean).join('\nUNION ALL\n')}`,
     );
-    const of = (name: string) => rows.find((r) => r[0] === name);
+    const r = rows.find((x) => x[0] === 'billing');
+    const of = (name: string) => rows.find((x) => x[0] === 'survey' && x[1] === name)?.slice(12);
     const nps = of('NPS');
     const csat = of('CSAT');
     return {
-      npsResponses: num(nps?.[1]),
-      promoters: num(nps?.[2]),
-      passives: num(nps?.[3]),
-      detractors: num(nps?.[4]),
-      csatResponses: num(csat?.[1]),
-      satisfied: num(csat?.[5]),
-      csatSum: num(csat?.[6]),
+      billing: want.billing
+        ? {
+            cohort: num(r?.[2]),
+            startMrr: num(r?.[3]),
+            endMrr: num(r?.[4]),
+            expansion: num(r?.[5]),
+            contraction: num(r?.[6]),
+            churnedMrr: num(r?.[7]),
+            payingAtEnd: num(r?.[8]),
+            mrrAtEnd: num(r?.[9]),
+            newWithMrr: num(r?.[10]),
+            newMrr: num(r?.[11]),
+          }
+        : undefined,
+      surveys: want.surveys
+        ? {
+            npsResponses: num(nps?.[0]),
+            promoters: num(nps?.[1]),
+            passives: num(nps?.[2]),
+            detractors: num(nps?.[3]),
+            csatResponses: num(csat?.[0]),
+            satisfied: num(csat?.[4]),
+            csatSum: num(csat?.[5]),
+          }
+        : undefined,
     };
   }
 
@@ -358,7 +465,11 @@ export class DuckDBKpiStore implements KpiStore {
     };
   }
 
-  /** Revenue booked (event facts) up to the end of the range by persons who reached the stage by then. */
+  /**
+   * Revenue booked (event facts) up to the end of the range by persons who reached the stage by
+   * then. The steps are picked by a lookup in the few revenue facts: joined plainly, DuckDB
+   * guesses `revenue IS NOT NULL` keeps a fifth of the facts and hashes all the steps instead.
+   */
   private async revenue(ws: string, q: KpiQuery) {
     const w = sqlString(ws);
     const [r] = await this.rows(
@@ -368,8 +479,10 @@ export class DuckDBKpiStore implements KpiStore {
             r AS (SELECT seq, revenue FROM event_facts
                   WHERE workspace_id = ${w} AND revenue IS NOT NULL AND timestamp < ${ts(q.toMs)})
        SELECT (SELECT count(*) FROM c),
-              (SELECT coalesce(sum(r.revenue), 0) FROM journey_steps s JOIN r ON r.seq = s.seq
-               JOIN c ON c.pk = s.person_key WHERE s.workspace_id = ${w})`,
+              (SELECT coalesce(sum(r.revenue), 0)
+               FROM (SELECT seq, person_key FROM journey_steps
+                     WHERE workspace_id = ${w} AND coalesce(seq IN (SELECT seq FROM r), false)) s
+               JOIN r ON r.seq = s.seq JOIN c ON c.pk = s.person_key)`,
     );
     return { customers: num(r?.[0]), revenue: num(r?.[1]) };
   }

@@ -45,6 +45,15 @@ describe('name codes', () => {
     expect(NameCodes.none().sql(lead)).toBe(lead);
   });
 
+  it('filters by one test as ranges of codes (what DuckDB applies in its scan)', () => {
+    const lead = nameTests([{ where: isLead }])[0] as string;
+    const page = nameTests([{ where: isPage }])[0] as string;
+    const n = codes([{ where: isLead }, { where: isPage }], { [lead]: [], [page]: [1, 3, 4, 5, 6] });
+    expect(n.where(page)).toBe('(a.name_code = 1 OR a.name_code BETWEEN 3 AND 6)');
+    expect(n.where(lead)).toBe('FALSE');
+    expect(NameCodes.none().where(lead)).toBe(lead);
+  });
+
   it('filters by the names a matcher can match, exactly when it tests nothing else', () => {
     const lead = nameTests([{ where: isLead }])[0] as string;
     const page = nameTests([{ where: isPage }])[0] as string;

@@ -123,11 +123,23 @@ export class NameCodes {
       if (w === null) return null;
       for (const c of w) codes.add(c);
     }
-    if (codes.size === 0) return { sql: 'FALSE', exact };
+    return { sql: this.scanFilter(codes), exact };
+  }
+
+  /**
+   * A test as a filter on `a.name_code` that DuckDB applies inside its scan (ranges of codes, no
+   * `coalesce`): for a WHERE clause, where NULL counts as false. Without codes, the test itself.
+   */
+  where(test: string): string {
+    return this.codes === null ? test : this.scanFilter(this.set(test));
+  }
+
+  private scanFilter(codes: ReadonlySet<number>): string {
+    if (codes.size === 0) return 'FALSE';
     const sorted = [...codes].sort((x, y) => x - y);
     const ranges = runsOf(sorted);
-    if (ranges.length > 16) return { sql: this.bitTest(sorted), exact };
-    return { sql: `(${rangesSql(ranges)})`, exact };
+    if (ranges.length > 16) return this.bitTest(sorted);
+    return `(${rangesSql(ranges)})`;
   }
 
   private set(test: string): Set<number> {
