@@ -42,6 +42,8 @@ import {
  * for them alone; its actors then have one session each (no split, no first-path ranking). Any
  * other query takes the general plan: every item, then the steps above. Both give the same maps
  * (a differential property test, duckdb-paths-store.test.ts).
+ * List lambdas pair neighbours with list_zip rather than capture the list (DuckDB copies a
+ * captured list for every element: quadratic per actor).
  */
 
 /** PostHog's grouping: the pattern regex-escaped, `*` → `.*`, unanchored. */
@@ -149,7 +151,7 @@ const firstBreak = (l: string) =>
  *   opening  the rows before the cut
  * and only then the names, from the codes, and the page rows' paths, from event_facts.
  */
-function firstSessionItemsSql(ws: string, q: PathQuery): string {
+function firstSessionItemsSql(ws: string, q: PathQuery, unnamedPages: boolean): string {
   const events = actorEventsSql(ws, {
     aggregateBy: q.aggregateBy,
     includeBots: false,
@@ -164,11 +166,15 @@ function firstSessionItemsSql(ws: string, q: PathQuery): string {
   return `WITH ae AS NOT MATERIALIZED (${events}),
   kept AS (
     SELECT actor, subject_key, seq, ms, name_code FROM ae
-    WHERE name_code IN (${names} AND event IS NOT NULL)
+    WHERE name_code IN (${names} AND event IS NOT NULL)${
+      unnamedPages
+        ? `
     UNION ALL SELECT a.actor, a.subject_key, a.seq, a.ms, a.name_code FROM ae a
       JOIN event_facts f ON f.workspace_id = ${w} AND f.seq = a.seq
     WHERE a.name_code IN (${names} AND type = 'page' AND event IS NULL)
-      AND coalesce(f.page_path, f.page_url) IS NOT NULL),
+      AND coalesce(f.page_path, f.page_url) IS NOT NULL`
+        : ''
+    }),
   near AS MATERIALIZED (
     SELECT k.*, f.t0 FROM kept k JOIN (SELECT actor, min(ms) AS t0 FROM kept GROUP BY actor) f ON f.actor = k.actor
     WHERE k.ms < f.t0 + ${W}),
@@ -210,8 +216,22 @@ function excludedSql(ws: string, q: PathQuery): string | null {
     WHERE ${conditionSql(q.excludePersons, resolver)}`;
 }
 
-/** The CTEs that end in `mapped` (see above); `plan: 'general'` never takes the fast plan. */
-export function pathRowsSql(ws: string, q: PathQuery, plan: 'auto' | 'general' = 'auto'): string {
+/**
+ * Which plan: the general one, or the fast one where it applies. The fast plan needs to know
+ * whether the workspace has page views without a name (unnamedPagesSql): only theirs need
+ * event_facts to tell whether they have an item, and a join that may find nothing still costs a
+ * scan of event_facts (true is always right, false only when there are none).
+ */
+export type PathPlan = 'general' | { unnamedPages: boolean };
+const SAFE_PLAN: PathPlan = { unnamedPages: true };
+
+/** Whether a workspace has page views without a name (one row, one boolean). */
+export function unnamedPagesSql(ws: string): string {
+  return `SELECT count(*) > 0 FROM journey_names WHERE workspace_id = ${sqlString(ws)} AND type = 'page' AND event IS NULL`;
+}
+
+/** The CTEs that end in `mapped` (see above). */
+export function pathRowsSql(ws: string, q: PathQuery, plan: PathPlan = SAFE_PLAN): string {
   const N = q.stepLimit;
   const half = Math.floor(N / 2);
   const grouped = q.pathGroupings.length
@@ -221,7 +241,7 @@ export function pathRowsSql(ws: string, q: PathQuery, plan: 'auto' | 'general' =
     : 'item';
   const excluded = excludedSql(ws, q);
   // The fast plan's items are one session per actor (and so one path per person) already.
-  const fast = plan === 'auto' && firstSessionOnly(q);
+  const fast = plan !== 'general' && firstSessionOnly(q);
   const splits = !fast && (q.item === 'event' || q.item === 'page');
   const start = q.startPoint !== undefined ? sqlString(q.startPoint) : null;
   const end = q.endPoint !== undefined ? sqlString(q.endPoint) : null;
@@ -242,7 +262,7 @@ export function pathRowsSql(ws: string, q: PathQuery, plan: 'auto' | 'general' =
   // A path "ends" at its last item only when nothing was cut after it (no end point, within the limit).
   const ended = end === null ? `len <= ${N}` : 'FALSE';
   const firstOnly = !fast && q.count === 'persons';
-  const items = fast ? firstSessionItemsSql(ws, q) : itemsSql(ws, q);
+  const items = plan !== 'general' && fast ? firstSessionItemsSql(ws, q, plan.unnamedPages) : itemsSql(ws, q);
   return `items AS (${items}),
   grouped AS (
     SELECT actor, subject_key, seq, ms, ${grouped} AS item FROM items
@@ -261,13 +281,14 @@ export function pathRowsSql(ws: string, q: PathQuery, plan: 'auto' | 'general' =
       : 'SELECT actor, subject_key, evs, 0 AS session FROM per_actor'
   }),
   collapsed AS (
-    SELECT actor, subject_key, session, list_filter(evs, lambda e, k: k = len(evs) OR e.i <> evs[k + 1].i) AS evs
+    SELECT actor, subject_key, session, list_transform(list_filter(list_zip(evs, evs[2:]),
+      lambda p: p[2] IS NULL OR p[1].i <> p[2].i), lambda p: p[1]) AS evs
     FROM split),
   started AS (SELECT *, ${startAt} AS st FROM collapsed),
-  bounded AS (SELECT *, ${endAt} AS en FROM started WHERE st IS NOT NULL),
+  bounded AS (SELECT *, ${endAt} AS en FROM started${start === null ? '' : ' WHERE st IS NOT NULL'}),
   cut AS (
     SELECT actor, subject_key, session, ${path} AS path, ${ended} AS ended
-    FROM (SELECT *, en - st + 1 AS len FROM bounded WHERE en IS NOT NULL)),
+    FROM (SELECT *, en - st + 1 AS len FROM bounded${end === null ? '' : ' WHERE en IS NOT NULL'})),
   counted AS MATERIALIZED (
     SELECT * FROM cut ${
       firstOnly
@@ -299,7 +320,7 @@ export function pathRowsSql(ws: string, q: PathQuery, plan: 'auto' | 'general' =
 }
 
 /** Nodes (kind 'n': position, item, count, drop-offs) and edges (kind 'e') of a journey map. */
-export function pathMapSql(ws: string, q: PathQuery, plan: 'auto' | 'general' = 'auto'): string {
+export function pathMapSql(ws: string, q: PathQuery, plan: PathPlan = SAFE_PLAN): string {
   return `WITH ${pathRowsSql(ws, q, plan)}
   SELECT 'n' AS kind, position, NULL AS prev_item, item, count(*) AS value,
     count(*) FILTER (WHERE ended) AS dropped, NULL::DOUBLE AS avg_ms
@@ -321,7 +342,7 @@ export function pathPeopleSql(
   s: PathSelection,
   limit: number,
   after?: number,
-  plan: 'auto' | 'general' = 'auto',
+  plan: PathPlan = SAFE_PLAN,
 ): string {
   const where =
     'node' in s
