@@ -11,8 +11,8 @@ import {
   firstSessionOnly,
   pathMapSql,
   pathPeopleSql,
-  unnamedPagesSql,
 } from '../core/analytics/paths-sql.js';
+import { stepPageSql } from '../core/journey/journey-sql.js';
 import { type Database, openDatabase } from './duckdb-database.js';
 import { DuckDBPathsStore } from './duckdb-paths-store.js';
 
@@ -63,12 +63,15 @@ async function load(events: readonly Ev[]): Promise<string> {
   await db.writer.run(
     `INSERT INTO journey_steps (workspace_id, person_key, seq, event_at, event, type) VALUES ${steps.join(', ')}`,
   );
-  // The (type, event) pairs' codes, as the journey build writes them (migration 012).
+  // The (type, event) pairs' codes, as the journey build writes them (migration 012) …
   await db.writer.run(`INSERT INTO journey_names SELECT ${lit(ws)}, row_number() OVER (ORDER BY type, event), type, event
     FROM (SELECT DISTINCT type, event FROM journey_steps WHERE workspace_id = ${lit(ws)})`);
   await db.writer.run(`UPDATE journey_steps s SET name_code = n.code FROM journey_names n
     WHERE n.workspace_id = s.workspace_id AND s.workspace_id = ${lit(ws)} AND n.type = s.type
       AND n.event IS NOT DISTINCT FROM s.event`);
+  // … and each page view's page (migration 013).
+  await db.writer.run(`UPDATE journey_steps s SET page = ${stepPageSql('f')} FROM event_facts f
+    WHERE f.workspace_id = s.workspace_id AND f.seq = s.seq AND s.workspace_id = ${lit(ws)}`);
   return ws;
 }
 
@@ -298,7 +301,7 @@ describe('journey maps (SQL)', () => {
       }),
       { minLength: 1, maxLength: 60 },
     )
-    // some workspaces without an unnamed page (the fast plan then reads no event_facts to keep rows)
+    // some workspaces with named pages only
     .chain((raw) =>
       fc
         .boolean()
@@ -335,7 +338,6 @@ describe('journey maps (SQL)', () => {
     // (20 events 25 minutes apart outlast the plan's window: its fallback is tested too.)
     expect(FIRST_SESSION_WINDOW_MS).toBeLessThan(20 * 25 * MIN);
     let fast = 0;
-    let named = 0;
     await fc.assert(
       fc.asyncProperty(busy, anyQuery, async (events, { fastish, ...raw }) => {
         const fastRaw = {
@@ -350,22 +352,14 @@ describe('journey maps (SQL)', () => {
         );
         if (firstSessionOnly(q)) fast++;
         const ws = await load(events);
-        // As the store plans it: the event_facts test of unnamed pages only when there are any.
-        const unnamedPages = (
-          await db.reader.runAndReadAll(unnamedPagesSql(ws))
-        ).getRowsJS()[0]![0] as boolean;
-        if (!unnamedPages) named++;
-        const general = await sorted(pathMapSql(ws, q, 'general'));
-        expect(await sorted(pathMapSql(ws, q, { unnamedPages }))).toEqual(general);
-        expect(await sorted(pathMapSql(ws, q, { unnamedPages: true }))).toEqual(general);
+        expect(await sorted(pathMapSql(ws, q))).toEqual(await sorted(pathMapSql(ws, q, 'general')));
         const node = { position: 2, item: events[0]!.item.replace(/(.)\/$/, '$1') };
-        expect(await sorted(pathPeopleSql(ws, q, { node }, 100, undefined, { unnamedPages }))).toEqual(
+        expect(await sorted(pathPeopleSql(ws, q, { node }, 100))).toEqual(
           await sorted(pathPeopleSql(ws, q, { node }, 100, undefined, 'general')),
         );
       }),
       { numRuns: 100 },
     );
     expect(fast).toBeGreaterThan(30);
-    expect(named).toBeGreaterThan(5);
   }, 120_000);
 });

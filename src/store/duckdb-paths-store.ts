@@ -1,12 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { PathMapRow, PathQuery, PathSelection } from '../core/analytics/paths.js';
-import {
-  firstSessionOnly,
-  type PathPlan,
-  pathMapSql,
-  pathPeopleSql,
-  unnamedPagesSql,
-} from '../core/analytics/paths-sql.js';
+import { pathMapSql, pathPeopleSql } from '../core/analytics/paths-sql.js';
 import type { PathSubjectRow, PathsStore } from '../services/paths-service.js';
 
 const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : ((v as number | null) ?? 0));
@@ -15,16 +9,8 @@ const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : ((v as 
 export class DuckDBPathsStore implements PathsStore {
   constructor(private readonly reader: DuckDBConnection) {}
 
-  /** The fast plan's one fact about the workspace (paths-sql.ts PathPlan), looked up when it applies. */
-  private async plan(workspaceId: string, q: PathQuery): Promise<PathPlan> {
-    if (!firstSessionOnly(q)) return 'general';
-    const rows = (await this.reader.runAndReadAll(unnamedPagesSql(workspaceId))).getRowsJS();
-    return { unnamedPages: rows[0]?.[0] !== false };
-  }
-
   async map(workspaceId: string, q: PathQuery): Promise<PathMapRow[]> {
-    const sql = pathMapSql(workspaceId, q, await this.plan(workspaceId, q));
-    const rows = (await this.reader.runAndReadAll(sql)).getRowsJS();
+    const rows = (await this.reader.runAndReadAll(pathMapSql(workspaceId, q))).getRowsJS();
     return rows.map(([kind, position, prevItem, item, value, dropped, avgMs]) => ({
       kind: kind as 'n' | 'e',
       position: num(position),
@@ -44,9 +30,7 @@ export class DuckDBPathsStore implements PathsStore {
     after?: number,
   ): Promise<{ rows: PathSubjectRow[]; total: number }> {
     const rows = (
-      await this.reader.runAndReadAll(
-        pathPeopleSql(workspaceId, q, selection, limit, after, await this.plan(workspaceId, q)),
-      )
+      await this.reader.runAndReadAll(pathPeopleSql(workspaceId, q, selection, limit, after))
     ).getRowsJS();
     return {
       rows: rows.map(([key, groupId]) => ({ key: num(key), groupId: (groupId as string | null) ?? null })),

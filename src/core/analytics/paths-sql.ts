@@ -38,8 +38,8 @@ import {
  * Plans. Listing every actor's items (10M at 10M events, each page joined to event_facts for its
  * path) is most of the cost, yet the default map (persons, no anchors, no excluded items) counts
  * only each person's first session. The fast plan (firstSessionOnly) finds those sessions' rows
- * first, on integers (name codes and times, no sort of all events), and reads names and paths
- * for them alone; its actors then have one session each (no split, no first-path ranking). Any
+ * first, on integers (name codes and times, no sort of all events), and reads names for them
+ * alone; its actors then have one session each (no split, no first-path ranking). Any
  * other query takes the general plan: every item, then the steps above. Both give the same maps
  * (a differential property test, duckdb-paths-store.test.ts).
  * List lambdas pair neighbours with list_zip rather than capture the list (DuckDB copies a
@@ -54,9 +54,6 @@ export function groupingRegex(pattern: string): string {
     .join('.*');
 }
 
-// PostHog's `(.)/$ → \1`: one trailing slash goes, "/" itself stays (`f`: event_facts, `a`: the event).
-const PAGE_ITEM = `coalesce(regexp_replace(f.page_path, '(.)/$', '\\1'), f.page_url, a.event)`;
-
 const inList = (values: readonly string[]) => values.map(sqlString).join(', ');
 
 function itemsSql(ws: string, q: PathQuery): string {
@@ -70,17 +67,12 @@ function itemsSql(ws: string, q: PathQuery): string {
   const w = sqlString(ws);
   switch (q.item) {
     case 'event':
-    case 'page': {
-      // Only page views need event_facts (their path); the journey steps carry every event's name
-      // and type.
-      const page = PAGE_ITEM;
-      const pages = `SELECT a.actor, a.subject_key, a.seq, a.ms, ${page} AS item
-        FROM ae a JOIN event_facts f ON f.workspace_id = ${w} AND f.seq = a.seq WHERE a.type = 'page'`;
-      return q.item === 'page'
-        ? `WITH ae AS (${events}) ${pages}`
-        : `WITH ae AS (${events}) SELECT actor, subject_key, seq, ms, event AS item FROM ae
-            WHERE type IN ('screen', 'track') UNION ALL ${pages}`;
-    }
+    case 'page':
+      // A page view's item: its page (path or URL, stored on the step, journey-sql.ts stepPageSql),
+      // else its name; the journey steps carry every event's name, type and page.
+      return `SELECT actor, subject_key, seq, ms,
+          CASE WHEN type = 'page' THEN coalesce(page, event) ELSE event END AS item
+        FROM (${events}) WHERE type IN ${q.item === 'page' ? `('page')` : `('screen', 'track', 'page')`}`;
     case 'channel':
       return `SELECT a.actor, a.subject_key, a.seq, a.ms, t.channel AS item
         FROM (${events}) a JOIN ${subject.tables.touchpoints} t
@@ -140,8 +132,8 @@ const firstBreak = (l: string) =>
 /**
  * Items of each actor's first session only (the fast plan): the rows `itemsSql` gives, less all
  * but the first session's. Which rows those are depends only on their times, once it is known
- * which rows have an item at all, and the steps' name codes tell that (a page without a name
- * needs its facts: a path or URL). So, on integers only:
+ * which rows have an item at all, and the steps tell that by their name code (a page without a
+ * name has one when it has a page). So, on integers (and the page's presence) only:
  *   kept     rows with an item
  *   near     those within FIRST_SESSION_WINDOW_MS of the actor's first (a hash aggregate and a
  *            hash join, no sort)
@@ -149,9 +141,9 @@ const firstBreak = (l: string) =>
  *            last one is less than a gap before the window's end: the session may go on ("open"),
  *            and the actor's whole history decides (rare)
  *   opening  the rows before the cut
- * and only then the names, from the codes, and the page rows' paths, from event_facts.
+ * and only then the names, from the codes.
  */
-function firstSessionItemsSql(ws: string, q: PathQuery, unnamedPages: boolean): string {
+function firstSessionItemsSql(ws: string, q: PathQuery): string {
   const events = actorEventsSql(ws, {
     aggregateBy: q.aggregateBy,
     includeBots: false,
@@ -160,21 +152,12 @@ function firstSessionItemsSql(ws: string, q: PathQuery, unnamedPages: boolean): 
   });
   const w = sqlString(ws);
   const types = q.item === 'page' ? `('page')` : `('screen', 'track', 'page')`;
-  const names = `SELECT code FROM journey_names WHERE workspace_id = ${w} AND type IN ${types}`;
+  const codes = `SELECT code FROM journey_names WHERE workspace_id = ${w} AND type IN ${types}`;
   const W = FIRST_SESSION_WINDOW_MS;
-  // (ae is read twice, by name code: scanned twice rather than materialized.)
-  return `WITH ae AS NOT MATERIALIZED (${events}),
-  kept AS (
-    SELECT actor, subject_key, seq, ms, name_code FROM ae
-    WHERE name_code IN (${names} AND event IS NOT NULL)${
-      unnamedPages
-        ? `
-    UNION ALL SELECT a.actor, a.subject_key, a.seq, a.ms, a.name_code FROM ae a
-      JOIN event_facts f ON f.workspace_id = ${w} AND f.seq = a.seq
-    WHERE a.name_code IN (${names} AND type = 'page' AND event IS NULL)
-      AND coalesce(f.page_path, f.page_url) IS NOT NULL`
-        : ''
-    }),
+  return `WITH kept AS (
+    SELECT actor, subject_key, seq, ms, name_code, page FROM (${events})
+    WHERE name_code IN (${codes} AND event IS NOT NULL)
+      OR (page IS NOT NULL AND name_code IN (${codes} AND type = 'page'))),
   near AS MATERIALIZED (
     SELECT k.*, f.t0 FROM kept k JOIN (SELECT actor, min(ms) AS t0 FROM kept GROUP BY actor) f ON f.actor = k.actor
     WHERE k.ms < f.t0 + ${W}),
@@ -186,15 +169,12 @@ function firstSessionItemsSql(ws: string, q: PathQuery, unnamedPages: boolean): 
   long_cut AS (
     SELECT actor, ${firstBreak('l')} AS cut FROM (SELECT actor, list_sort(list(ms)) AS l FROM long GROUP BY actor)),
   opening AS (
-    SELECT n.actor, n.subject_key, n.seq, n.ms, n.name_code FROM near n JOIN cuts c ON c.actor = n.actor
+    SELECT n.actor, n.subject_key, n.seq, n.ms, n.name_code, n.page FROM near n JOIN cuts c ON c.actor = n.actor
     WHERE NOT c.open AND (c.cut IS NULL OR n.ms < c.cut)
-    UNION ALL SELECT l.* FROM long l JOIN long_cut c ON c.actor = l.actor WHERE c.cut IS NULL OR l.ms < c.cut),
-  named AS (
-    SELECT o.actor, o.subject_key, o.seq, o.ms, n.type, n.event FROM opening o
-    JOIN journey_names n ON n.workspace_id = ${w} AND n.code = o.name_code)
-  SELECT actor, subject_key, seq, ms, event AS item FROM named WHERE type <> 'page'
-  UNION ALL SELECT a.actor, a.subject_key, a.seq, a.ms, ${PAGE_ITEM} AS item
-    FROM named a JOIN event_facts f ON f.workspace_id = ${w} AND f.seq = a.seq WHERE a.type = 'page'`;
+    UNION ALL SELECT l.* FROM long l JOIN long_cut c ON c.actor = l.actor WHERE c.cut IS NULL OR l.ms < c.cut)
+  SELECT o.actor, o.subject_key, o.seq, o.ms,
+    CASE WHEN n.type = 'page' THEN coalesce(o.page, n.event) ELSE n.event END AS item
+  FROM opening o JOIN journey_names n ON n.workspace_id = ${w} AND n.code = o.name_code`;
 }
 
 /** Subjects matching `excludePersons` (by their current traits), as a SQL relation of keys. */
@@ -216,22 +196,11 @@ function excludedSql(ws: string, q: PathQuery): string | null {
     WHERE ${conditionSql(q.excludePersons, resolver)}`;
 }
 
-/**
- * Which plan: the general one, or the fast one where it applies. The fast plan needs to know
- * whether the workspace has page views without a name (unnamedPagesSql): only theirs need
- * event_facts to tell whether they have an item, and a join that may find nothing still costs a
- * scan of event_facts (true is always right, false only when there are none).
- */
-export type PathPlan = 'general' | { unnamedPages: boolean };
-const SAFE_PLAN: PathPlan = { unnamedPages: true };
-
-/** Whether a workspace has page views without a name (one row, one boolean). */
-export function unnamedPagesSql(ws: string): string {
-  return `SELECT count(*) > 0 FROM journey_names WHERE workspace_id = ${sqlString(ws)} AND type = 'page' AND event IS NULL`;
-}
+/** Which plan: the fast one where it applies (firstSessionOnly), or always the general one. */
+export type PathPlan = 'auto' | 'general';
 
 /** The CTEs that end in `mapped` (see above). */
-export function pathRowsSql(ws: string, q: PathQuery, plan: PathPlan = SAFE_PLAN): string {
+export function pathRowsSql(ws: string, q: PathQuery, plan: PathPlan = 'auto'): string {
   const N = q.stepLimit;
   const half = Math.floor(N / 2);
   const grouped = q.pathGroupings.length
@@ -262,7 +231,7 @@ export function pathRowsSql(ws: string, q: PathQuery, plan: PathPlan = SAFE_PLAN
   // A path "ends" at its last item only when nothing was cut after it (no end point, within the limit).
   const ended = end === null ? `len <= ${N}` : 'FALSE';
   const firstOnly = !fast && q.count === 'persons';
-  const items = plan !== 'general' && fast ? firstSessionItemsSql(ws, q, plan.unnamedPages) : itemsSql(ws, q);
+  const items = fast ? firstSessionItemsSql(ws, q) : itemsSql(ws, q);
   return `items AS (${items}),
   grouped AS (
     SELECT actor, subject_key, seq, ms, ${grouped} AS item FROM items
@@ -320,7 +289,7 @@ export function pathRowsSql(ws: string, q: PathQuery, plan: PathPlan = SAFE_PLAN
 }
 
 /** Nodes (kind 'n': position, item, count, drop-offs) and edges (kind 'e') of a journey map. */
-export function pathMapSql(ws: string, q: PathQuery, plan: PathPlan = SAFE_PLAN): string {
+export function pathMapSql(ws: string, q: PathQuery, plan: PathPlan = 'auto'): string {
   return `WITH ${pathRowsSql(ws, q, plan)}
   SELECT 'n' AS kind, position, NULL AS prev_item, item, count(*) AS value,
     count(*) FILTER (WHERE ended) AS dropped, NULL::DOUBLE AS avg_ms
@@ -342,7 +311,7 @@ export function pathPeopleSql(
   s: PathSelection,
   limit: number,
   after?: number,
-  plan: PathPlan = SAFE_PLAN,
+  plan: PathPlan = 'auto',
 ): string {
   const where =
     'node' in s
