@@ -6,6 +6,13 @@ import {
   type PathsResult,
   parsePathQuery,
 } from '../core/analytics/paths.js';
+import {
+  FIRST_SESSION_WINDOW_MS,
+  firstSessionOnly,
+  pathMapSql,
+  pathPeopleSql,
+} from '../core/analytics/paths-sql.js';
+import { stepPageSql } from '../core/journey/journey-sql.js';
 import { type Database, openDatabase } from './duckdb-database.js';
 import { DuckDBPathsStore } from './duckdb-paths-store.js';
 
@@ -34,24 +41,37 @@ interface Ev {
 const ts = (ms: number) => `make_timestamp(${ms * 1000})`;
 const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
+/** A page view: a path; `?` is one without a path (no item); `/z` is one with a name (Zed). */
+const isPage = (item: string) => item.startsWith('/') || item === '?';
+const pageName = (item: string) => (item === '/z' ? lit('Zed') : 'NULL');
+
 /** A fresh workspace holding these events, in this arrival order (seq = position in the list). */
 async function load(events: readonly Ev[]): Promise<string> {
   const ws = `w${++workspace}`;
   if (events.length === 0) return ws;
   const facts = events.map((e, seq) => {
-    const page = e.item.startsWith('/');
-    return `(${lit(ws)}, ${seq + 1}, ${lit(page ? 'page' : 'track')}, ${page ? 'NULL' : lit(e.item)}, ${ts(e.ms)},
-      ${page ? lit(e.item) : 'NULL'}, ${page}, TRUE, FALSE, FALSE)`;
+    const page = isPage(e.item);
+    return `(${lit(ws)}, ${seq + 1}, ${lit(page ? 'page' : 'track')}, ${page ? pageName(e.item) : lit(e.item)}, ${ts(e.ms)},
+      ${page && e.item !== '?' ? lit(e.item) : 'NULL'}, ${page}, TRUE, FALSE, FALSE)`;
   });
   await db.writer.run(`INSERT INTO event_facts (workspace_id, seq, type, event, timestamp, page_path, has_page,
       interactive, is_bot, extracted_in_js) VALUES ${facts.join(', ')}`);
   const steps = events.map((e, seq) => {
-    const page = e.item.startsWith('/');
-    return `(${lit(ws)}, ${e.person}, ${seq + 1}, ${ts(e.ms)}, ${page ? 'NULL' : lit(e.item)}, ${lit(page ? 'page' : 'track')})`;
+    const page = isPage(e.item);
+    return `(${lit(ws)}, ${e.person}, ${seq + 1}, ${ts(e.ms)}, ${page ? pageName(e.item) : lit(e.item)}, ${lit(page ? 'page' : 'track')})`;
   });
   await db.writer.run(
     `INSERT INTO journey_steps (workspace_id, person_key, seq, event_at, event, type) VALUES ${steps.join(', ')}`,
   );
+  // The (type, event) pairs' codes, as the journey build writes them (migration 012) …
+  await db.writer.run(`INSERT INTO journey_names SELECT ${lit(ws)}, row_number() OVER (ORDER BY type, event), type, event
+    FROM (SELECT DISTINCT type, event FROM journey_steps WHERE workspace_id = ${lit(ws)})`);
+  await db.writer.run(`UPDATE journey_steps s SET name_code = n.code FROM journey_names n
+    WHERE n.workspace_id = s.workspace_id AND s.workspace_id = ${lit(ws)} AND n.type = s.type
+      AND n.event IS NOT DISTINCT FROM s.event`);
+  // … and each page view's page (migration 014).
+  await db.writer.run(`UPDATE journey_steps s SET page = ${stepPageSql('f')} FROM event_facts f
+    WHERE f.workspace_id = s.workspace_id AND f.seq = s.seq AND s.workspace_id = ${lit(ws)}`);
   return ws;
 }
 
@@ -269,4 +289,77 @@ describe('journey maps (SQL)', () => {
       { numRuns: 30 },
     );
   });
+  // The fast plan (each person's first session found from integers first) against the general
+  // one: first sessions longer than its window, ties in time, pages without a path, and queries
+  // on either side of the plan's conditions.
+  const busy = fc
+    .array(
+      fc.record({
+        person: fc.integer({ min: 1, max: 4 }),
+        item: fc.constantFrom('a', 'b', 'c', '/x', '/y/', '?', '/z', '/z'),
+        gapMin: fc.constantFrom(0, 1, 5, 25, 29, 30, 45, 200),
+      }),
+      { minLength: 1, maxLength: 60 },
+    )
+    // some workspaces with named pages only
+    .chain((raw) =>
+      fc
+        .boolean()
+        .map((named) => (named ? raw.map((r) => (isPage(r.item) ? { ...r, item: '/z' } : r)) : raw)),
+    )
+    .map((raw) => {
+      const clock = new Map<number, number>();
+      return raw.map((r) => {
+        const ms = (clock.get(r.person) ?? T) + r.gapMin * MIN;
+        clock.set(r.person, ms);
+        return { person: r.person, item: r.item, ms };
+      });
+    });
+  const anyQuery = fc.record({
+    count: fc.constantFrom('persons', 'persons', 'persons', 'paths', 'sessions'),
+    stepLimit: fc.integer({ min: 2, max: 6 }),
+    startPoint: fc.constantFrom(undefined, undefined, undefined, 'a', '/x'),
+    endPoint: fc.constantFrom(undefined, undefined, undefined, 'b', '/y'),
+    item: fc.constantFrom('event', 'event', 'page'),
+    pathGroupings: fc.constantFrom([], [], ['/*'], ['a', 'b*']),
+    excludeItems: fc.constantFrom([], [], [], ['c'], ['/x']),
+    edgeLimit: fc.constantFrom(50, 2),
+    from: fc.constantFrom(undefined, undefined, new Date(T + 60 * MIN).toISOString()),
+    // half of them within the fast plan's conditions
+    fastish: fc.boolean(),
+  });
+  const sorted = async (sql: string) =>
+    (await db.reader.runAndReadAll(sql))
+      .getRowsJS()
+      .map((r) => JSON.stringify(r.map((v) => (typeof v === 'bigint' ? Number(v) : v))))
+      .sort();
+
+  it('gives the same maps and people by the fast plan as by the general one', async () => {
+    // (20 events 25 minutes apart outlast the plan's window: its fallback is tested too.)
+    expect(FIRST_SESSION_WINDOW_MS).toBeLessThan(20 * 25 * MIN);
+    let fast = 0;
+    await fc.assert(
+      fc.asyncProperty(busy, anyQuery, async (events, { fastish, ...raw }) => {
+        const fastRaw = {
+          ...raw,
+          count: 'persons',
+          startPoint: undefined,
+          endPoint: undefined,
+          excludeItems: [],
+        };
+        const q = query(
+          Object.fromEntries(Object.entries(fastish ? fastRaw : raw).filter(([, v]) => v !== undefined)),
+        );
+        if (firstSessionOnly(q)) fast++;
+        const ws = await load(events);
+        expect(await sorted(pathMapSql(ws, q))).toEqual(await sorted(pathMapSql(ws, q, 'general')));
+        const node = { position: 2, item: events[0]!.item.replace(/(.)\/$/, '$1') };
+        expect(await sorted(pathPeopleSql(ws, q, { node }, 100))).toEqual(
+          await sorted(pathPeopleSql(ws, q, { node }, 100, undefined, 'general')),
+        );
+      }),
+      { numRuns: 100 },
+    );
+    expect(fast).toBeGreaterThan(30);
+  }, 120_000);
 });

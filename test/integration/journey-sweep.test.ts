@@ -22,8 +22,8 @@ beforeAll(async () => {
     `INSERT INTO person_map VALUES (1, 'w', 1), (2, 'w', 1), (7, 'other', 2)`,
     `INSERT INTO journey_persons VALUES ('w', 1, NULL, 0, ${ts(T0)}), ('w', 2, NULL, 0, ${ts(T0)}),
        ('other', 2, NULL, 0, ${ts(T0)})`,
-    `INSERT INTO journey_steps VALUES ('w', 1, 10, ${ts(T0)}, NULL, NULL, NULL, 'E', 'track', NULL),
-       ('w', 2, 11, ${ts(T0)}, NULL, NULL, NULL, 'E', 'track', NULL), ('other', 2, 12, ${ts(T0)}, NULL, NULL, NULL, 'E', 'track', NULL)`,
+    `INSERT INTO journey_steps VALUES ('w', 1, 10, ${ts(T0)}, NULL, NULL, NULL, 'E', 'track', NULL, NULL),
+       ('w', 2, 11, ${ts(T0)}, NULL, NULL, NULL, 'E', 'track', NULL, NULL), ('other', 2, 12, ${ts(T0)}, NULL, NULL, NULL, 'E', 'track', NULL, NULL)`,
     `INSERT INTO stage_history VALUES
        ('w', 'person', '1', 0, 'customer', 'Customer', ${ts(T0)}, NULL, 'event', 'm10', 'Deal Closed Won', NULL),
        ('w', 'person', '2', 0, 'lead', 'Lead', ${ts(T0)}, NULL, 'event', 'm11', 'Signed Up', NULL),

@@ -241,8 +241,9 @@ async function writeJourneyTables(journeys: { person: Person; journey: Journey }
       }
       if (s.channel === null) steps.appendNull();
       else steps.appendVarchar(s.channel);
-      // The event's name, type (migration 011) and their code (012): analytics reads them, the
-      // stage fold does not.
+      // The event's name, type (migration 011), their code (012) and page (014): analytics reads
+      // them, the stage fold does not.
+      steps.appendNull();
       steps.appendNull();
       steps.appendNull();
       steps.appendNull();

@@ -1,3 +1,4 @@
+import { stepPageSql } from '../journey/journey-sql.js';
 import { ACCOUNTS, type JourneySubject, PERSONS } from '../journey/journey-subjects.js';
 import { sqlString } from '../journey/rules-sql.js';
 
@@ -30,8 +31,9 @@ export const subjectOf = (a: AggregateBy): JourneySubject => (a === 'account' ? 
  * Columns: `actor` (BIGINT: the person or account key; for sessions the person key × 2^24 +
  * session), `subject_key` (the person or account key), `seq`, `ms` (event time, epoch ms),
  * `channel` (the channel in effect; NULL with `includeBots`), `event` and `type` (the event's name
- * and type, as event_facts has them) and `name_code` (their pair's code, name-codes.ts; NULL with
- * `includeBots`).
+ * and type, as event_facts has them), `name_code` (their pair's code, name-codes.ts; NULL with
+ * `includeBots`) and `page` (a page view's path or URL as journey maps name it, journey-sql.ts
+ * stepPageSql; NULL for other events).
  * A session of `actor` a is `a & 16777215`, its person `a >> 24`.
  */
 export function actorEventsSql(workspaceId: string, o: ActorEventsOptions): string {
@@ -49,7 +51,7 @@ export function actorEventsSql(workspaceId: string, o: ActorEventsOptions): stri
     if (o.aggregateBy === 'session')
       throw new Error('sessions are derived without bot traffic: includeBots needs person or account');
     return `SELECT r.person::BIGINT AS actor, r.person AS subject_key, r.seq, epoch_ms(f.timestamp) AS ms,
-        NULL::VARCHAR AS channel, f.event, f.type, NULL::INTEGER AS name_code
+        NULL::VARCHAR AS channel, f.event, f.type, NULL::INTEGER AS name_code, ${stepPageSql('f')} AS page
       FROM (${subject.relation(workspaceId)}) r
       JOIN event_facts f ON f.workspace_id = ${ws} AND f.seq = r.seq
       WHERE TRUE${range('f.timestamp')}`;
@@ -57,7 +59,7 @@ export function actorEventsSql(workspaceId: string, o: ActorEventsOptions): stri
   const { key, tables } = subject;
   const actor = o.aggregateBy === 'session' ? `(s.${key}::BIGINT << 24) + s.session` : `s.${key}::BIGINT`;
   return `SELECT ${actor} AS actor, s.${key} AS subject_key, s.seq, epoch_ms(s.event_at) AS ms, s.channel,
-      s.event, s.type, s.name_code
+      s.event, s.type, s.name_code, s.page
     FROM ${tables.steps} s
     WHERE s.workspace_id = ${ws}${o.aggregateBy === 'session' ? ' AND s.session IS NOT NULL' : ''}${range('s.event_at')}
       AND s.${key} NOT IN (SELECT ${key} FROM ${tables.subjects} WHERE workspace_id = ${ws} AND bot IS NOT NULL)`;

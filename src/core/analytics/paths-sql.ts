@@ -34,6 +34,16 @@ import {
  *
  * `mapped` has: subject_key, actor, session, position, item, prev_item, ms, prev_ms, ended (the
  * path ends here: it went no further).
+ *
+ * Plans. Listing every actor's items (10M at 10M events, each page joined to event_facts for its
+ * path) is most of the cost, yet the default map (persons, no anchors, no excluded items) counts
+ * only each person's first session. The fast plan (firstSessionOnly) finds those sessions' rows
+ * first, on integers (name codes and times, no sort of all events), and reads names for them
+ * alone; its actors then have one session each (no split, no first-path ranking). Any
+ * other query takes the general plan: every item, then the steps above. Both give the same maps
+ * (a differential property test, duckdb-paths-store.test.ts).
+ * List lambdas pair neighbours with list_zip rather than capture the list (DuckDB copies a
+ * captured list for every element: quadratic per actor).
  */
 
 /** PostHog's grouping: the pattern regex-escaped, `*` → `.*`, unanchored. */
@@ -57,17 +67,12 @@ function itemsSql(ws: string, q: PathQuery): string {
   const w = sqlString(ws);
   switch (q.item) {
     case 'event':
-    case 'page': {
-      // PostHog's `(.)/$ → \1`: one trailing slash goes, "/" itself stays. Only page views need
-      // event_facts (their path); the journey steps carry every event's name and type.
-      const page = `coalesce(regexp_replace(f.page_path, '(.)/$', '\\1'), f.page_url, a.event)`;
-      const pages = `SELECT a.actor, a.subject_key, a.seq, a.ms, ${page} AS item
-        FROM ae a JOIN event_facts f ON f.workspace_id = ${w} AND f.seq = a.seq WHERE a.type = 'page'`;
-      return q.item === 'page'
-        ? `WITH ae AS (${events}) ${pages}`
-        : `WITH ae AS (${events}) SELECT actor, subject_key, seq, ms, event AS item FROM ae
-            WHERE type IN ('screen', 'track') UNION ALL ${pages}`;
-    }
+    case 'page':
+      // A page view's item: its page (path or URL, stored on the step, journey-sql.ts stepPageSql),
+      // else its name; the journey steps carry every event's name, type and page.
+      return `SELECT actor, subject_key, seq, ms,
+          CASE WHEN type = 'page' THEN coalesce(page, event) ELSE event END AS item
+        FROM (${events}) WHERE type IN ${q.item === 'page' ? `('page')` : `('screen', 'track', 'page')`}`;
     case 'channel':
       return `SELECT a.actor, a.subject_key, a.seq, a.ms, t.channel AS item
         FROM (${events}) a JOIN ${subject.tables.touchpoints} t
@@ -92,6 +97,86 @@ function itemsSql(ws: string, q: PathQuery): string {
   }
 }
 
+/**
+ * The fast plan looks for each actor's first session within this long after its first item (a
+ * session still going at the end of it is followed through the actor's whole history).
+ */
+export const FIRST_SESSION_WINDOW_MS = 6 * SESSION_GAP_MS;
+
+/**
+ * The fast plan applies: only each person's first path counts, and (no anchors, no excluded
+ * items) that is the person's first session of event/page items, whose rows can be found from
+ * integers before any item is read (firstSessionItemsSql). With bots included the events have no
+ * name codes: the general plan then.
+ */
+export function firstSessionOnly(q: PathQuery): boolean {
+  return (
+    q.count === 'persons' &&
+    q.startPoint === undefined &&
+    q.endPoint === undefined &&
+    q.excludeItems.length === 0 &&
+    !q.includeBots &&
+    (q.item === 'event' || q.item === 'page')
+  );
+}
+
+/**
+ * Given `l`, an actor's item times sorted, the time of the first item after a gap of 30 minutes
+ * or more (where the first session ends; NULL: no such gap). list_zip pairs each time with the
+ * one before it, so no lambda captures the list (DuckDB copies a captured list per element).
+ */
+const firstBreak = (l: string) =>
+  `${l}[list_position(list_transform(list_zip(${l}[2:], list_slice(${l}, 1, len(${l}) - 1)),
+    lambda p: p[1] - p[2] >= ${SESSION_GAP_MS}), true) + 1]`;
+
+/**
+ * Items of each actor's first session only (the fast plan): the rows `itemsSql` gives, less all
+ * but the first session's. Which rows those are depends only on their times, once it is known
+ * which rows have an item at all, and the steps tell that by their name code (a page without a
+ * name has one when it has a page). So, on integers (and the page's presence) only:
+ *   kept     rows with an item
+ *   near     those within FIRST_SESSION_WINDOW_MS of the actor's first (a hash aggregate and a
+ *            hash join, no sort)
+ *   cuts     per actor, the first gap among them: the first session ends there. None, and the
+ *            last one is less than a gap before the window's end: the session may go on ("open"),
+ *            and the actor's whole history decides (rare)
+ *   opening  the rows before the cut
+ * and only then the names, from the codes.
+ */
+function firstSessionItemsSql(ws: string, q: PathQuery): string {
+  const events = actorEventsSql(ws, {
+    aggregateBy: q.aggregateBy,
+    includeBots: false,
+    ...(q.from !== undefined ? { fromMs: q.from } : {}),
+    ...(q.to !== undefined ? { toMs: q.to } : {}),
+  });
+  const w = sqlString(ws);
+  const types = q.item === 'page' ? `('page')` : `('screen', 'track', 'page')`;
+  const codes = `SELECT code FROM journey_names WHERE workspace_id = ${w} AND type IN ${types}`;
+  const W = FIRST_SESSION_WINDOW_MS;
+  return `WITH kept AS (
+    SELECT actor, subject_key, seq, ms, name_code, page FROM (${events})
+    WHERE name_code IN (${codes} AND event IS NOT NULL)
+      OR (page IS NOT NULL AND name_code IN (${codes} AND type = 'page'))),
+  near AS MATERIALIZED (
+    SELECT k.*, f.t0 FROM kept k JOIN (SELECT actor, min(ms) AS t0 FROM kept GROUP BY actor) f ON f.actor = k.actor
+    WHERE k.ms < f.t0 + ${W}),
+  cuts AS MATERIALIZED (
+    SELECT actor, cut, cut IS NULL AND last + ${SESSION_GAP_MS} > t0 + ${W} AS open
+    FROM (SELECT actor, ${firstBreak('l')} AS cut, last, t0
+      FROM (SELECT actor, list_sort(list(ms)) AS l, max(ms) AS last, any_value(t0) AS t0 FROM near GROUP BY actor))),
+  long AS (SELECT k.* FROM kept k SEMI JOIN cuts c ON c.actor = k.actor AND c.open),
+  long_cut AS (
+    SELECT actor, ${firstBreak('l')} AS cut FROM (SELECT actor, list_sort(list(ms)) AS l FROM long GROUP BY actor)),
+  opening AS (
+    SELECT n.actor, n.subject_key, n.seq, n.ms, n.name_code, n.page FROM near n JOIN cuts c ON c.actor = n.actor
+    WHERE NOT c.open AND (c.cut IS NULL OR n.ms < c.cut)
+    UNION ALL SELECT l.* FROM long l JOIN long_cut c ON c.actor = l.actor WHERE c.cut IS NULL OR l.ms < c.cut)
+  SELECT o.actor, o.subject_key, o.seq, o.ms,
+    CASE WHEN n.type = 'page' THEN coalesce(o.page, n.event) ELSE n.event END AS item
+  FROM opening o JOIN journey_names n ON n.workspace_id = ${w} AND n.code = o.name_code`;
+}
+
 /** Subjects matching `excludePersons` (by their current traits), as a SQL relation of keys. */
 function excludedSql(ws: string, q: PathQuery): string | null {
   if (!q.excludePersons) return null;
@@ -111,8 +196,11 @@ function excludedSql(ws: string, q: PathQuery): string | null {
     WHERE ${conditionSql(q.excludePersons, resolver)}`;
 }
 
+/** Which plan: the fast one where it applies (firstSessionOnly), or always the general one. */
+export type PathPlan = 'auto' | 'general';
+
 /** The CTEs that end in `mapped` (see above). */
-export function pathRowsSql(ws: string, q: PathQuery): string {
+export function pathRowsSql(ws: string, q: PathQuery, plan: PathPlan = 'auto'): string {
   const N = q.stepLimit;
   const half = Math.floor(N / 2);
   const grouped = q.pathGroupings.length
@@ -121,7 +209,9 @@ export function pathRowsSql(ws: string, q: PathQuery): string {
         .join(' ')} ELSE item END`
     : 'item';
   const excluded = excludedSql(ws, q);
-  const splits = q.item === 'event' || q.item === 'page';
+  // The fast plan's items are one session per actor (and so one path per person) already.
+  const fast = plan !== 'general' && firstSessionOnly(q);
+  const splits = !fast && (q.item === 'event' || q.item === 'page');
   const start = q.startPoint !== undefined ? sqlString(q.startPoint) : null;
   const end = q.endPoint !== undefined ? sqlString(q.endPoint) : null;
   // Each actor's items as one list sorted by (time, seq), then list functions per path (as
@@ -140,8 +230,9 @@ export function pathRowsSql(ws: string, q: PathQuery): string {
       evs[en - ${half - 1} : en]) END`;
   // A path "ends" at its last item only when nothing was cut after it (no end point, within the limit).
   const ended = end === null ? `len <= ${N}` : 'FALSE';
-  const firstOnly = q.count === 'persons';
-  return `items AS (${itemsSql(ws, q)}),
+  const firstOnly = !fast && q.count === 'persons';
+  const items = fast ? firstSessionItemsSql(ws, q) : itemsSql(ws, q);
+  return `items AS (${items}),
   grouped AS (
     SELECT actor, subject_key, seq, ms, ${grouped} AS item FROM items
     WHERE item IS NOT NULL${excluded ? ` AND subject_key NOT IN (${excluded})` : ''}),
@@ -149,23 +240,24 @@ export function pathRowsSql(ws: string, q: PathQuery): string {
     SELECT actor, subject_key, list_sort(list({'m': ms, 's': seq, 'i': item})) AS evs FROM grouped
     ${q.excludeItems.length ? `WHERE item NOT IN (${inList(q.excludeItems)})` : ''}
     GROUP BY actor, subject_key),
-  split AS (
-    SELECT actor, subject_key,
+  split AS (${
+    splits
+      ? `SELECT actor, subject_key,
       unnest(list_transform(starts, lambda s, j: evs[s : coalesce(starts[j + 1] - 1, len(evs))])) AS evs,
       unnest(range(0, len(starts))) AS session
-    FROM (SELECT *, ${
-      splits
-        ? `list_filter(range(1, len(evs) + 1), lambda k: k = 1 OR evs[k].m - evs[k - 1].m >= ${SESSION_GAP_MS})`
-        : '[1]'
-    } AS starts FROM per_actor)),
+    FROM (SELECT *, list_filter(range(1, len(evs) + 1),
+      lambda k: k = 1 OR evs[k].m - evs[k - 1].m >= ${SESSION_GAP_MS}) AS starts FROM per_actor)`
+      : 'SELECT actor, subject_key, evs, 0 AS session FROM per_actor'
+  }),
   collapsed AS (
-    SELECT actor, subject_key, session, list_filter(evs, lambda e, k: k = len(evs) OR e.i <> evs[k + 1].i) AS evs
+    SELECT actor, subject_key, session, list_transform(list_filter(list_zip(evs, evs[2:]),
+      lambda p: p[2] IS NULL OR p[1].i <> p[2].i), lambda p: p[1]) AS evs
     FROM split),
   started AS (SELECT *, ${startAt} AS st FROM collapsed),
-  bounded AS (SELECT *, ${endAt} AS en FROM started WHERE st IS NOT NULL),
+  bounded AS (SELECT *, ${endAt} AS en FROM started${start === null ? '' : ' WHERE st IS NOT NULL'}),
   cut AS (
     SELECT actor, subject_key, session, ${path} AS path, ${ended} AS ended
-    FROM (SELECT *, en - st + 1 AS len FROM bounded WHERE en IS NOT NULL)),
+    FROM (SELECT *, en - st + 1 AS len FROM bounded${end === null ? '' : ' WHERE en IS NOT NULL'})),
   counted AS MATERIALIZED (
     SELECT * FROM cut ${
       firstOnly
@@ -197,8 +289,8 @@ export function pathRowsSql(ws: string, q: PathQuery): string {
 }
 
 /** Nodes (kind 'n': position, item, count, drop-offs) and edges (kind 'e') of a journey map. */
-export function pathMapSql(ws: string, q: PathQuery): string {
-  return `WITH ${pathRowsSql(ws, q)}
+export function pathMapSql(ws: string, q: PathQuery, plan: PathPlan = 'auto'): string {
+  return `WITH ${pathRowsSql(ws, q, plan)}
   SELECT 'n' AS kind, position, NULL AS prev_item, item, count(*) AS value,
     count(*) FILTER (WHERE ended) AS dropped, NULL::DOUBLE AS avg_ms
   FROM mapped GROUP BY position, item
@@ -219,6 +311,7 @@ export function pathPeopleSql(
   s: PathSelection,
   limit: number,
   after?: number,
+  plan: PathPlan = 'auto',
 ): string {
   const where =
     'node' in s
@@ -230,7 +323,7 @@ export function pathPeopleSql(
     q.aggregateBy === 'account'
       ? `(SELECT ak.group_id FROM account_keys ak WHERE ak.workspace_id = ${sqlString(ws)} AND ak.account_key = k)`
       : 'NULL';
-  return `WITH ${pathRowsSql(ws, q)},
+  return `WITH ${pathRowsSql(ws, q, plan)},
   chosen AS (SELECT k, count(*) OVER () AS total FROM (SELECT DISTINCT subject_key AS k FROM mapped WHERE ${where}))
   SELECT k, ${group} AS group_id, total FROM chosen
   ${after !== undefined ? `WHERE k > ${Math.trunc(after)}` : ''} ORDER BY k LIMIT ${Math.trunc(limit) + 1}`;

@@ -49,6 +49,14 @@ import { effectiveChannelRules } from './rulesets.js';
  * never applies.
  */
 
+/**
+ * A page view's page as journey maps name it (PostHog's `(.)/$ → \1`: one trailing slash goes,
+ * "/" itself stays), else its URL; NULL for other events. Over event_facts alias `f`; journey
+ * steps store it (`page`, migration 014, which repeats this expression).
+ */
+export const stepPageSql = (f: string): string =>
+  `CASE WHEN ${f}.type = 'page' THEN coalesce(regexp_replace(${f}.page_path, '(.)/$', '\\1'), ${f}.page_url) END`;
+
 /** The temporary tables the computation goes through (per connection). */
 export const JOURNEY_TEMP_TABLES = [
   'jt_pe',
@@ -323,9 +331,9 @@ export function journeySql(settings: JourneySettings, options: JourneySqlOptions
       WHERE NOT EXISTS (SELECT 1 FROM journey_names j WHERE j.workspace_id = ${ws}
         AND j.type IS NOT DISTINCT FROM n.type AND j.event IS NOT DISTINCT FROM n.event)`,
     `INSERT INTO ${steps} (workspace_id, ${subject.key}, seq, event_at, session, touchpoint, channel, event, type,
-        name_code)
+        name_code, page)
       SELECT ${ws}, st.person, st.seq, make_timestamp(st.t * 1000), st.session, st.touchpoint,
-        ${channelName('st.channel_code')}, f.event, f.type, n.code
+        ${channelName('st.channel_code')}, f.event, f.type, n.code, ${stepPageSql('f')}
       FROM jt_steps st JOIN event_facts f ON f.workspace_id = ${ws} AND f.seq = st.seq
         JOIN journey_names n ON n.workspace_id = ${ws} AND n.type IS NOT DISTINCT FROM f.type
           AND n.event IS NOT DISTINCT FROM f.event
