@@ -64,8 +64,11 @@ export function outcomeOf(actor: number, rows: readonly CandidateRow[], q: Funne
       ...(b.attribution === 'step' ? { attributionStep: b.step } : {}),
       ...(b.attribution === 'all_events' ? { allEvents: true } : {}),
     };
+    // A first- or last-touch value only labels the actor's one fold (the value matters to the
+    // fold only for all_events and step attribution): the whole fold's result, relabelled.
+    const touch = b.attribution === 'first_touch' || b.attribution === 'last_touch';
     for (const value of valuesOf(events, b, q.order)) {
-      const r = foldFunnel(events, withArgs, value);
+      const r = touch ? { ...whole, breakdown: value } : foldFunnel(events, withArgs, value);
       if (r.reached >= 0) byValue.push({ ...r, lastEntryMs });
     }
   }
@@ -100,19 +103,25 @@ export function stepResults(
   /** Still within the window: from `openAt` on, an attempt that started then can still go on. */
   open: { onlyStep0: number; openAfter: number } = { onlyStep0: 0, openAfter: Number.POSITIVE_INFINITY },
 ): FunnelStepResult[] {
-  const counts = names.map(
-    (_, k) => outcomes.filter((o) => o.reached >= k).length + (k === 0 ? onlyStep0 : 0),
-  );
+  // One pass over the outcomes: how many reached each step, how many stopped at each step still
+  // within their window, and the times between consecutive steps.
+  const n = names.length;
+  const counts = new Array<number>(n).fill(0);
+  const stillOpen = new Array<number>(n).fill(0);
+  const durations: number[][] = names.map(() => []);
+  for (const o of outcomes) {
+    const reached = Math.min(o.reached, n - 1);
+    for (let k = 0; k <= reached; k++) counts[k] = (counts[k] as number) + 1;
+    if (o.reached >= 0 && o.reached < n && o.lastEntryMs > open.openAfter)
+      stillOpen[o.reached] = (stillOpen[o.reached] as number) + 1;
+    for (let k = 1; k <= reached; k++)
+      (durations[k] as number[]).push(((o.times[k] as number) - (o.times[k - 1] as number)) / 1000);
+  }
+  counts[0] = (counts[0] as number) + onlyStep0;
   return names.map((name, k) => {
     const count = counts[k] as number;
     const previous = k === 0 ? count : (counts[k - 1] as number);
-    const durations =
-      k === 0
-        ? []
-        : outcomes
-            .filter((o) => o.reached >= k)
-            .map((o) => ((o.times[k] as number) - (o.times[k - 1] as number)) / 1000)
-            .sort((a, b) => a - b);
+    const sorted = (durations[k] as number[]).sort((a, b) => a - b);
     return {
       index: k,
       name,
@@ -120,16 +129,10 @@ export function stepResults(
       conversionRate: ratio(count, counts[0] as number),
       stepConversionRate: ratio(count, previous),
       dropOff: k === 0 ? 0 : previous - count,
-      stillInWindow:
-        k === 0
-          ? 0
-          : outcomes.filter((o) => o.reached === k - 1 && o.lastEntryMs > open.openAfter).length +
-            (k === 1 ? open.onlyStep0 : 0),
-      averageTimeToConvertS: durations.length
-        ? durations.reduce((a, b) => a + b, 0) / durations.length
-        : null,
-      medianTimeToConvertS: quantile(durations, 0.5),
-      p75TimeToConvertS: quantile(durations, 0.75),
+      stillInWindow: k === 0 ? 0 : (stillOpen[k - 1] as number) + (k === 1 ? open.onlyStep0 : 0),
+      averageTimeToConvertS: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : null,
+      medianTimeToConvertS: quantile(sorted, 0.5),
+      p75TimeToConvertS: quantile(sorted, 0.75),
     };
   });
 }
