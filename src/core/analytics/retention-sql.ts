@@ -76,10 +76,14 @@ export function retentionSql(
     su: q.activation ? match(q.activation.signupEvent) : 'FALSE',
     ac: q.activation ? match(q.activation.activationEvent) : 'FALSE',
   };
-  const ivs = bounds
-    .slice(0, -1)
-    .map((b, i) => `(${i}, ${b}::DOUBLE, ${bounds[i + 1]}::DOUBLE)`)
-    .join(', ');
+  // The interval a time falls in, as one CASE over the bounds (callers keep it within [lo, hi)):
+  // a range join with a table of intervals cost a merge join per use, most of the query's time.
+  const intervalOf = (ms: string) =>
+    `CASE ${bounds
+      .slice(1, -1)
+      .map((b, i) => `WHEN ${ms} < ${b}::DOUBLE THEN ${i}`)
+      .join(' ')} ELSE ${bounds.length - 2} END`;
+  const within = (ms: string) => `${ms} >= ${lo}::DOUBLE AND ${ms} < ${hi}::DOUBLE`;
   const prefix = `
     WITH a AS (${events}),
     m AS (
@@ -92,13 +96,12 @@ export function retentionSql(
         ${byName ? `WHERE ${byName.sql}` : ''}
       ) WHERE t OR r OR su OR ac
     ),
-    iv(i, lo, hi) AS (VALUES ${ivs}),
-    back AS (SELECT DISTINCT m.actor, iv.i FROM m JOIN iv ON m.ms >= iv.lo AND m.ms < iv.hi WHERE m.r)`;
+    back AS (SELECT DISTINCT m.actor, ${intervalOf('m.ms')} AS i FROM m WHERE m.r AND ${within('m.ms')})`;
   const cohort =
     q.retentionType === 'first_time'
-      ? `SELECT x.actor, iv.i FROM (SELECT actor, min(ms) AS first FROM m WHERE t GROUP BY actor) x
-         JOIN iv ON x.first >= iv.lo AND x.first < iv.hi`
-      : 'SELECT DISTINCT m.actor, iv.i FROM m JOIN iv ON m.ms >= iv.lo AND m.ms < iv.hi WHERE m.t';
+      ? `SELECT x.actor, ${intervalOf('x.first')} AS i FROM (SELECT actor, min(ms) AS first FROM m WHERE t GROUP BY actor) x
+         WHERE ${within('x.first')}`
+      : `SELECT DISTINCT m.actor, ${intervalOf('m.ms')} AS i FROM m WHERE m.t AND ${within('m.ms')}`;
   const cells = `${prefix},
     cohort AS (${cohort})
     SELECT i, 0 AS k, count(*)::DOUBLE FROM cohort GROUP BY i
