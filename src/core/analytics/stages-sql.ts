@@ -100,9 +100,12 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
       SELECT ${key} AS subject, epoch_ms(last_event_at)::DOUBLE AS last_at FROM ${tables.subjects}
       WHERE workspace_id = ${ws} AND bot IS NULL AND last_event_at IS NOT NULL
     ),
+    -- Only inactivity rows need the last event: the others go through without a join.
     h1 AS (
+      SELECT * FROM h0 WHERE trigger_kind IS DISTINCT FROM 'inactivity'
+      UNION ALL
       SELECT h0.* FROM h0 LEFT JOIN lastev l ON l.subject = h0.subject
-      WHERE NOT (h0.trigger_kind = 'inactivity' AND l.last_at IS NOT NULL AND h0.ts > l.last_at)
+      WHERE h0.trigger_kind = 'inactivity' AND NOT (l.last_at IS NOT NULL AND h0.ts > l.last_at)
     )${due},
     allspans AS (
       SELECT subject, position, stage, ts FROM h1
@@ -137,15 +140,28 @@ export function stagesSql(workspaceId: string, q: StagesQuery, model: StageModel
   // The cohort of a subject: the month (in the query's zone) it entered its first stage.
   const cohortOf = `strftime(timezone(${sqlString(q.timezone)}, make_timestamptz((ts * 1000)::BIGINT)), '%Y-%m')`;
   const sections: Record<StageSection, string> = {
-    transitions: `SELECT coalesce(prev_stage, '(none)') AS from_stage, stage, count(*)::DOUBLE AS n,
-        count(DISTINCT subject)::DOUBLE AS subjects
-      FROM spans WHERE ${inRange('ts')} GROUP BY ALL`,
-    stages: `SELECT stage, count(DISTINCT subject)::DOUBLE AS entered, count(*)::DOUBLE AS entries,
-        count(DISTINCT subject) FILTER (WHERE later_idx > idx AND idx < 1000)::DOUBLE AS advanced,
-        count(DISTINCT subject) FILTER (WHERE next_at IS NULL)::DOUBLE AS current,
-        count(*) FILTER (WHERE next_at IS NOT NULL)::DOUBLE AS exits,
-        ${stats('CASE WHEN next_at IS NOT NULL THEN next_at - ts END')}
-      FROM spans WHERE ${inRange('ts')} GROUP BY stage`,
+    transitions: `SELECT from_stage, stage, sum(n)::DOUBLE AS n, count(*)::DOUBLE AS subjects FROM (
+        SELECT coalesce(prev_stage, '(none)') AS from_stage, stage, subject, count(*) AS n
+        FROM spans WHERE ${inRange('ts')} GROUP BY ALL
+      ) GROUP BY from_stage, stage`,
+    // Subjects counted from one row per (stage, subject): three DISTINCT counts each built their own
+    // hash table of every span.
+    stages: `WITH per AS (
+        SELECT stage, subject, bool_or(later_idx > idx AND idx < 1000) AS advanced, bool_or(next_at IS NULL) AS current
+        FROM spans WHERE ${inRange('ts')} GROUP BY stage, subject
+      ),
+      subjects AS (
+        SELECT stage, count(*)::DOUBLE AS entered, count(*) FILTER (WHERE advanced)::DOUBLE AS advanced,
+          count(*) FILTER (WHERE current)::DOUBLE AS current
+        FROM per GROUP BY stage
+      ),
+      entries AS (
+        SELECT stage, count(*)::DOUBLE AS entries, count(*) FILTER (WHERE next_at IS NOT NULL)::DOUBLE AS exits,
+          ${stats('CASE WHEN next_at IS NOT NULL THEN next_at - ts END')}
+        FROM spans WHERE ${inRange('ts')} GROUP BY stage
+      )
+      SELECT s.stage, s.entered, e.entries, s.advanced, s.current, e.exits, e.p50, e.p75, e.mean, e.bins
+      FROM subjects s JOIN entries e ON e.stage = s.stage`,
     // Per subject, from its first entry of A in range to its first entry of B after it.
     pairs: `WITH firsts AS (
         SELECT subject, stage AS a, min(pos) AS a_pos, arg_min(ts, pos) AS a_at FROM spans WHERE ${inRange('ts')} GROUP BY ALL
