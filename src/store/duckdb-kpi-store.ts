@@ -49,20 +49,22 @@ interface Names {
  */
 const DAY_OF = (ms: string) => `make_timestamp(${ms} * 1000)::DATE`;
 const MONDAY = `DATE '1970-01-05'`;
-const BUCKETS: Record<KpiQuery['bucket'], { key: (ms: string) => string; start: (key: string) => string }> = {
-  day: {
-    key: (ms) => `(${DAY_OF(ms)} - DATE '1970-01-01')`,
-    start: (k) => `epoch_ms(DATE '1970-01-01' + (${k})::INTEGER)`,
-  },
-  week: {
-    key: (ms) => `floor((${DAY_OF(ms)} - ${MONDAY}) / 7)::BIGINT`,
-    start: (k) => `epoch_ms(${MONDAY} + ((${k}) * 7)::INTEGER)`,
-  },
-  month: {
-    key: (ms) => `(year(${DAY_OF(ms)}) * 12 + month(${DAY_OF(ms)}) - 1)`,
-    start: (k) => `epoch_ms(make_date(((${k}) // 12)::INTEGER, ((${k}) % 12 + 1)::INTEGER, 1))`,
-  },
-};
+/** Per bucket size: a UTC day's bucket number, and a bucket number's start in epoch ms. */
+const BUCKETS: Record<KpiQuery['bucket'], { key: (day: string) => string; start: (key: string) => string }> =
+  {
+    day: {
+      key: (day) => `(${day} - DATE '1970-01-01')`,
+      start: (k) => `epoch_ms(DATE '1970-01-01' + (${k})::INTEGER)`,
+    },
+    week: {
+      key: (day) => `floor((${day} - ${MONDAY}) / 7)::BIGINT`,
+      start: (k) => `epoch_ms(${MONDAY} + ((${k}) * 7)::INTEGER)`,
+    },
+    month: {
+      key: (day) => `(year(${day}) * 12 + month(${day}) - 1)`,
+      start: (k) => `epoch_ms(make_date(((${k}) // 12)::INTEGER, ((${k}) % 12 + 1)::INTEGER, 1))`,
+    },
+  };
 /** A total order of one person's events: time, then seq. */
 const orderKey = (ms: string, seq: string) => `(${ms}::HUGEINT * 1099511627776 + ${seq})`;
 
@@ -172,8 +174,9 @@ export class DuckDBKpiStore implements KpiStore {
   private async activity(ws: string, q: KpiQuery, n: Names, trend: boolean) {
     const prev = q.fromMs - (q.toMs - q.fromMs);
     const bucket = BUCKETS[q.bucket];
-    const first = bucket.key(String(q.fromMs));
-    const idx = trend ? `(${bucket.key('ms')} - ${first})::BIGINT` : '0';
+    const first = bucket.key(DAY_OF(String(q.fromMs)));
+    // The bucket from the step's own timestamp: cheaper per event than from `ms` made a date again.
+    const idx = trend ? `(${bucket.key('event_at::DATE')} - ${first})::BIGINT` : '0';
     const rows = await this.rows(
       `WITH g AS MATERIALIZED (
          SELECT actor * 4096 + CASE WHEN ms >= ${q.fromMs} THEN ${idx} ELSE 4095 END AS k, bool_or(${n.is('conversion')}) v

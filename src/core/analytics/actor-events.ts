@@ -59,7 +59,7 @@ export function actorEventsSql(workspaceId: string, o: ActorEventsOptions): stri
   const { key, tables } = subject;
   const actor = o.aggregateBy === 'session' ? `(s.${key}::BIGINT << 24) + s.session` : `s.${key}::BIGINT`;
   return `SELECT ${actor} AS actor, s.${key} AS subject_key, s.seq, epoch_ms(s.event_at) AS ms, s.channel,
-      s.event, s.type, s.name_code, s.page
+      s.event, s.type, s.name_code, s.page, s.event_at
     FROM ${tables.steps} s
     WHERE s.workspace_id = ${ws}${o.aggregateBy === 'session' ? ' AND s.session IS NOT NULL' : ''}${range('s.event_at')}
       AND s.${key} NOT IN (SELECT ${key} FROM ${tables.subjects} WHERE workspace_id = ${ws} AND bot IS NOT NULL)`;
