@@ -92,6 +92,18 @@ const visits = (paths: Record<number, string[]>): Ev[] =>
     items.map((item, i) => ({ person: Number(p), item, ms: T + i * MIN })),
   );
 
+/**
+ * Generated events at times: each person's gaps added up from T. Distinct times per person (ties
+ * would be broken by arrival order, which is the point of seq).
+ */
+function timed(raw: { person: number; item: string; gapMin: number }[]) {
+  const clock = new Map<number, number>();
+  return raw.map((r) => {
+    const ms = (clock.get(r.person) ?? T) + r.gapMin * MIN;
+    clock.set(r.person, ms);
+    return { person: r.person, item: r.item, ms };
+  });
+}
 describe('journey maps (SQL)', () => {
   // 1: / → /pricing → /signup; 2: / → /pricing; 3: / → /docs; 4: /pricing → /pricing → /signup.
   const FUNNELISH = visits({
@@ -224,15 +236,7 @@ describe('journey maps (SQL)', () => {
       }),
       { minLength: 1, maxLength: 40 },
     )
-    .map((raw) => {
-      // Distinct times per person (ties would be broken by arrival order, which is the point of seq).
-      const clock = new Map<number, number>();
-      return raw.map((r) => {
-        const ms = (clock.get(r.person) ?? T) + r.gapMin * MIN;
-        clock.set(r.person, ms);
-        return { person: r.person, item: r.item, ms };
-      });
-    });
+    .map(timed);
   const queries = fc.record({
     count: fc.constantFrom('persons', 'paths'),
     stepLimit: fc.integer({ min: 2, max: 6 }),
@@ -307,14 +311,7 @@ describe('journey maps (SQL)', () => {
         .boolean()
         .map((named) => (named ? raw.map((r) => (isPage(r.item) ? { ...r, item: '/z' } : r)) : raw)),
     )
-    .map((raw) => {
-      const clock = new Map<number, number>();
-      return raw.map((r) => {
-        const ms = (clock.get(r.person) ?? T) + r.gapMin * MIN;
-        clock.set(r.person, ms);
-        return { person: r.person, item: r.item, ms };
-      });
-    });
+    .map(timed);
   const anyQuery = fc.record({
     count: fc.constantFrom('persons', 'persons', 'persons', 'paths', 'sessions'),
     stepLimit: fc.integer({ min: 2, max: 6 }),
