@@ -2,8 +2,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { actorEventsSql } from '../core/analytics/actor-events.js';
 import type { KpiQuery } from '../core/analytics/kpi-query.js';
 import type { KpiInputs, KpiSection } from '../core/analytics/kpis.js';
-import { NameCodes, nameCodesSql } from '../core/analytics/name-codes.js';
 import { messageFieldSql, sqlString } from '../core/journey/rules-sql.js';
+import { readNameCodes } from '../services/analytics-reader.js';
 import type { KpiContext, KpiStore } from '../services/kpi-service.js';
 import { bucketStarts } from './duckdb-overview-store.js';
 
@@ -43,13 +43,12 @@ interface Names {
   is(t: NameTest): string;
   where(t: NameTest): string;
 }
-/**
- * A trend bucket as a number per row, and back to its start (epoch ms) per group: what
- * `date_trunc` gives, but computing it on every row cost more than all the grouping.
- */
 const DAY_OF = (ms: string) => `make_timestamp(${ms} * 1000)::DATE`;
 const MONDAY = `DATE '1970-01-05'`;
-/** Per bucket size: a UTC day's bucket number, and a bucket number's start in epoch ms. */
+/**
+ * Per bucket size: a UTC day's bucket number, and a bucket number's start in epoch ms (per
+ * group): what `date_trunc` gives, but computing it on every row cost more than all the grouping.
+ */
 const BUCKETS: Record<KpiQuery['bucket'], { key: (day: string) => string; start: (key: string) => string }> =
   {
     day: {
@@ -146,12 +145,7 @@ export class DuckDBKpiStore implements KpiStore {
 
   private async names(ws: string, q: KpiQuery, ctx: KpiContext): Promise<Names> {
     const tests = nameTestsOf(q, ctx);
-    const list = Object.values(tests);
-    const rows = await this.rows(nameCodesSql(ws, list));
-    const codes = NameCodes.fromRows(
-      list,
-      rows.map(([code, hits]) => [num(code), hits as boolean[]]),
-    );
+    const codes = await readNameCodes({ rows: (sql) => this.rows(sql) }, ws, Object.values(tests));
     // Comparisons of integers, even in a projection: cheaper per row than an IN list or a bit lookup.
     return { is: (t) => `coalesce(${codes.where(tests[t])}, false)`, where: (t) => codes.where(tests[t]) };
   }

@@ -32,8 +32,8 @@ export const subjectOf = (a: AggregateBy): JourneySubject => (a === 'account' ? 
  * session), `subject_key` (the person or account key), `seq`, `ms` (event time, epoch ms),
  * `channel` (the channel in effect; NULL with `includeBots`), `event` and `type` (the event's name
  * and type, as event_facts has them), `name_code` (their pair's code, name-codes.ts; NULL with
- * `includeBots`) and `page` (a page view's path or URL as journey maps name it, journey-sql.ts
- * stepPageSql; NULL for other events).
+ * `includeBots`), `page` (a page view's path or URL as journey maps name it, journey-sql.ts
+ * stepPageSql; NULL for other events) and `event_at` (the event time as a TIMESTAMP).
  * A session of `actor` a is `a & 16777215`, its person `a >> 24`.
  */
 export function actorEventsSql(workspaceId: string, o: ActorEventsOptions): string {
@@ -51,7 +51,8 @@ export function actorEventsSql(workspaceId: string, o: ActorEventsOptions): stri
     if (o.aggregateBy === 'session')
       throw new Error('sessions are derived without bot traffic: includeBots needs person or account');
     return `SELECT r.person::BIGINT AS actor, r.person AS subject_key, r.seq, epoch_ms(f.timestamp) AS ms,
-        NULL::VARCHAR AS channel, f.event, f.type, NULL::INTEGER AS name_code, ${stepPageSql('f')} AS page
+        NULL::VARCHAR AS channel, f.event, f.type, NULL::INTEGER AS name_code, ${stepPageSql('f')} AS page,
+        f.timestamp AS event_at
       FROM (${subject.relation(workspaceId)}) r
       JOIN event_facts f ON f.workspace_id = ${ws} AND f.seq = r.seq
       WHERE TRUE${range('f.timestamp')}`;

@@ -10,8 +10,8 @@ import { EVENT_FIELDS } from './event-fields-sql.js';
  * its pair's number (`name_code`, migration 012). A query first evaluates its tests of `event`
  * and `type` against `journey_names` (a few hundred rows), with the very SQL it would otherwise
  * run on every event (so the semantics cannot differ), and then tests the integer per event:
- * `IN` for up to four codes, else one bit of a bit string (DuckDB turns an `IN` list of five or
- * more into a join).
+ * `IN` for up to four codes, else range tests when the codes are a few runs, else one bit of a
+ * bit string (DuckDB turns an `IN` list of five or more into a join).
  *
  * A test is SQL over the alias `a` (columns `event`, `type`); `NameCodes.none` keeps every test
  * as it is (queries over event_facts, which has no codes).

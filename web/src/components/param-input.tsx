@@ -19,7 +19,6 @@ type Props = {
  * something else mid-typing (an answer arriving for an earlier query) would otherwise be reset to
  * the URL's value, and the user's keystrokes would be lost with no change event to commit them.
  */
-// (Preact types each input type as its own props shape; the cast keeps one component for three.)
 export function ParamInput({ name, value, type = 'text', ...rest }: Props) {
   const shown = String(value);
   const [draft, setDraft] = useState(shown);
@@ -27,6 +26,7 @@ export function ParamInput({ name, value, type = 'text', ...rest }: Props) {
   return (
     <input
       {...rest}
+      // Preact types each input type as its own props shape: the cast keeps one component for three.
       type={type as 'text'}
       value={draft}
       onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
